@@ -1,0 +1,137 @@
+//! Bearer tokens: HS256 JWTs with `sub`, `exp` and `role` (`reader` or
+//! `writer`). Queries are open to anonymous callers; every mutation needs a
+//! valid `writer` token.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_graphql::{Context, Guard};
+use axum::http::HeaderMap;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::graphql::error::{Code, gql_error};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Reader,
+    Writer,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub exp: u64,
+    pub role: Role,
+}
+
+/// Signs and verifies tokens with one HS256 secret.
+#[derive(Clone)]
+pub struct Jwt {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for Jwt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Jwt { .. }")
+    }
+}
+
+impl Jwt {
+    pub fn new(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.leeway = 30;
+        Jwt {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        }
+    }
+
+    /// A token for `sub` with `role`, valid for `ttl`.
+    pub fn issue(&self, sub: &str, role: Role, ttl: Duration) -> Result<String, jsonwebtoken::errors::Error> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let claims = Claims {
+            sub: sub.to_owned(),
+            exp: (now + ttl).as_secs(),
+            role,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, String> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => "the bearer token has expired".to_owned(),
+                    ErrorKind::InvalidSignature => "the bearer token's signature is invalid".to_owned(),
+                    _ => "the bearer token is malformed or its claims are invalid".to_owned(),
+                }
+            })
+    }
+}
+
+/// Who is calling, as far as the `Authorization` header says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    Anonymous,
+    Bearer(Claims),
+    /// A header was sent but is not a valid token; the reason is safe to show.
+    Invalid(String),
+}
+
+impl Auth {
+    pub fn from_headers(headers: &HeaderMap, jwt: &Jwt) -> Auth {
+        let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
+            return Auth::Anonymous;
+        };
+        let Ok(value) = value.to_str() else {
+            return Auth::Invalid("the Authorization header is not valid text".into());
+        };
+        let mut parts = value.trim().splitn(2, ' ');
+        let scheme = parts.next().unwrap_or_default();
+        let token = parts.next().unwrap_or_default().trim();
+        if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+            return Auth::Invalid("the Authorization header must be `Bearer <token>`".into());
+        }
+        match jwt.verify(token) {
+            Ok(claims) => Auth::Bearer(claims),
+            Err(reason) => Auth::Invalid(reason),
+        }
+    }
+
+    /// The token's subject, if any (for rate limits and logs).
+    pub fn subject(&self) -> Option<&str> {
+        match self {
+            Auth::Bearer(c) => Some(&c.sub),
+            _ => None,
+        }
+    }
+}
+
+/// Lets only callers with a valid `writer` token through.
+pub struct WriterGuard;
+
+impl Guard for WriterGuard {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        match ctx.data_opt::<Auth>().unwrap_or(&Auth::Anonymous) {
+            Auth::Anonymous => Err(gql_error(
+                Code::Unauthenticated,
+                "mutations need `Authorization: Bearer <token>` with the writer role",
+            )),
+            Auth::Invalid(reason) => Err(gql_error(Code::Unauthenticated, reason.clone())),
+            Auth::Bearer(claims) if claims.role != Role::Writer => Err(gql_error(
+                Code::Forbidden,
+                "this token has the reader role; mutations need the writer role",
+            )),
+            Auth::Bearer(_) => Ok(()),
+        }
+    }
+}

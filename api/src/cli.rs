@@ -1,0 +1,216 @@
+//! The command line: `serve` (the default), `migrate`, `seed`,
+//! `print-schema` and `token`.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use migration::{Migrator, MigratorTrait};
+use service::Store;
+use service::seed::SeedProgress;
+
+use crate::auth::{Jwt, Role};
+use crate::settings::Settings;
+use crate::startup::{Application, BuildOptions, build_cache, connect_database};
+
+#[derive(Debug, Parser)]
+#[command(name = "api", version, about = "GraphQL server for customers and orders")]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations (unless --no-migrate), then serve HTTP. The default.
+    Serve {
+        /// Do not apply pending migrations at start.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Manage schema versions.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Write deterministic demo data through the bulk path.
+    Seed {
+        /// Customers to create.
+        #[arg(long, default_value_t = 1_000)]
+        customers: usize,
+        /// Orders to create, spread over the customers.
+        #[arg(long, default_value_t = 10_000)]
+        orders: usize,
+        /// The same seed gives the same data on a fresh database.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Print the GraphQL SDL exactly as schema.graphql holds it.
+    PrintSchema,
+    /// Print a bearer token signed with JWT_SECRET.
+    Token {
+        #[arg(long, value_enum, default_value_t = Role::Writer)]
+        role: Role,
+        #[arg(long, default_value = "cli")]
+        sub: String,
+        /// Validity in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl_secs: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply pending migrations (all, or the next N).
+    Up {
+        #[arg(short = 'n', long)]
+        steps: Option<u32>,
+    },
+    /// Roll back the last N applied migrations (default 1).
+    Down {
+        #[arg(short = 'n', long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+    /// Drop every table, then apply all migrations.
+    Fresh,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = cli.settings;
+    match cli.command.unwrap_or(Command::Serve { no_migrate: false }) {
+        Command::Serve { no_migrate } => serve(settings, !no_migrate).await,
+        Command::Migrate { action } => migrate(settings, action).await,
+        Command::Seed {
+            customers,
+            orders,
+            seed,
+        } => seed_command(settings, customers, orders, seed).await,
+        Command::PrintSchema => {
+            print!("{}", crate::graphql::sdl());
+            Ok(())
+        }
+        Command::Token {
+            role,
+            sub,
+            ttl_secs,
+        } => {
+            let secret = settings
+                .jwt_secret
+                .filter(|s| !s.is_empty())
+                .context("set JWT_SECRET (the server's secret) to sign a token")?;
+            let token = Jwt::new(secret.as_bytes()).issue(&sub, role, Duration::from_secs(ttl_secs))?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings, migrate: bool) -> anyhow::Result<()> {
+    let app = Application::build(settings, BuildOptions { migrate }).await?;
+    let addr = &app.state().settings.listen_addr;
+    let host = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
+    let host = if host == "0.0.0.0" || host == "[::]" { "127.0.0.1" } else { host };
+    tracing::info!(
+        "GraphiQL playground: http://{host}:{}/graphql  (metrics: /metrics, health: /healthz, /readyz)",
+        app.port()
+    );
+    app.run_until(shutdown_signal()).await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {
+    let db = connect_database(&settings, Default::default()).await?;
+    match action {
+        MigrateAction::Up { steps } => {
+            Migrator::up(&db, steps).await.context("migrate up failed")?;
+        }
+        MigrateAction::Down { steps } => {
+            Migrator::down(&db, Some(steps))
+                .await
+                .context("migrate down failed")?;
+        }
+        MigrateAction::Fresh => {
+            Migrator::fresh(&db).await.context("migrate fresh failed")?;
+        }
+        MigrateAction::Status => {}
+    }
+    for m in Migrator::get_migration_with_status(&db)
+        .await
+        .context("reading migration status")?
+    {
+        println!("{:<9} {}", m.status().to_string(), m.name());
+    }
+    Ok(())
+}
+
+async fn seed_command(
+    settings: Settings,
+    customers: usize,
+    orders: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let db = connect_database(&settings, Default::default()).await?;
+    Migrator::up(&db, None).await.context("applying migrations failed")?;
+    let cache = build_cache(&settings)?;
+    let store = Store::new(db, cache, settings.limits());
+    let started = Instant::now();
+    let bar = ProgressBar::new((customers + orders) as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg:>9} [{bar:40}] {human_pos}/{human_len} rows  {per_sec}  ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let mut report = |p: SeedProgress| match p {
+        SeedProgress::Customers(n) => {
+            bar.set_message("customers");
+            bar.set_position(n as u64);
+        }
+        SeedProgress::Orders(n) => {
+            bar.set_message("orders");
+            bar.set_position((customers + n) as u64);
+        }
+    };
+    let summary = service::seed::seed(&store, customers, orders, seed, &mut report)
+        .await
+        .context("seeding failed")?;
+    bar.finish();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "seeded {} customers and {} orders in {:.2}s ({:.0} rows/s)",
+        summary.customers,
+        summary.orders,
+        secs,
+        (summary.customers + summary.orders) as f64 / secs.max(1e-9)
+    );
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! Per-request dataloaders. Each batch is one service call (one statement,
+//! or a cache round trip), whatever the number of keys. Created for every
+//! request, so nothing cached here outlives it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use service::Store;
+use service::model::{Customer, CustomerStats, Order, OrderKey, Page};
+
+pub type AppLoader = DataLoader<Loaders, HashMapCache>;
+pub type LoadError = Arc<service::Error>;
+
+/// A customer by id.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CustomerId(pub i64);
+
+/// An order by id.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OrderId(pub i64);
+
+/// A customer's `orderCount` and `totalSpent`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StatsOf(pub i64);
+
+/// One page of a customer's orders.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OrdersOf {
+    pub customer_id: i64,
+    pub first: u64,
+    pub after: Option<OrderKey>,
+}
+
+pub struct Loaders {
+    store: Store,
+}
+
+impl Loaders {
+    pub fn new_loader(store: Store) -> AppLoader {
+        DataLoader::with_cache(Loaders { store }, tokio::spawn, HashMapCache::default())
+    }
+}
+
+fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> i64) -> Vec<i64> {
+    keys.iter().map(|k| f(*k)).collect()
+}
+
+impl Loader<CustomerId> for Loaders {
+    type Value = Customer;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[CustomerId]) -> Result<HashMap<CustomerId, Customer>, LoadError> {
+        let found = self
+            .store
+            .customers()
+            .by_ids(&ids(keys, |k| k.0))
+            .await
+            .map_err(Arc::new)?;
+        Ok(found.into_iter().map(|(id, c)| (CustomerId(id), c)).collect())
+    }
+}
+
+impl Loader<OrderId> for Loaders {
+    type Value = Order;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[OrderId]) -> Result<HashMap<OrderId, Order>, LoadError> {
+        let found = self
+            .store
+            .orders()
+            .by_ids(&ids(keys, |k| k.0))
+            .await
+            .map_err(Arc::new)?;
+        Ok(found.into_iter().map(|(id, o)| (OrderId(id), o)).collect())
+    }
+}
+
+impl Loader<StatsOf> for Loaders {
+    type Value = CustomerStats;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[StatsOf]) -> Result<HashMap<StatsOf, CustomerStats>, LoadError> {
+        let found = self
+            .store
+            .customers()
+            .stats(&ids(keys, |k| k.0))
+            .await
+            .map_err(Arc::new)?;
+        Ok(found.into_iter().map(|(id, s)| (StatsOf(id), s)).collect())
+    }
+}
+
+impl Loader<OrdersOf> for Loaders {
+    type Value = Page<Order>;
+    type Error = LoadError;
+
+    /// Keys of one level share `first` and `after`, so this is one statement;
+    /// keys with different page arguments are grouped, one statement a group.
+    async fn load(&self, keys: &[OrdersOf]) -> Result<HashMap<OrdersOf, Page<Order>>, LoadError> {
+        let mut groups: HashMap<(u64, Option<OrderKey>), Vec<i64>> = HashMap::new();
+        for k in keys {
+            groups.entry((k.first, k.after)).or_default().push(k.customer_id);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for ((first, after), customer_ids) in groups {
+            let pages = self
+                .store
+                .orders()
+                .pages_for_customers(&customer_ids, first, after)
+                .await
+                .map_err(Arc::new)?;
+            for (customer_id, page) in pages {
+                out.insert(
+                    OrdersOf {
+                        customer_id,
+                        first,
+                        after,
+                    },
+                    page,
+                );
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,63 @@
+use async_graphql::{Context, ID, Object};
+
+use super::parse_all;
+use crate::auth::WriterGuard;
+use crate::graphql::error::{ServiceResultExt, bad_input};
+use crate::graphql::scalars::parse_id;
+use crate::graphql::store;
+use crate::graphql::types::Customer;
+use crate::graphql::types::inputs::{CreateCustomerInput, UpdateCustomerInput};
+
+#[derive(Default)]
+pub struct CustomerMutation;
+
+#[Object]
+impl CustomerMutation {
+    /// Creates a customer. `CONFLICT` when the email is taken.
+    #[graphql(guard = "WriterGuard")]
+    async fn create_customer(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCustomerInput,
+    ) -> async_graphql::Result<Customer> {
+        let new = input.parse().map_err(bad_input)?;
+        Ok(Customer(store(ctx).customers().create(new).await.gql()?))
+    }
+
+    /// Creates many customers in one transaction: all or nothing. Errors
+    /// name the offending `input[i]`. Returns them in input order.
+    #[graphql(guard = "WriterGuard")]
+    async fn create_customers(
+        &self,
+        ctx: &Context<'_>,
+        input: Vec<CreateCustomerInput>,
+    ) -> async_graphql::Result<Vec<Customer>> {
+        let store = store(ctx);
+        let news = parse_all(&input, store.limits.max_bulk_rows, "customers", |c| {
+            c.parse().map_err(bad_input)
+        })?;
+        let created = store.customers().create_many(news).await.gql()?;
+        Ok(created.into_iter().map(Customer).collect())
+    }
+
+    /// Changes the given fields. `NOT_FOUND` when no customer has this id.
+    #[graphql(guard = "WriterGuard")]
+    async fn update_customer(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateCustomerInput,
+    ) -> async_graphql::Result<Customer> {
+        let id = parse_id(&id, "customer")?;
+        let patch = input.parse()?;
+        Ok(Customer(store(ctx).customers().update(id, patch).await.gql()?))
+    }
+
+    /// Deletes a customer and its orders. `NOT_FOUND` when absent.
+    #[graphql(guard = "WriterGuard")]
+    async fn delete_customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let id = parse_id(&id, "customer")?;
+        store(ctx).customers().delete(id).await.gql()?;
+        Ok(true)
+    }
+}

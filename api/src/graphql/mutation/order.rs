@@ -1,0 +1,61 @@
+use async_graphql::{Context, ID, Object};
+
+use super::parse_all;
+use crate::auth::WriterGuard;
+use crate::graphql::error::ServiceResultExt;
+use crate::graphql::scalars::parse_id;
+use crate::graphql::store;
+use crate::graphql::types::Order;
+use crate::graphql::types::inputs::{CreateOrderInput, UpdateOrderInput};
+
+#[derive(Default)]
+pub struct OrderMutation;
+
+#[Object]
+impl OrderMutation {
+    /// Creates an order. `BAD_USER_INPUT` when the customer does not exist.
+    #[graphql(guard = "WriterGuard")]
+    async fn create_order(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrderInput,
+    ) -> async_graphql::Result<Order> {
+        let new = input.parse()?;
+        Ok(Order(store(ctx).orders().create(new).await.gql()?))
+    }
+
+    /// Creates many orders in one transaction: all or nothing. Errors name
+    /// the offending `input[i]`. Returns them in input order.
+    #[graphql(guard = "WriterGuard")]
+    async fn create_orders(
+        &self,
+        ctx: &Context<'_>,
+        input: Vec<CreateOrderInput>,
+    ) -> async_graphql::Result<Vec<Order>> {
+        let store = store(ctx);
+        let news = parse_all(&input, store.limits.max_bulk_rows, "orders", |o| o.parse())?;
+        let created = store.orders().create_many(news).await.gql()?;
+        Ok(created.into_iter().map(Order).collect())
+    }
+
+    /// Changes the given fields. `NOT_FOUND` when no order has this id.
+    #[graphql(guard = "WriterGuard")]
+    async fn update_order(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateOrderInput,
+    ) -> async_graphql::Result<Order> {
+        let id = parse_id(&id, "order")?;
+        let patch = input.parse()?;
+        Ok(Order(store(ctx).orders().update(id, patch).await.gql()?))
+    }
+
+    /// Deletes an order. `NOT_FOUND` when absent.
+    #[graphql(guard = "WriterGuard")]
+    async fn delete_order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let id = parse_id(&id, "order")?;
+        store(ctx).orders().delete(id).await.gql()?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,90 @@
+use async_graphql::{Context, ID, Object};
+use service::model;
+
+use crate::graphql::error::{ServiceResultExt, bad_input};
+use crate::graphql::loaders::{CustomerId, StatsOf};
+use crate::graphql::scalars::{cursor, page_complexity, page_size, parse_id};
+use crate::graphql::types::inputs::CustomerFilter;
+use crate::graphql::types::{Customer, CustomerConnection, CustomerSpending};
+use crate::graphql::{loader, store};
+
+#[derive(Default)]
+pub struct CustomerQuery;
+
+/// Most rows `topCustomers` returns.
+const MAX_TOP: i32 = 100;
+
+#[Object]
+impl CustomerQuery {
+    /// One customer by id; null when absent.
+    async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Customer>> {
+        let id = parse_id(&id, "customer")?;
+        Ok(loader(ctx).load_one(CustomerId(id)).await.gql()?.map(Customer))
+    }
+
+    /// Customers by id ascending, with keyset pagination.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20, desc = "Page size, 0 to 100.")] first: i32,
+        #[graphql(desc = "Cursor of the customer after which the page starts.")] after: Option<String>,
+        filter: Option<CustomerFilter>,
+    ) -> async_graphql::Result<CustomerConnection> {
+        let first = page_size(first)?;
+        let after_id = after.as_deref().map(cursor::parse_customer).transpose()?;
+        let filter: model::CustomerFilter = filter.unwrap_or_default().into();
+        let page = store(ctx)
+            .customers()
+            .list(&filter, first, after_id)
+            .await
+            .gql()?;
+        // Later lookups of these customers in this request cost nothing.
+        loader(ctx)
+            .feed_many(page.items.iter().map(|c| (CustomerId(c.id), c.clone())))
+            .await;
+        Ok(CustomerConnection {
+            page,
+            has_previous_page: after_id.is_some(),
+            filter,
+        })
+    }
+
+    /// Customers with at least `minOrders` orders, by total spent descending,
+    /// ties by id ascending.
+    async fn top_customers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10, desc = "How many, 1 to 100.")] limit: i32,
+        #[graphql(default = 1, desc = "Least number of orders, 0 or more.")] min_orders: i32,
+    ) -> async_graphql::Result<Vec<CustomerSpending>> {
+        if !(1..=MAX_TOP).contains(&limit) {
+            return Err(bad_input(format!(
+                "limit must be between 1 and {MAX_TOP} (got {limit})"
+            )));
+        }
+        if min_orders < 0 {
+            return Err(bad_input(format!(
+                "minOrders must not be negative (got {min_orders})"
+            )));
+        }
+        let ranking = store(ctx)
+            .orders()
+            .top_customers(u64::try_from(limit).unwrap_or(10), i64::from(min_orders))
+            .await
+            .gql()?;
+        // The ranking already holds each customer's aggregates.
+        loader(ctx)
+            .feed_many(ranking.iter().map(|s| {
+                (
+                    StatsOf(s.customer_id),
+                    model::CustomerStats {
+                        order_count: s.order_count,
+                        total_spent: s.total_spent,
+                    },
+                )
+            }))
+            .await;
+        Ok(ranking.into_iter().map(CustomerSpending).collect())
+    }
+}

@@ -1,0 +1,164 @@
+//! The contract's custom scalars and id/cursor parsing.
+
+use async_graphql::{ID, InputValueError, InputValueResult, Scalar, ScalarType, Value};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{SecondsFormat, Utc};
+use service::model::OrderKey;
+use service::money::Money;
+
+use super::error::bad_input;
+
+/// Exact money, serialized as a string with two decimals: `"123.45"`.
+/// Input may be a string (`"12.5"`) or a number (`12.5`, read from its
+/// decimal text, never through a float), with at most two decimals.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Decimal(pub Money);
+
+#[Scalar(name = "Decimal")]
+impl ScalarType for Decimal {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        let text = match &value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => return Err(InputValueError::expected_type(value)),
+        };
+        text.parse::<Money>()
+            .map(Decimal)
+            .map_err(|e| InputValueError::custom(format!("{e} (got {text:?})")))
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_string())
+    }
+}
+
+/// An instant in RFC 3339, always written in UTC (`2026-01-31T12:00:00.5Z`).
+/// Input may carry any offset; it is converted to UTC and kept to the microsecond.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct DateTime(pub chrono::DateTime<Utc>);
+
+#[Scalar(name = "DateTime")]
+impl ScalarType for DateTime {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => chrono::DateTime::parse_from_rfc3339(s.trim())
+                .map(|t| DateTime(service::input::truncate_to_micros(t.with_timezone(&Utc))))
+                .map_err(|_| {
+                    InputValueError::custom(format!(
+                        "expected an RFC 3339 date-time such as \"2026-01-31T12:00:00Z\" (got {s:?})"
+                    ))
+                }),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    }
+}
+
+/// Parses an `ID` argument: a positive integer in decimal.
+pub fn parse_id(id: &ID, what: &str) -> async_graphql::Result<i64> {
+    id.as_str()
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| bad_input(format!("{what} id {:?} is not a valid id", id.as_str())))
+}
+
+pub fn to_id(id: i64) -> ID {
+    ID(id.to_string())
+}
+
+/// Cursors are opaque to clients: URL-safe base64 of the sort key.
+pub mod cursor {
+    use super::*;
+
+    pub fn customer(id: i64) -> String {
+        URL_SAFE_NO_PAD.encode(format!("c:{id}"))
+    }
+
+    pub fn order(key: OrderKey) -> String {
+        URL_SAFE_NO_PAD.encode(format!("o:{}:{}", key.created_at.timestamp_micros(), key.id))
+    }
+
+    fn decode(cursor: &str) -> Option<String> {
+        let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).ok()?;
+        String::from_utf8(bytes).ok()
+    }
+
+    fn malformed(cursor: &str) -> async_graphql::Error {
+        bad_input(format!(
+            "cursor {cursor:?} is malformed; pass an endCursor or an edge cursor from this list"
+        ))
+    }
+
+    pub fn parse_customer(cursor: &str) -> async_graphql::Result<i64> {
+        decode(cursor)
+            .and_then(|s| s.strip_prefix("c:")?.parse::<i64>().ok())
+            .ok_or_else(|| malformed(cursor))
+    }
+
+    pub fn parse_order(cursor: &str) -> async_graphql::Result<OrderKey> {
+        decode(cursor)
+            .and_then(|s| {
+                let rest = s.strip_prefix("o:")?.to_owned();
+                let (micros, id) = rest.split_once(':')?;
+                service::orders::key_from_parts(micros.parse().ok()?, id.parse().ok()?)
+            })
+            .ok_or_else(|| malformed(cursor))
+    }
+}
+
+/// Checks a page size: 0..=100.
+pub fn page_size(first: i32) -> async_graphql::Result<u64> {
+    if (0..=MAX_PAGE).contains(&first) {
+        Ok(u64::try_from(first).unwrap_or_default())
+    } else {
+        Err(bad_input(format!(
+            "first must be between 0 and {MAX_PAGE} (got {first})"
+        )))
+    }
+}
+
+pub const MAX_PAGE: i32 = 100;
+
+/// Complexity of a page: its children count once per possible row.
+pub fn page_complexity(first: i32, child_complexity: usize) -> usize {
+    let rows = usize::try_from(first.clamp(1, MAX_PAGE)).unwrap_or(1);
+    rows.saturating_mul(child_complexity).saturating_add(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        assert_eq!(cursor::parse_customer(&cursor::customer(42)).ok(), Some(42));
+        let key = OrderKey {
+            created_at: chrono::DateTime::from_timestamp_micros(1_700_000_000_123_456).expect("valid"),
+            id: 7,
+        };
+        assert_eq!(cursor::parse_order(&cursor::order(key)).ok(), Some(key));
+        assert!(cursor::parse_customer("!!").is_err());
+        assert!(cursor::parse_customer(&cursor::order(key)).is_err());
+        assert!(cursor::parse_order(&cursor::customer(1)).is_err());
+        assert!(cursor::parse_order("").is_err());
+    }
+
+    #[test]
+    fn money_scalar_reads_strings_and_numbers_exactly() {
+        let n: Value = serde_json::from_str("12.5").map(Value::Number).expect("number");
+        assert_eq!(Decimal::parse(n).ok(), Some(Decimal(Money::from_cents(1250))));
+        assert_eq!(
+            Decimal::parse(Value::String("0.10".into())).ok(),
+            Some(Decimal(Money::from_cents(10)))
+        );
+        assert!(Decimal::parse(Value::String("0.001".into())).is_err());
+        assert!(Decimal::parse(Value::Boolean(true)).is_err());
+        assert_eq!(Decimal(Money::from_cents(5)).to_value(), Value::String("0.05".into()));
+    }
+}

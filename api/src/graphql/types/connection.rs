@@ -1,0 +1,142 @@
+//! Relay-style connections: `edges { cursor node }`, `nodes`, `pageInfo`, `totalCount`.
+
+use async_graphql::{Context, Object, SimpleObject};
+use service::model::{self, CustomerFilter, OrderFilter, Page};
+
+use super::{Customer, Order};
+use crate::graphql::error::{Code, ServiceResultExt, gql_error};
+use crate::graphql::loaders::StatsOf;
+use crate::graphql::scalars::cursor;
+use crate::graphql::{loader, store};
+
+/// Where a page stands in its list.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct PageInfo {
+    /// Whether more items follow this page.
+    pub has_next_page: bool,
+    /// Whether this page started after a cursor (items precede it).
+    pub has_previous_page: bool,
+    /// Cursor of the first item of this page; null when the page is empty.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last item; pass it as `after` to get the next page.
+    pub end_cursor: Option<String>,
+}
+
+fn page_info<T>(page: &Page<T>, has_previous_page: bool, cursor_of: impl Fn(&T) -> String) -> PageInfo {
+    PageInfo {
+        has_next_page: page.has_next_page,
+        has_previous_page,
+        start_cursor: page.items.first().map(&cursor_of),
+        end_cursor: page.items.last().map(&cursor_of),
+    }
+}
+
+fn to_int(n: i64) -> async_graphql::Result<i32> {
+    i32::try_from(n).map_err(|_| gql_error(Code::Internal, "count exceeds the Int range"))
+}
+
+/// An edge: one customer and its cursor.
+#[derive(SimpleObject, Clone)]
+pub struct CustomerEdge {
+    /// Opaque position of this customer in the list; pass it as `after`.
+    pub cursor: String,
+    pub node: Customer,
+}
+
+/// A page of customers, by id ascending.
+pub struct CustomerConnection {
+    pub page: Page<model::Customer>,
+    pub has_previous_page: bool,
+    pub filter: CustomerFilter,
+}
+
+#[Object]
+impl CustomerConnection {
+    /// The customers of this page with their cursors.
+    async fn edges(&self) -> Vec<CustomerEdge> {
+        self.page
+            .items
+            .iter()
+            .map(|c| CustomerEdge {
+                cursor: cursor::customer(c.id),
+                node: Customer(c.clone()),
+            })
+            .collect()
+    }
+
+    /// The customers of this page.
+    async fn nodes(&self) -> Vec<Customer> {
+        self.page.items.iter().cloned().map(Customer).collect()
+    }
+
+    async fn page_info(&self) -> PageInfo {
+        page_info(&self.page, self.has_previous_page, |c| cursor::customer(c.id))
+    }
+
+    /// How many customers match the filter, over all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        let n = store(ctx).customers().count(&self.filter).await.gql()?;
+        to_int(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
+/// An edge: one order and its cursor.
+#[derive(SimpleObject, Clone)]
+pub struct OrderEdge {
+    /// Opaque position of this order in the list; pass it as `after`.
+    pub cursor: String,
+    pub node: Order,
+}
+
+/// What `totalCount` counts.
+pub enum OrderTotal {
+    /// All orders of one customer (its `orderCount`).
+    OfCustomer(i64),
+    /// All orders matching a filter.
+    Matching(OrderFilter),
+}
+
+/// A page of orders, newest first.
+pub struct OrderConnection {
+    pub page: Page<model::Order>,
+    pub has_previous_page: bool,
+    pub total: OrderTotal,
+}
+
+#[Object]
+impl OrderConnection {
+    /// The orders of this page with their cursors.
+    async fn edges(&self) -> Vec<OrderEdge> {
+        self.page
+            .items
+            .iter()
+            .map(|o| OrderEdge {
+                cursor: cursor::order(o.key()),
+                node: Order(o.clone()),
+            })
+            .collect()
+    }
+
+    /// The orders of this page.
+    async fn nodes(&self) -> Vec<Order> {
+        self.page.items.iter().cloned().map(Order).collect()
+    }
+
+    async fn page_info(&self) -> PageInfo {
+        page_info(&self.page, self.has_previous_page, |o| cursor::order(o.key()))
+    }
+
+    /// How many orders the whole list holds, over all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        match &self.total {
+            OrderTotal::OfCustomer(id) => {
+                let stats = loader(ctx).load_one(StatsOf(*id)).await.gql()?;
+                to_int(stats.map(|s| s.order_count).unwrap_or_default())
+            }
+            OrderTotal::Matching(filter) => {
+                let n = store(ctx).orders().count(filter).await.gql()?;
+                to_int(i64::try_from(n).unwrap_or(i64::MAX))
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+use async_graphql::{Context, ID, Object};
+use service::model;
+use service::money::Money;
+
+use super::connection::{OrderConnection, OrderTotal};
+use crate::graphql::error::{Code, ServiceResultExt, gql_error};
+use crate::graphql::loader;
+use crate::graphql::loaders::{CustomerId, OrdersOf, StatsOf};
+use crate::graphql::scalars::{DateTime, Decimal, cursor, page_complexity, page_size, to_id};
+
+/// A customer of the shop.
+#[derive(Clone, Debug)]
+pub struct Customer(pub model::Customer);
+
+#[Object]
+impl Customer {
+    /// The primary key in decimal, e.g. "42".
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
+
+    /// 1 to 100 characters.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Unique; stored and returned lower-cased.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    /// Optional phone number.
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+
+    /// When the customer was created (UTC).
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+
+    /// The customer's orders, newest first (`createdAt` descending, then `id`
+    /// descending). Loaded for all customers of a page in one statement.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10, desc = "Page size, 0 to 100.")] first: i32,
+        #[graphql(desc = "Cursor of the order after which the page starts.")] after: Option<String>,
+    ) -> async_graphql::Result<OrderConnection> {
+        let first = page_size(first)?;
+        let after_key = after.as_deref().map(cursor::parse_order).transpose()?;
+        let page = loader(ctx)
+            .load_one(OrdersOf {
+                customer_id: self.0.id,
+                first,
+                after: after_key,
+            })
+            .await
+            .gql()?
+            .unwrap_or_default();
+        Ok(OrderConnection {
+            page,
+            has_previous_page: after_key.is_some(),
+            total: OrderTotal::OfCustomer(self.0.id),
+        })
+    }
+
+    /// How many orders the customer has.
+    async fn order_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        let stats = loader(ctx).load_one(StatsOf(self.0.id)).await.gql()?;
+        i32::try_from(stats.map(|s| s.order_count).unwrap_or_default())
+            .map_err(|_| gql_error(Code::Internal, "count exceeds the Int range"))
+    }
+
+    /// Sum of all its orders' totals; "0.00" when it has none.
+    async fn total_spent(&self, ctx: &Context<'_>) -> async_graphql::Result<Decimal> {
+        let stats = loader(ctx).load_one(StatsOf(self.0.id)).await.gql()?;
+        Ok(Decimal(stats.map(|s| s.total_spent).unwrap_or(Money::ZERO)))
+    }
+}
+
+/// One row of the spending ranking.
+pub struct CustomerSpending(pub model::Spending);
+
+#[Object]
+impl CustomerSpending {
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Customer> {
+        loader(ctx)
+            .load_one(CustomerId(self.0.customer_id))
+            .await
+            .gql()?
+            .map(Customer)
+            .ok_or_else(|| {
+                gql_error(
+                    Code::NotFound,
+                    format!("customer {} no longer exists", self.0.customer_id),
+                )
+            })
+    }
+
+    /// Sum of the customer's order totals.
+    async fn total_spent(&self) -> Decimal {
+        Decimal(self.0.total_spent)
+    }
+
+    /// Number of the customer's orders.
+    async fn order_count(&self) -> async_graphql::Result<i32> {
+        i32::try_from(self.0.order_count)
+            .map_err(|_| gql_error(Code::Internal, "count exceeds the Int range"))
+    }
+}

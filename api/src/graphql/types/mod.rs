@@ -1,0 +1,10 @@
+//! GraphQL objects and inputs: their own structs, built from service values.
+
+pub mod connection;
+pub mod customer;
+pub mod inputs;
+pub mod order;
+
+pub use connection::{CustomerConnection, OrderConnection, PageInfo};
+pub use customer::{Customer, CustomerSpending};
+pub use order::{Order, OrderStatus};

@@ -1,0 +1,58 @@
+use async_graphql::{Context, Enum, ID, Object};
+use service::model;
+
+use super::customer::Customer;
+use crate::graphql::error::{Code, ServiceResultExt, gql_error};
+use crate::graphql::loader;
+use crate::graphql::loaders::CustomerId;
+use crate::graphql::scalars::{DateTime, Decimal, to_id};
+
+/// Lifecycle of an order.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "service::model::OrderStatus")]
+pub enum OrderStatus {
+    Pending,
+    Paid,
+    Shipped,
+    Cancelled,
+}
+
+/// An order placed by a customer.
+#[derive(Clone, Debug)]
+pub struct Order(pub model::Order);
+
+#[Object]
+impl Order {
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
+
+    /// The customer who placed the order (batched across the whole level).
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Customer> {
+        loader(ctx)
+            .load_one(CustomerId(self.0.customer_id))
+            .await
+            .gql()?
+            .map(Customer)
+            .ok_or_else(|| {
+                gql_error(
+                    Code::NotFound,
+                    format!("customer {} no longer exists", self.0.customer_id),
+                )
+            })
+    }
+
+    /// Order total: at least 0, at most two decimals.
+    async fn total(&self) -> Decimal {
+        Decimal(self.0.total)
+    }
+
+    async fn status(&self) -> OrderStatus {
+        self.0.status.into()
+    }
+
+    /// When the order was placed (UTC).
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+}

@@ -1,0 +1,11 @@
+//! The customer and order GraphQL server: HTTP, schema and CLI. SQL lives in
+//! `service`; this crate writes none.
+
+pub mod auth;
+pub mod cli;
+pub mod demo;
+pub mod graphql;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,14 @@
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // A missing .env is fine; a malformed one is reported.
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("warning: could not read .env: {e}");
+    }
+    let cli = api::cli::Cli::parse();
+    api::telemetry::init_tracing(&cli.settings.log_format);
+    api::cli::run(cli).await
+}

@@ -1,0 +1,157 @@
+//! GraphQL over HTTP. POST takes `{query, variables, operationName}` (or an
+//! array of them); GET serves GraphiQL, or runs a query given in `?query=`.
+
+use std::time::Instant;
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::{BatchResponse, Request, Response, ServerError};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse};
+
+use crate::auth::Auth;
+use crate::graphql::error::{Code, ensure_codes};
+use crate::graphql::loaders::Loaders;
+use crate::startup::AppState;
+
+/// Most operations one batched POST may carry.
+pub const MAX_BATCH: usize = 16;
+
+pub async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let auth = Auth::from_headers(&headers, &state.jwt);
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return request_error(format!("the request body is not valid JSON: {e}"));
+        }
+    };
+    match value {
+        serde_json::Value::Array(items) => {
+            if items.is_empty() || items.len() > MAX_BATCH {
+                return request_error(format!(
+                    "a batch holds 1 to {MAX_BATCH} operations (got {})",
+                    items.len()
+                ));
+            }
+            let mut requests = Vec::with_capacity(items.len());
+            for item in items {
+                match parse_request(item) {
+                    Ok(r) => requests.push(r),
+                    Err(resp) => return resp,
+                }
+            }
+            let responses = futures::future::join_all(
+                requests.into_iter().map(|r| execute(&state, r, &auth)),
+            )
+            .await;
+            Json(BatchResponse::Batch(responses)).into_response()
+        }
+        other => match parse_request(other) {
+            Ok(r) => Json(execute(&state, r, &auth).await).into_response(),
+            Err(resp) => resp,
+        },
+    }
+}
+
+pub async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> axum::response::Response {
+    let query = query.unwrap_or_default();
+    let has_query = query
+        .split('&')
+        .any(|pair| pair == "query" || pair.starts_with("query="));
+    if !has_query {
+        return Html(state.graphiql_html.to_string()).into_response();
+    }
+    let mut request = match async_graphql::http::parse_query_string(&query) {
+        Ok(r) => r,
+        Err(e) => return request_error(format!("the query string is not a GraphQL request: {e}")),
+    };
+    // A GET must not change data (it may be replayed, prefetched or cached).
+    if let Ok(doc) = request.parsed_query()
+        && doc
+            .operations
+            .iter()
+            .any(|(_, op)| op.node.ty == OperationType::Mutation)
+    {
+        let err = coded(Code::BadUserInput, "mutations must be sent with POST");
+        return (StatusCode::METHOD_NOT_ALLOWED, Json(Response::from_errors(vec![err])))
+            .into_response();
+    }
+    let auth = Auth::from_headers(&headers, &state.jwt);
+    Json(execute(&state, request, &auth).await).into_response()
+}
+
+fn parse_request(value: serde_json::Value) -> Result<Request, axum::response::Response> {
+    if !value.is_object() {
+        return Err(request_error(
+            "the request body must be a JSON object {\"query\", \"variables\", \"operationName\"}",
+        ));
+    }
+    serde_json::from_value::<Request>(value)
+        .map_err(|e| request_error(format!("the request body is not a GraphQL request: {e}")))
+}
+
+/// Runs one operation with this request's auth and fresh dataloaders.
+async fn execute(state: &AppState, request: Request, auth: &Auth) -> Response {
+    let started = Instant::now();
+    let operation = operation_label(request.operation_name.as_deref());
+    let request = request
+        .data(auth.clone())
+        .data(Loaders::new_loader(state.store.clone()));
+    let mut response = state.schema.execute(request).await;
+    let limits = state.settings.schema_limits();
+    ensure_codes(&mut response.errors, (limits.max_depth, limits.max_complexity));
+    let outcome = if response.errors.is_empty() { "ok" } else { "error" };
+    for err in &response.errors {
+        let code = err
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .map(|v| v.to_string().trim_matches('"').to_owned())
+            .unwrap_or_default();
+        metrics::counter!("graphql_errors_total", "code" => code).increment(1);
+    }
+    metrics::counter!("graphql_requests_total", "operation" => operation.clone(), "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("graphql_request_duration_seconds", "operation" => operation)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Operation names become metric labels: keep them short and plain.
+fn operation_label(name: Option<&str>) -> String {
+    match name {
+        Some(n)
+            if !n.is_empty()
+                && n.len() <= 64
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            n.to_owned()
+        }
+        Some(_) => "invalid".to_owned(),
+        None => "anonymous".to_owned(),
+    }
+}
+
+fn coded(code: Code, message: impl Into<String>) -> ServerError {
+    let mut err = ServerError::new(message, None);
+    err.extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code.as_str());
+    err
+}
+
+/// A request GraphQL cannot run at all: 400 with a coded GraphQL error body.
+fn request_error(message: impl Into<String>) -> axum::response::Response {
+    let err = coded(Code::BadUserInput, message);
+    (StatusCode::BAD_REQUEST, Json(Response::from_errors(vec![err]))).into_response()
+}

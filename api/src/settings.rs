@@ -1,0 +1,192 @@
+//! Typed settings from the environment (`.env` honoured) and flags. Every
+//! variable here is listed in `.env.example` and the README. Secrets are
+//! never logged.
+
+use std::time::Duration;
+
+use service::db::PoolSettings;
+
+use crate::graphql::SchemaLimits;
+
+/// The database used when `DATABASE_URL` is unset: a local SQLite file.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data.db?mode=rwc";
+
+#[derive(Clone, clap::Args)]
+pub struct Settings {
+    /// Any SeaORM URL; PostgreSQL is the production target. Unset: a local
+    /// SQLite file (`data.db`), seeded with demo data when empty.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Redis for the result cache, e.g. `redis://127.0.0.1:6379/0`. Unset: in-process cache.
+    #[arg(long, env = "REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key, so deployments can share one Redis.
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "cos:", global = true)]
+    pub redis_key_prefix: String,
+
+    /// Upper bound on one Redis call, in milliseconds.
+    #[arg(long, env = "CACHE_TIMEOUT_MS", default_value_t = 250, global = true)]
+    pub cache_timeout_ms: u64,
+
+    /// Address the server binds.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8000", global = true)]
+    pub listen_addr: String,
+
+    /// HS256 secret for bearer tokens. Unset: a random one per start, and a
+    /// ready-to-use writer token in the log.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Upper bound on any cached entry's age, in seconds.
+    #[arg(long, env = "CACHE_TTL_SECS", default_value_t = 300, global = true)]
+    pub cache_ttl_secs: u64,
+
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    pub db_max_connections: u32,
+
+    #[arg(long, env = "DB_MIN_CONNECTIONS", default_value_t = 1, global = true)]
+    pub db_min_connections: u32,
+
+    /// How long a request waits for a pooled connection before `SERVICE_UNAVAILABLE`.
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5, global = true)]
+    pub db_acquire_timeout_secs: u64,
+
+    #[arg(long, env = "DB_IDLE_TIMEOUT_SECS", default_value_t = 300, global = true)]
+    pub db_idle_timeout_secs: u64,
+
+    #[arg(long, env = "DB_MAX_LIFETIME_SECS", default_value_t = 1800, global = true)]
+    pub db_max_lifetime_secs: u64,
+
+    /// Deepest nesting of fields an operation may have.
+    #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 16, global = true)]
+    pub graphql_max_depth: usize,
+
+    /// Highest complexity an operation may have (a field costs 1; a page
+    /// multiplies its children by `first`).
+    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 10_000, global = true)]
+    pub graphql_max_complexity: usize,
+
+    /// Most rows `createCustomers` / `createOrders` take in one request.
+    #[arg(long, env = "MAX_BULK_ROWS", default_value_t = 10_000, global = true)]
+    pub max_bulk_rows: usize,
+
+    /// Largest request body, in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+
+    /// `text` (readable) or `json` (one object per line).
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: String,
+}
+
+impl Default for Settings {
+    /// The defaults, ignoring the environment (used by tests).
+    fn default() -> Self {
+        Settings {
+            database_url: None,
+            redis_url: None,
+            redis_key_prefix: "cos:".into(),
+            cache_timeout_ms: 250,
+            listen_addr: "127.0.0.1:8000".into(),
+            jwt_secret: None,
+            cache_ttl_secs: 300,
+            db_max_connections: 16,
+            db_min_connections: 1,
+            db_acquire_timeout_secs: 5,
+            db_idle_timeout_secs: 300,
+            db_max_lifetime_secs: 1800,
+            graphql_max_depth: 16,
+            graphql_max_complexity: 10_000,
+            max_bulk_rows: 10_000,
+            max_body_bytes: 8 * 1024 * 1024,
+            log_format: "text".into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database", &redact_url(&self.database_url()))
+            .field("redis", &self.redis_url.as_deref().map(redact_url))
+            .field("listen_addr", &self.listen_addr)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
+            .field("cache_ttl_secs", &self.cache_ttl_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Settings {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .filter(|u| !u.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+    }
+
+    /// True when no database was configured: the embedded SQLite default.
+    pub fn is_embedded_database(&self) -> bool {
+        self.database_url
+            .as_deref()
+            .is_none_or(|u| u.trim().is_empty())
+    }
+
+    pub fn pool(&self) -> PoolSettings {
+        PoolSettings {
+            max_connections: self.db_max_connections.max(1),
+            min_connections: self.db_min_connections,
+            acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(self.db_idle_timeout_secs),
+            max_lifetime: Duration::from_secs(self.db_max_lifetime_secs),
+        }
+    }
+
+    pub fn cache_ttl(&self) -> Duration {
+        Duration::from_secs(self.cache_ttl_secs.max(1))
+    }
+
+    pub fn schema_limits(&self) -> SchemaLimits {
+        SchemaLimits {
+            max_depth: self.graphql_max_depth,
+            max_complexity: self.graphql_max_complexity,
+            introspection: true,
+        }
+    }
+
+    pub fn limits(&self) -> service::Limits {
+        service::Limits {
+            max_bulk_rows: self.max_bulk_rows.max(1),
+        }
+    }
+}
+
+/// Hides the password of a URL for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/app"),
+            "postgres://app:***@db:5432/app"
+        );
+        assert_eq!(redact_url("postgres://app@db/app"), "postgres://app@db/app");
+        assert_eq!(redact_url("sqlite://data.db?mode=rwc"), "sqlite://data.db?mode=rwc");
+    }
+}

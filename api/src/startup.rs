@@ -1,0 +1,196 @@
+//! Building and running the application: connect, migrate, seed the embedded
+//! demo, build the schema and the router, bind.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_graphql::http::GraphiQLSource;
+use migration::{Migrator, MigratorTrait};
+use rand::Rng;
+use sea_orm::{DatabaseConnection, DbBackend};
+use service::cache::{Cache, RedisSettings};
+use service::db::StatementCounter;
+use service::Store;
+use tokio::net::TcpListener;
+
+use crate::auth::{Jwt, Role};
+use crate::graphql::{AppSchema, build_schema};
+use crate::settings::{Settings, redact_url};
+
+/// Entries the in-process cache holds at most.
+const IN_PROCESS_CACHE_ENTRIES: u64 = 100_000;
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: AppSchema,
+    pub store: Store,
+    pub jwt: Jwt,
+    pub settings: Arc<Settings>,
+    pub statements: Arc<StatementCounter>,
+    pub graphiql_html: Arc<str>,
+}
+
+impl AppState {
+    /// Updates the pool gauges before `/metrics` renders.
+    pub fn record_gauges(&self) {
+        let (size, idle) = pool_usage(&self.store.db);
+        metrics::gauge!("db_pool_connections", "state" => "idle").set(idle as f64);
+        metrics::gauge!("db_pool_connections", "state" => "in_use")
+            .set(size.saturating_sub(idle) as f64);
+        metrics::gauge!("db_pool_max_connections").set(f64::from(self.settings.db_max_connections));
+    }
+}
+
+/// Connections open and idle in the pool.
+pub fn pool_usage(db: &DatabaseConnection) -> (u32, u32) {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), u32::try_from(pool.num_idle()).unwrap_or(u32::MAX))
+        }
+        DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), u32::try_from(pool.num_idle()).unwrap_or(u32::MAX))
+        }
+        _ => (0, 0),
+    }
+}
+
+/// How `build` prepares the database.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Apply pending migrations first (`serve` without `--no-migrate`).
+    pub migrate: bool,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    port: u16,
+}
+
+/// Opens the pool (and logs its effective settings).
+pub async fn connect_database(
+    settings: &Settings,
+    statements: Arc<StatementCounter>,
+) -> anyhow::Result<DatabaseConnection> {
+    let url = settings.database_url();
+    let pool = settings.pool();
+    tracing::info!(
+        database = %redact_url(&url),
+        max_connections = pool.max_connections,
+        min_connections = pool.min_connections,
+        acquire_timeout_secs = pool.acquire_timeout.as_secs(),
+        idle_timeout_secs = pool.idle_timeout.as_secs(),
+        max_lifetime_secs = pool.max_lifetime.as_secs(),
+        "connecting to the database"
+    );
+    service::db::connect(&url, &pool, statements)
+        .await
+        .with_context(|| format!("could not connect to the database at {}", redact_url(&url)))
+}
+
+/// The result cache: Redis when configured, in-process otherwise.
+pub fn build_cache(settings: &Settings) -> anyhow::Result<Cache> {
+    let ttl = settings.cache_ttl();
+    match settings.redis_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        Some(url) => {
+            let mut redis = RedisSettings::new(url);
+            redis.key_prefix = settings.redis_key_prefix.clone();
+            redis.timeout = Duration::from_millis(settings.cache_timeout_ms.max(1));
+            tracing::info!(redis = %redact_url(url), ttl_secs = ttl.as_secs(), "result cache: redis");
+            Cache::redis(redis, ttl).context("REDIS_URL is not a valid Redis URL")
+        }
+        None => {
+            tracing::info!(ttl_secs = ttl.as_secs(), "result cache: in-process");
+            Ok(Cache::in_process(ttl, IN_PROCESS_CACHE_ENTRIES))
+        }
+    }
+}
+
+impl Application {
+    pub async fn build(settings: Settings, options: BuildOptions) -> anyhow::Result<Self> {
+        let statements = Arc::new(StatementCounter::default());
+        let db = connect_database(&settings, statements.clone()).await?;
+        if options.migrate {
+            Migrator::up(&db, None)
+                .await
+                .context("applying migrations failed")?;
+        }
+        let cache = build_cache(&settings)?;
+        let store = Store::new(db, cache, settings.limits());
+        if settings.is_embedded_database() {
+            crate::demo::seed_if_empty(&store).await?;
+        }
+        let jwt = match settings.jwt_secret.as_deref().filter(|s| !s.is_empty()) {
+            Some(secret) => Jwt::new(secret.as_bytes()),
+            None => dev_jwt(),
+        };
+        let schema = build_schema(store.clone(), settings.schema_limits());
+        let listener = TcpListener::bind(&settings.listen_addr)
+            .await
+            .with_context(|| format!("could not bind {}", settings.listen_addr))?;
+        let port = listener.local_addr()?.port();
+        let graphiql_html: Arc<str> = GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("Customers & orders GraphQL")
+            .finish()
+            .into();
+        let state = AppState {
+            schema,
+            store,
+            jwt,
+            settings: Arc::new(settings),
+            statements,
+            graphiql_html,
+        };
+        Ok(Application {
+            listener,
+            state,
+            port,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests
+    /// finish and closes the pool.
+    pub async fn run_until<F>(self, shutdown: F) -> anyhow::Result<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let db = self.state.store.db.clone();
+        let router = crate::routes::router(self.state);
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the HTTP server failed")?;
+        db.close().await.context("closing the database pool")?;
+        Ok(())
+    }
+}
+
+/// With no `JWT_SECRET`: a random secret for this run, and a writer token
+/// in the log so a newcomer can try mutations in GraphiQL.
+fn dev_jwt() -> Jwt {
+    let mut secret = [0u8; 32];
+    rand::rng().fill(&mut secret);
+    let jwt = Jwt::new(&secret);
+    match jwt.issue("dev", Role::Writer, Duration::from_secs(7 * 24 * 3600)) {
+        Ok(token) => tracing::warn!(
+            "JWT_SECRET is not set: using a random secret for this run. \
+             Writer token for GraphiQL's Headers tab: {{\"Authorization\": \"Bearer {token}\"}}"
+        ),
+        Err(e) => tracing::error!(error = %e, "could not issue the development token"),
+    }
+    jwt
+}

@@ -1,0 +1,18 @@
+//! Versioned schema migrations, applied in order by `api migrate` and at `serve`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20260101_000001_create_customers_and_orders;
+mod m20260101_000002_add_customer_phone;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20260101_000001_create_customers_and_orders::Migration),
+            Box::new(m20260101_000002_add_customer_phone::Migration),
+        ]
+    }
+}

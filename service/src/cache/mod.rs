@@ -1,0 +1,413 @@
+//! Read-through result cache with exact, race-free invalidation.
+//!
+//! # Design
+//!
+//! Every cached entry belongs to a *scope* that has a version counter: one
+//! scope per customer (its row and its aggregates) and one for the spending
+//! ranking. An entry's key embeds the version that was current when the read
+//! started (`e:stats:7:12`). A mutation bumps the versions of the scopes it
+//! touched *after* its transaction commits, so:
+//!
+//! - readers after the mutation look up keys under the new version and miss;
+//! - a reader that started before the mutation and stores its (old) result
+//!   late stores it under the old version, which nobody reads again;
+//! - nothing scans key patterns, and instances sharing one Redis agree
+//!   because the versions live in Redis.
+//!
+//! Entries expire after the TTL (`CACHE_TTL_SECS`) at the latest. Version
+//! counters do not expire (they are a few bytes per mutated customer); with
+//! Redis, use a `noeviction` or `volatile-*` eviction policy so they are never
+//! evicted. When a bump cannot be delivered (Redis down), the instance keeps
+//! it pending and delivers it before it reads from Redis again; other
+//! instances may serve the superseded entry until it expires, so a stale
+//! entry lives at most the TTL. Such failures are counted in
+//! `cache_invalidation_failures_total`.
+//!
+//! Concurrent misses for the same key within one instance are coalesced
+//! (see [`flights`]): one database query answers all of them.
+
+mod flights;
+mod memory;
+mod redis_store;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use self::flights::{Flights, Landed};
+use self::memory::MemoryStore;
+use self::redis_store::RedisStore;
+
+pub use self::redis_store::RedisSettings;
+
+/// Why a cache operation did not happen. Never shown to clients: the caller
+/// falls back to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("redis did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("redis is marked down after a recent failure")]
+    Down,
+}
+
+/// What `/readyz` reports for the cache.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// The embedded in-process cache: always available.
+    InProcess,
+    Up,
+    Down,
+}
+
+impl CacheStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheStatus::InProcess => "in-process",
+            CacheStatus::Up => "up",
+            CacheStatus::Down => "down",
+        }
+    }
+}
+
+/// A cache scope: the unit of invalidation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// One customer's row and aggregates.
+    Customer(i64),
+    /// The spending ranking (`topCustomers`, every argument set).
+    Ranking,
+}
+
+/// One cached value: its scope and its name within the scope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slot {
+    pub scope: Scope,
+    pub name: String,
+}
+
+impl Slot {
+    pub fn customer(id: i64) -> Self {
+        Slot {
+            scope: Scope::Customer(id),
+            name: format!("cust:{id}"),
+        }
+    }
+
+    pub fn stats(id: i64) -> Self {
+        Slot {
+            scope: Scope::Customer(id),
+            name: format!("stats:{id}"),
+        }
+    }
+
+    pub fn ranking(limit: u64, min_orders: i64) -> Self {
+        Slot {
+            scope: Scope::Ranking,
+            name: format!("top:{limit}:{min_orders}"),
+        }
+    }
+}
+
+/// Counters of what the cache did, for tests and `/metrics`.
+#[derive(Debug, Default)]
+pub struct CacheCounters {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub errors: AtomicU64,
+    pub invalidation_failures: AtomicU64,
+    pub coalesced: AtomicU64,
+}
+
+impl CacheCounters {
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
+    pub fn errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
+    }
+    pub fn coalesced(&self) -> u64 {
+        self.coalesced.load(Ordering::Relaxed)
+    }
+}
+
+enum Store {
+    Memory(MemoryStore),
+    Redis(RedisStore),
+}
+
+struct Inner {
+    store: Store,
+    ttl: Duration,
+    flights: Flights,
+    counters: CacheCounters,
+}
+
+/// The result cache. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Cache(Arc<Inner>);
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("backend", &self.backend_name())
+            .field("ttl", &self.0.ttl)
+            .finish()
+    }
+}
+
+impl Cache {
+    /// The in-process cache of the embedded default.
+    pub fn in_process(ttl: Duration, max_entries: u64) -> Self {
+        Self::with_store(Store::Memory(MemoryStore::new(ttl, max_entries)), ttl)
+    }
+
+    /// Redis behind a connection manager that reconnects by itself. Does not
+    /// need Redis to be up: until it is, reads go to the database.
+    pub fn redis(settings: RedisSettings, ttl: Duration) -> Result<Self, CacheError> {
+        Ok(Self::with_store(Store::Redis(RedisStore::new(settings)?), ttl))
+    }
+
+    fn with_store(store: Store, ttl: Duration) -> Self {
+        Cache(Arc::new(Inner {
+            store,
+            ttl,
+            flights: Flights::default(),
+            counters: CacheCounters::default(),
+        }))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.0.store {
+            Store::Memory(_) => "in-process",
+            Store::Redis(_) => "redis",
+        }
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.0.ttl
+    }
+
+    pub fn counters(&self) -> &CacheCounters {
+        &self.0.counters
+    }
+
+    /// Checks the backend now (a Redis `PING` within the call timeout).
+    pub async fn status(&self) -> CacheStatus {
+        match &self.0.store {
+            Store::Memory(_) => CacheStatus::InProcess,
+            Store::Redis(r) => match r.ping().await {
+                Ok(()) => CacheStatus::Up,
+                Err(_) => CacheStatus::Down,
+            },
+        }
+    }
+
+    /// Makes everything cached under `scopes` unreachable. Call after the
+    /// write committed. Never fails: an undelivered bump is counted, kept
+    /// pending and delivered before this instance reads from Redis again.
+    pub async fn invalidate(&self, scopes: &[Scope]) {
+        if scopes.is_empty() {
+            return;
+        }
+        let keys: Vec<String> = scopes.iter().map(version_key).collect();
+        let result = match &self.0.store {
+            Store::Memory(m) => {
+                m.bump(&keys);
+                Ok(())
+            }
+            Store::Redis(r) => r.bump(&keys).await,
+        };
+        if let Err(err) = result {
+            self.0
+                .counters
+                .invalidation_failures
+                .fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("cache_invalidation_failures_total").increment(1);
+            tracing::warn!(error = %err, scopes = keys.len(), "cache invalidation not delivered; kept pending");
+        }
+    }
+
+    /// Read-through lookup of many slots: answers hits from the cache, and
+    /// misses with one call of `fetch` (given the indices of the missed
+    /// slots), coalescing with identical misses already in flight in this
+    /// instance. A `None` from `fetch` (no such row) is not cached. `fetch`
+    /// runs a second time only for followers whose leader failed.
+    pub async fn read_through<T, F, Fut, E>(
+        &self,
+        slots: &[Slot],
+        fetch: F,
+    ) -> Result<Vec<Option<T>>, E>
+    where
+        T: Serialize + DeserializeOwned + Clone,
+        F: Fn(Vec<usize>) -> Fut,
+        Fut: Future<Output = Result<Vec<Option<T>>, E>>,
+    {
+        let mut out: Vec<Option<T>> = vec![None; slots.len()];
+        if slots.is_empty() {
+            return Ok(out);
+        }
+        let looked_up = self.lookup(slots).await;
+
+        // Split into hits, misses we lead, and misses another task leads.
+        let mut leading: Vec<usize> = Vec::new();
+        let mut waiting = Vec::new();
+        let mut leader_keys: Vec<Option<String>> = Vec::new();
+        let mut hits = 0u64;
+        for (i, (cached, version)) in looked_up.into_iter().enumerate() {
+            if let Some(json) = cached
+                && let Ok(value) = serde_json::from_str::<T>(&json)
+            {
+                out[i] = Some(value);
+                hits += 1;
+                continue;
+            }
+            let key = version.map(|v| entry_key(&slots[i], v));
+            match key.as_deref().map(|k| self.0.flights.join_or_lead(k)) {
+                Some(flights::Role::Follower(rx)) => waiting.push((i, rx)),
+                Some(flights::Role::Leader) | None => {
+                    leading.push(i);
+                    leader_keys.push(key);
+                }
+            }
+        }
+        let misses = (slots.len() as u64) - hits;
+        self.record(hits, misses);
+
+        // The guard releases our flights even if this future is dropped.
+        let mut guard = self.0.flights.guard(leader_keys.iter().flatten().cloned().collect());
+        if !leading.is_empty() {
+            let fetched = fetch(leading.clone()).await?;
+            let mut to_store = Vec::new();
+            for ((i, key), value) in leading.iter().zip(&leader_keys).zip(fetched) {
+                let json = value.as_ref().and_then(|v| serde_json::to_string(v).ok());
+                if let Some(key) = key {
+                    let landed = match &json {
+                        Some(j) => Landed::Found(Arc::from(j.as_str())),
+                        None => Landed::Absent,
+                    };
+                    guard.land(key, landed);
+                    if let Some(j) = json {
+                        to_store.push((key.clone(), j));
+                    }
+                }
+                out[*i] = value;
+            }
+            self.store(to_store).await;
+        }
+        drop(guard);
+
+        // Followers: take what the leader found; if it failed, fetch ourselves.
+        let mut retry = Vec::new();
+        for (i, rx) in waiting {
+            self.0.counters.coalesced.fetch_add(1, Ordering::Relaxed);
+            match rx.await {
+                Ok(Landed::Found(json)) => match serde_json::from_str::<T>(&json) {
+                    Ok(v) => out[i] = Some(v),
+                    Err(_) => retry.push(i),
+                },
+                Ok(Landed::Absent) => {}
+                Ok(Landed::Failed) | Err(_) => retry.push(i),
+            }
+        }
+        if !retry.is_empty() {
+            let fetched = fetch(retry.clone()).await?;
+            for (i, value) in retry.into_iter().zip(fetched) {
+                out[i] = value;
+            }
+        }
+        Ok(out)
+    }
+
+    fn record(&self, hits: u64, misses: u64) {
+        let c = &self.0.counters;
+        c.hits.fetch_add(hits, Ordering::Relaxed);
+        c.misses.fetch_add(misses, Ordering::Relaxed);
+        if hits > 0 {
+            metrics::counter!("cache_hits_total").increment(hits);
+        }
+        if misses > 0 {
+            metrics::counter!("cache_misses_total").increment(misses);
+        }
+    }
+
+    /// For each slot: the cached JSON if any, and the scope's current version
+    /// (`None` when the backend could not be asked: then nothing is stored).
+    async fn lookup(&self, slots: &[Slot]) -> Vec<(Option<String>, Option<u64>)> {
+        let pairs: Vec<(String, String)> = slots
+            .iter()
+            .map(|s| (version_key(&s.scope), entry_base(s)))
+            .collect();
+        let result = match &self.0.store {
+            Store::Memory(m) => Ok(m.get_versioned(&pairs).await),
+            Store::Redis(r) => r.get_versioned(&pairs).await,
+        };
+        match result {
+            Ok(rows) => rows
+                .into_iter()
+                .map(|(v, json)| (json, Some(v)))
+                .collect(),
+            Err(err) => {
+                self.count_error(&err);
+                vec![(None, None); slots.len()]
+            }
+        }
+    }
+
+    async fn store(&self, entries: Vec<(String, String)>) {
+        if entries.is_empty() {
+            return;
+        }
+        let result = match &self.0.store {
+            Store::Memory(m) => {
+                m.set_many(entries).await;
+                Ok(())
+            }
+            Store::Redis(r) => r.set_many(&entries, self.0.ttl).await,
+        };
+        if let Err(err) = result {
+            self.count_error(&err);
+        }
+    }
+
+    fn count_error(&self, err: &CacheError) {
+        self.0.counters.errors.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("cache_errors_total").increment(1);
+        tracing::debug!(error = %err, "cache unavailable; answering from the database");
+    }
+}
+
+fn version_key(scope: &Scope) -> String {
+    match scope {
+        Scope::Customer(id) => format!("v:c:{id}"),
+        Scope::Ranking => "v:rank".to_owned(),
+    }
+}
+
+fn entry_base(slot: &Slot) -> String {
+    format!("e:{}", slot.name)
+}
+
+fn entry_key(slot: &Slot, version: u64) -> String {
+    format!("{}:{version}", entry_base(slot))
+}
+
+/// Groups values by key for callers that look up by id.
+pub fn index_by<K, V>(ids: &[K], values: Vec<Option<V>>) -> HashMap<K, V>
+where
+    K: std::hash::Hash + Eq + Copy,
+{
+    ids.iter()
+        .zip(values)
+        .filter_map(|(k, v)| v.map(|v| (*k, v)))
+        .collect()
+}

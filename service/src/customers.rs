@@ -1,0 +1,288 @@
+//! Customers: lookups (cached), keyset pages, counts and writes.
+
+use std::collections::{HashMap, HashSet};
+
+use entity::customer;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
+
+use crate::cache::{Scope, Slot, index_by};
+use crate::db::rows_per_insert;
+use crate::error::{Error, Result};
+use crate::input::{CustomerPatch, NewCustomer, now};
+use crate::model::{Customer, CustomerFilter, CustomerStats, Page};
+use crate::{Store, orders};
+
+pub struct CustomerService<'a> {
+    store: &'a Store,
+}
+
+impl<'a> CustomerService<'a> {
+    pub fn new(store: &'a Store) -> Self {
+        CustomerService { store }
+    }
+
+    /// Customers by id, from the cache where possible; absent ids are left out.
+    #[tracing::instrument(skip_all, fields(n = ids.len()))]
+    pub async fn by_ids(&self, ids: &[i64]) -> Result<HashMap<i64, Customer>> {
+        let slots: Vec<Slot> = ids.iter().map(|id| Slot::customer(*id)).collect();
+        let db = &self.store.db;
+        let values = self
+            .store
+            .cache
+            .read_through(&slots, |missed: Vec<usize>| async move {
+                let wanted: Vec<i64> = missed.iter().map(|i| ids[*i]).collect();
+                let rows = customer::Entity::find()
+                    .filter(customer::Column::Id.is_in(wanted.iter().copied()))
+                    .all(db)
+                    .await?;
+                let mut found: HashMap<i64, Customer> =
+                    rows.into_iter().map(|m| (m.id, Customer::from(m))).collect();
+                Ok::<_, Error>(wanted.iter().map(|id| found.remove(id)).collect())
+            })
+            .await?;
+        Ok(index_by(ids, values))
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Option<Customer>> {
+        Ok(self.by_ids(&[id]).await?.remove(&id))
+    }
+
+    /// Order count and total spent per customer, from the cache where
+    /// possible; one grouped statement for all misses.
+    #[tracing::instrument(skip_all, fields(n = ids.len()))]
+    pub async fn stats(&self, ids: &[i64]) -> Result<HashMap<i64, CustomerStats>> {
+        let slots: Vec<Slot> = ids.iter().map(|id| Slot::stats(*id)).collect();
+        let db = &self.store.db;
+        let values = self
+            .store
+            .cache
+            .read_through(&slots, |missed: Vec<usize>| async move {
+                let wanted: Vec<i64> = missed.iter().map(|i| ids[*i]).collect();
+                let found = orders::stats_for_customers(db, &wanted).await?;
+                Ok::<_, Error>(
+                    wanted
+                        .iter()
+                        .map(|id| Some(found.get(id).copied().unwrap_or_default()))
+                        .collect(),
+                )
+            })
+            .await?;
+        Ok(index_by(ids, values))
+    }
+
+    /// One page of customers by id ascending, starting after `after`.
+    #[tracing::instrument(skip_all)]
+    pub async fn list(
+        &self,
+        filter: &CustomerFilter,
+        first: u64,
+        after: Option<i64>,
+    ) -> Result<Page<Customer>> {
+        if first == 0 {
+            return Ok(Page {
+                items: Vec::new(),
+                has_next_page: self.exists_after(filter, after).await?,
+            });
+        }
+        let mut query = customer::Entity::find().filter(filter_condition(filter));
+        if let Some(after) = after {
+            query = query.filter(customer::Column::Id.gt(after));
+        }
+        let rows = query
+            .order_by_asc(customer::Column::Id)
+            .limit(first + 1)
+            .all(&self.store.db)
+            .await?;
+        let page = Page::from_overfetch(rows.into_iter().map(Customer::from).collect(), first);
+        Ok(page)
+    }
+
+    async fn exists_after(&self, filter: &CustomerFilter, after: Option<i64>) -> Result<bool> {
+        let mut query = customer::Entity::find().filter(filter_condition(filter));
+        if let Some(after) = after {
+            query = query.filter(customer::Column::Id.gt(after));
+        }
+        Ok(query.limit(1).one(&self.store.db).await?.is_some())
+    }
+
+    /// How many customers match the filter.
+    pub async fn count(&self, filter: &CustomerFilter) -> Result<u64> {
+        Ok(customer::Entity::find()
+            .filter(filter_condition(filter))
+            .count(&self.store.db)
+            .await?)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn create(&self, new: NewCustomer) -> Result<Customer> {
+        let mut created = self.create_many(vec![new]).await?;
+        created
+            .pop()
+            .ok_or_else(|| Error::Validation("nothing to create".into()))
+    }
+
+    /// Creates all customers or none: one transaction of multi-row inserts,
+    /// each below the backend's bind-parameter limit. Returns them in input order.
+    #[tracing::instrument(skip_all, fields(n = news.len()))]
+    pub async fn create_many(&self, news: Vec<NewCustomer>) -> Result<Vec<Customer>> {
+        let max = self.store.limits.max_bulk_rows;
+        if news.len() > max {
+            return Err(Error::Validation(format!(
+                "at most {max} customers per request (got {})",
+                news.len()
+            )));
+        }
+        if news.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, c) in news.iter().enumerate() {
+            if let Some(first) = seen.insert(c.email.as_str(), i) {
+                return Err(Error::Conflict(format!(
+                    "input[{i}]: email {} is also used by input[{first}]",
+                    c.email
+                )));
+            }
+        }
+        let db = &self.store.db;
+        let txn = db.begin().await?;
+        // Name the offending input when an email is taken (the unique index
+        // still guards against a concurrent insert of the same address).
+        let emails: Vec<String> = news.iter().map(|c| c.email.clone()).collect();
+        for chunk in emails.chunks(rows_per_insert(db.get_database_backend(), 1) / 2) {
+            let taken = customer::Entity::find()
+                .select_only()
+                .column(customer::Column::Email)
+                .filter(customer::Column::Email.is_in(chunk.iter().cloned()))
+                .limit(1)
+                .into_tuple::<String>()
+                .one(&txn)
+                .await?;
+            if let Some(email) = taken {
+                let i = seen.get(email.as_str()).copied().unwrap_or_default();
+                return Err(Error::Conflict(format!(
+                    "input[{i}]: a customer with email {email} already exists"
+                )));
+            }
+        }
+        let created_at = now();
+        let per_chunk = rows_per_insert(db.get_database_backend(), 4);
+        let mut created = Vec::with_capacity(news.len());
+        for chunk in news.chunks(per_chunk) {
+            let models = chunk.iter().map(|c| customer::ActiveModel {
+                name: Set(c.name.clone()),
+                email: Set(c.email.clone()),
+                phone: Set(c.phone.clone()),
+                created_at: Set(c.created_at.unwrap_or(created_at)),
+                ..Default::default()
+            });
+            let mut rows = customer::Entity::insert_many(models)
+                .exec_with_returning(&txn)
+                .await?;
+            // Ids are assigned in input order within one statement.
+            rows.sort_by_key(|m| m.id);
+            created.extend(rows.into_iter().map(Customer::from));
+        }
+        txn.commit().await?;
+        // New customers only change the ranking (`minOrders: 0` lists them).
+        self.store.cache.invalidate(&[Scope::Ranking]).await;
+        Ok(created)
+    }
+
+    /// Applies a patch; `NOT_FOUND` when no customer has this id.
+    #[tracing::instrument(skip(self, patch))]
+    pub async fn update(&self, id: i64, patch: CustomerPatch) -> Result<Customer> {
+        let db = &self.store.db;
+        let txn = db.begin().await?;
+        let current = customer::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("no customer with id {id}")))?;
+        if patch == CustomerPatch::default() {
+            return Ok(current.into());
+        }
+        let mut model: customer::ActiveModel = current.into();
+        if let Some(name) = patch.name {
+            model.name = Set(name);
+        }
+        if let Some(email) = patch.email {
+            model.email = Set(email);
+        }
+        if let Some(phone) = patch.phone {
+            model.phone = Set(phone);
+        }
+        let updated = model.update(&txn).await?;
+        txn.commit().await?;
+        self.store.cache.invalidate(&[Scope::Customer(id)]).await;
+        Ok(updated.into())
+    }
+
+    /// Deletes a customer and, by cascade, its orders.
+    #[tracing::instrument(skip(self))]
+    pub async fn delete(&self, id: i64) -> Result<()> {
+        let result = customer::Entity::delete_by_id(id)
+            .exec(&self.store.db)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(Error::not_found(format!("no customer with id {id}")));
+        }
+        self.store
+            .cache
+            .invalidate(&[Scope::Customer(id), Scope::Ranking])
+            .await;
+        Ok(())
+    }
+
+    /// Which of `ids` exist (one statement per bind-limit chunk).
+    pub(crate) async fn existing_ids<C: sea_orm::ConnectionTrait>(
+        conn: &C,
+        ids: &[i64],
+    ) -> Result<HashSet<i64>> {
+        let mut found = HashSet::with_capacity(ids.len());
+        for chunk in ids.chunks(rows_per_insert(conn.get_database_backend(), 1) / 2) {
+            let rows: Vec<i64> = customer::Entity::find()
+                .select_only()
+                .column(customer::Column::Id)
+                .filter(customer::Column::Id.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(conn)
+                .await?;
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+}
+
+fn filter_condition(filter: &CustomerFilter) -> Condition {
+    let mut cond = Condition::all();
+    if let Some(part) = filter.name_contains.as_deref().filter(|p| !p.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&part.to_lowercase()));
+        cond = cond.add(
+            Expr::expr(Func::lower(Expr::col((
+                customer::Entity,
+                customer::Column::Name,
+            ))))
+            .like(LikeExpr::new(pattern).escape('\\')),
+        );
+    }
+    if let Some(email) = filter.email.as_deref() {
+        // Stored lower-cased, so an exact comparison is case-insensitive.
+        cond = cond.add(customer::Column::Email.eq(email.trim().to_ascii_lowercase()));
+    }
+    cond
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

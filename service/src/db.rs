@@ -1,0 +1,95 @@
+//! Database connection: pool settings and the statement counter.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+
+/// Connection pool settings; the defaults suit a small service on a few cores.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_lifetime: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_connections: 16,
+            min_connections: 1,
+            acquire_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(300),
+            max_lifetime: Duration::from_secs(1800),
+        }
+    }
+}
+
+/// Counts every SQL statement the connection executes (SeaORM's metric
+/// callback), so tests and `/metrics` can prove how many a request costs.
+#[derive(Debug, Default)]
+pub struct StatementCounter {
+    statements: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    pub fn failed(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+}
+
+/// Opens the pool and installs the statement counter. Fails if the database
+/// cannot be reached within the acquire timeout.
+pub async fn connect(
+    url: &str,
+    pool: &PoolSettings,
+    counter: Arc<StatementCounter>,
+) -> Result<DatabaseConnection, DbErr> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.max_connections(pool.max_connections)
+        .min_connections(pool.min_connections.min(pool.max_connections))
+        .acquire_timeout(pool.acquire_timeout)
+        .connect_timeout(pool.acquire_timeout)
+        .idle_timeout(pool.idle_timeout)
+        .max_lifetime(pool.max_lifetime)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+        });
+    let mut db = Database::connect(opts).await?;
+    db.set_metric_callback(move |info| {
+        counter.statements.fetch_add(1, Ordering::Relaxed);
+        if info.failed {
+            counter.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        metrics::counter!("sql_statements_total", "failed" => if info.failed { "true" } else { "false" })
+            .increment(1);
+        metrics::histogram!("sql_statement_duration_seconds").record(info.elapsed.as_secs_f64());
+    });
+    Ok(db)
+}
+
+/// The backend's limit on bind parameters in one statement.
+pub fn max_bind_params(backend: DbBackend) -> usize {
+    match backend {
+        DbBackend::Postgres => 65_535,
+        DbBackend::Sqlite => 32_766,
+        _ => 65_535,
+    }
+}
+
+/// Rows per multi-row insert: the most that stay below the bind limit.
+pub fn rows_per_insert(backend: DbBackend, columns: usize) -> usize {
+    (max_bind_params(backend) / columns.max(1)).max(1)
+}

@@ -1,0 +1,56 @@
+//! Queries, mutations, batch loads and the result cache of the customer and
+//! order server. Knows no HTTP and no GraphQL: `api` calls it.
+
+pub mod cache;
+pub mod customers;
+pub mod db;
+pub mod error;
+pub mod input;
+pub mod model;
+pub mod money;
+pub mod orders;
+pub mod seed;
+
+use sea_orm::DatabaseConnection;
+
+pub use crate::cache::Cache;
+pub use crate::customers::CustomerService;
+pub use crate::error::{Error, Result};
+pub use crate::orders::OrderService;
+
+/// Limits the service enforces whatever the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most rows one bulk create may carry.
+    pub max_bulk_rows: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bulk_rows: 10_000,
+        }
+    }
+}
+
+/// The database, the cache and the limits: everything a service call needs.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub db: DatabaseConnection,
+    pub cache: Cache,
+    pub limits: Limits,
+}
+
+impl Store {
+    pub fn new(db: DatabaseConnection, cache: Cache, limits: Limits) -> Self {
+        Store { db, cache, limits }
+    }
+
+    pub fn customers(&self) -> CustomerService<'_> {
+        CustomerService::new(self)
+    }
+
+    pub fn orders(&self) -> OrderService<'_> {
+        OrderService::new(self)
+    }
+}

@@ -1,0 +1,424 @@
+//! Orders: lookups, keyset pages (also per customer, one statement for all
+//! parents), aggregates, the spending ranking, and writes.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use entity::{customer, order};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set, Statement,
+    TransactionTrait, Value,
+};
+
+use crate::cache::{Scope, Slot};
+use crate::customers::CustomerService;
+use crate::db::rows_per_insert;
+use crate::error::{Error, Result};
+use crate::input::{NewOrder, OrderPatch};
+use crate::model::{CustomerStats, Order, OrderFilter, OrderKey, Page, Spending};
+use crate::money::Money;
+use crate::Store;
+
+pub struct OrderService<'a> {
+    store: &'a Store,
+}
+
+impl<'a> OrderService<'a> {
+    pub fn new(store: &'a Store) -> Self {
+        OrderService { store }
+    }
+
+    /// Orders by id; absent ids are left out.
+    #[tracing::instrument(skip_all, fields(n = ids.len()))]
+    pub async fn by_ids(&self, ids: &[i64]) -> Result<HashMap<i64, Order>> {
+        let rows = order::Entity::find()
+            .filter(order::Column::Id.is_in(ids.iter().copied()))
+            .all(&self.store.db)
+            .await?;
+        Ok(rows.into_iter().map(|m| (m.id, Order::from(m))).collect())
+    }
+
+    /// One page of orders, newest first, starting after `after`.
+    #[tracing::instrument(skip_all)]
+    pub async fn list(
+        &self,
+        filter: &OrderFilter,
+        first: u64,
+        after: Option<OrderKey>,
+    ) -> Result<Page<Order>> {
+        let mut query = order::Entity::find().filter(filter_condition(filter));
+        if let Some(after) = after {
+            query = query.filter(before_key(after));
+        }
+        let rows = query
+            .order_by_desc(order::Column::CreatedAt)
+            .order_by_desc(order::Column::Id)
+            .limit(first + 1)
+            .all(&self.store.db)
+            .await?;
+        Ok(Page::from_overfetch(
+            rows.into_iter().map(Order::from).collect(),
+            first,
+        ))
+    }
+
+    /// How many orders match the filter.
+    pub async fn count(&self, filter: &OrderFilter) -> Result<u64> {
+        Ok(order::Entity::find()
+            .filter(filter_condition(filter))
+            .count(&self.store.db)
+            .await?)
+    }
+
+    /// The first page of each customer's orders, newest first, in one
+    /// statement for all customers: a `LATERAL` join over the
+    /// `(customer_id, created_at, id)` index on PostgreSQL, a `row_number()`
+    /// window on SQLite.
+    #[tracing::instrument(skip_all, fields(n = customer_ids.len()))]
+    pub async fn pages_for_customers(
+        &self,
+        customer_ids: &[i64],
+        first: u64,
+        after: Option<OrderKey>,
+    ) -> Result<HashMap<i64, Page<Order>>> {
+        let mut pages: HashMap<i64, Page<Order>> = HashMap::new();
+        if customer_ids.is_empty() {
+            return Ok(pages);
+        }
+        let db = &self.store.db;
+        let backend = db.get_database_backend();
+        let ids: Vec<i64> = customer_ids
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let limit = i64::try_from(first + 1).unwrap_or(i64::MAX);
+        let stmt = match backend {
+            DbBackend::Postgres => lateral_page_statement(&ids, limit, after),
+            _ => window_page_statement(backend, &ids, limit, after),
+        };
+        let rows = order::Model::find_by_statement(stmt).all(db).await?;
+        let mut grouped: HashMap<i64, Vec<Order>> = HashMap::new();
+        for row in rows {
+            grouped.entry(row.customer_id).or_default().push(row.into());
+        }
+        for id in ids {
+            let rows = grouped.remove(&id).unwrap_or_default();
+            pages.insert(id, Page::from_overfetch(rows, first));
+        }
+        Ok(pages)
+    }
+
+    /// The customers with at least `min_orders` orders, by total spent
+    /// descending, ties by id ascending. Cached per argument set.
+    #[tracing::instrument(skip(self))]
+    pub async fn top_customers(&self, limit: u64, min_orders: i64) -> Result<Vec<Spending>> {
+        let slot = [Slot::ranking(limit, min_orders)];
+        let db = &self.store.db;
+        let mut values = self
+            .store
+            .cache
+            .read_through(&slot, |_| async move {
+                Ok::<_, Error>(vec![Some(ranking(db, limit, min_orders).await?)])
+            })
+            .await?;
+        Ok(values.pop().flatten().unwrap_or_default())
+    }
+
+    /// Computes the ranking without the cache.
+    pub async fn top_customers_uncached(&self, limit: u64, min_orders: i64) -> Result<Vec<Spending>> {
+        ranking(&self.store.db, limit, min_orders).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn create(&self, new: NewOrder) -> Result<Order> {
+        let mut created = self.create_many(vec![new]).await?;
+        created
+            .pop()
+            .ok_or_else(|| Error::Validation("nothing to create".into()))
+    }
+
+    /// Creates all orders or none: checks every referenced customer, then one
+    /// transaction of multi-row inserts below the bind-parameter limit.
+    /// Returns the orders in input order. Invalidates each affected customer
+    /// once, and the ranking.
+    #[tracing::instrument(skip_all, fields(n = news.len()))]
+    pub async fn create_many(&self, news: Vec<NewOrder>) -> Result<Vec<Order>> {
+        let max = self.store.limits.max_bulk_rows;
+        if news.len() > max {
+            return Err(Error::Validation(format!(
+                "at most {max} orders per request (got {})",
+                news.len()
+            )));
+        }
+        if news.is_empty() {
+            return Ok(Vec::new());
+        }
+        let db = &self.store.db;
+        let customer_ids: Vec<i64> = news
+            .iter()
+            .map(|o| o.customer_id)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let txn = db.begin().await?;
+        let existing = CustomerService::existing_ids(&txn, &customer_ids).await?;
+        if let Some((i, o)) = news
+            .iter()
+            .enumerate()
+            .find(|(_, o)| !existing.contains(&o.customer_id))
+        {
+            return Err(Error::Validation(if news.len() == 1 {
+                format!("customer {} does not exist", o.customer_id)
+            } else {
+                format!("input[{i}]: customer {} does not exist", o.customer_id)
+            }));
+        }
+        let per_chunk = rows_per_insert(db.get_database_backend(), 4);
+        let mut created = Vec::with_capacity(news.len());
+        for chunk in news.chunks(per_chunk) {
+            let models = chunk.iter().map(|o| order::ActiveModel {
+                customer_id: Set(o.customer_id),
+                total_cents: Set(o.total.cents()),
+                status: Set(o.status),
+                created_at: Set(o.created_at),
+                ..Default::default()
+            });
+            let mut rows = order::Entity::insert_many(models)
+                .exec_with_returning(&txn)
+                .await?;
+            rows.sort_by_key(|m| m.id);
+            created.extend(rows.into_iter().map(Order::from));
+        }
+        txn.commit().await?;
+        let mut scopes: Vec<Scope> = customer_ids.into_iter().map(Scope::Customer).collect();
+        scopes.push(Scope::Ranking);
+        self.store.cache.invalidate(&scopes).await;
+        Ok(created)
+    }
+
+    /// Applies a patch in one `UPDATE … RETURNING`; `NOT_FOUND` when no order has this id.
+    #[tracing::instrument(skip(self, patch))]
+    pub async fn update(&self, id: i64, patch: OrderPatch) -> Result<Order> {
+        let db = &self.store.db;
+        if patch == OrderPatch::default() {
+            return self
+                .by_ids(&[id])
+                .await?
+                .remove(&id)
+                .ok_or_else(|| Error::not_found(format!("no order with id {id}")));
+        }
+        let mut update = order::Entity::update_many().filter(order::Column::Id.eq(id));
+        if let Some(total) = patch.total {
+            update = update.col_expr(order::Column::TotalCents, Expr::value(total.cents()));
+        }
+        if let Some(status) = patch.status {
+            update = update.col_expr(order::Column::Status, Expr::value(Value::from(status)));
+        }
+        let updated = update
+            .exec_with_returning(db)
+            .await?
+            .pop()
+            .ok_or_else(|| Error::not_found(format!("no order with id {id}")))?;
+        self.store
+            .cache
+            .invalidate(&[Scope::Customer(updated.customer_id), Scope::Ranking])
+            .await;
+        Ok(updated.into())
+    }
+
+    /// Deletes an order; `NOT_FOUND` when no order has this id.
+    #[tracing::instrument(skip(self))]
+    pub async fn delete(&self, id: i64) -> Result<()> {
+        let deleted = order::Entity::delete_many()
+            .filter(order::Column::Id.eq(id))
+            .exec_with_returning(&self.store.db)
+            .await?
+            .pop()
+            .ok_or_else(|| Error::not_found(format!("no order with id {id}")))?;
+        self.store
+            .cache
+            .invalidate(&[Scope::Customer(deleted.customer_id), Scope::Ranking])
+            .await;
+        Ok(())
+    }
+}
+
+/// Order count and total per customer in one grouped statement (per
+/// bind-limit chunk). Customers without orders are left out.
+pub(crate) async fn stats_for_customers<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+) -> Result<HashMap<i64, CustomerStats>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(rows_per_insert(conn.get_database_backend(), 1) / 2) {
+        let rows: Vec<(i64, i64, i64)> = order::Entity::find()
+            .select_only()
+            .column(order::Column::CustomerId)
+            .column_as(order::Column::Id.count(), "order_count")
+            .column_as(sum_cents(), "total_cents")
+            .filter(order::Column::CustomerId.is_in(chunk.iter().copied()))
+            .group_by(order::Column::CustomerId)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        for (id, count, cents) in rows {
+            out.insert(
+                id,
+                CustomerStats {
+                    order_count: count,
+                    total_spent: Money::from_cents(cents),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// `COALESCE(SUM(total_cents), 0)` as a 64-bit integer on every backend
+/// (PostgreSQL's `SUM(bigint)` is `numeric`).
+fn sum_cents() -> SimpleExpr {
+    Func::cast_as(
+        Func::coalesce([
+            Expr::col((order::Entity, order::Column::TotalCents)).sum(),
+            Expr::val(0i64).into(),
+        ]),
+        sea_orm::sea_query::Alias::new("BIGINT"),
+    )
+    .into()
+}
+
+#[derive(Debug, FromQueryResult)]
+struct SpendingRow {
+    id: i64,
+    order_count: i64,
+    total_cents: i64,
+}
+
+/// The spending ranking, built with the query builder: customers joined to
+/// their orders, grouped, filtered by `HAVING`, ordered and limited.
+async fn ranking<C: ConnectionTrait>(conn: &C, limit: u64, min_orders: i64) -> Result<Vec<Spending>> {
+    // With `min_orders <= 0` customers without orders count too.
+    let join = if min_orders > 0 {
+        JoinType::InnerJoin
+    } else {
+        JoinType::LeftJoin
+    };
+    let count = Expr::col((order::Entity, order::Column::Id)).count();
+    let rows = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .column_as(count.clone(), "order_count")
+        .column_as(sum_cents(), "total_cents")
+        .join(join, customer::Relation::Order.def())
+        .group_by(customer::Column::Id)
+        .having(count.gte(min_orders))
+        .order_by_desc(Expr::col(sea_orm::sea_query::Alias::new("total_cents")))
+        .order_by_asc(customer::Column::Id)
+        .limit(limit)
+        .into_model::<SpendingRow>()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Spending {
+            customer_id: r.id,
+            order_count: r.order_count,
+            total_spent: Money::from_cents(r.total_cents),
+        })
+        .collect())
+}
+
+/// Rows strictly after `key` in newest-first order: `(created_at, id) < key`.
+fn before_key(key: OrderKey) -> SimpleExpr {
+    Expr::tuple([
+        Expr::col((order::Entity, order::Column::CreatedAt)).into(),
+        Expr::col((order::Entity, order::Column::Id)).into(),
+    ])
+    .lt(Expr::tuple([
+        Expr::val(key.created_at).into(),
+        Expr::val(key.id).into(),
+    ]))
+}
+
+fn filter_condition(filter: &OrderFilter) -> Condition {
+    let mut cond = Condition::all();
+    if let Some(id) = filter.customer_id {
+        cond = cond.add(order::Column::CustomerId.eq(id));
+    }
+    if let Some(status) = filter.status {
+        cond = cond.add(order::Column::Status.eq(status));
+    }
+    if let Some(t) = filter.created_after {
+        cond = cond.add(order::Column::CreatedAt.gte(t));
+    }
+    if let Some(t) = filter.created_before {
+        cond = cond.add(order::Column::CreatedAt.lt(t));
+    }
+    if let Some(m) = filter.min_total {
+        cond = cond.add(order::Column::TotalCents.gte(m.cents()));
+    }
+    if let Some(m) = filter.max_total {
+        cond = cond.add(order::Column::TotalCents.lte(m.cents()));
+    }
+    cond
+}
+
+const ORDER_COLUMNS: &str = "id, customer_id, total_cents, status, created_at";
+
+fn lateral_page_statement(ids: &[i64], limit: i64, after: Option<OrderKey>) -> Statement {
+    let mut values: Vec<Value> = vec![Value::from(ids.to_vec()), Value::from(limit)];
+    let keyset = match after {
+        Some(k) => {
+            values.push(Value::from(k.created_at));
+            values.push(Value::from(k.id));
+            " AND (o.created_at, o.id) < ($3, $4)"
+        }
+        None => "",
+    };
+    let sql = format!(
+        "SELECT o.id, o.customer_id, o.total_cents, o.status, o.created_at \
+         FROM unnest($1::bigint[]) AS p(cid) \
+         CROSS JOIN LATERAL ( \
+           SELECT {ORDER_COLUMNS} FROM orders o \
+           WHERE o.customer_id = p.cid{keyset} \
+           ORDER BY o.created_at DESC, o.id DESC LIMIT $2 \
+         ) o"
+    );
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+fn window_page_statement(
+    backend: DbBackend,
+    ids: &[i64],
+    limit: i64,
+    after: Option<OrderKey>,
+) -> Statement {
+    let placeholders = vec!["?"; ids.len()].join(", ");
+    let mut values: Vec<Value> = ids.iter().map(|id| Value::from(*id)).collect();
+    let keyset = match after {
+        Some(k) => {
+            values.push(Value::from(k.created_at));
+            values.push(Value::from(k.id));
+            " AND (created_at, id) < (?, ?)"
+        }
+        None => "",
+    };
+    values.push(Value::from(limit));
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM ( \
+           SELECT {ORDER_COLUMNS}, row_number() OVER ( \
+             PARTITION BY customer_id ORDER BY created_at DESC, id DESC) AS rn \
+           FROM orders WHERE customer_id IN ({placeholders}){keyset} \
+         ) AS ranked WHERE rn <= ? ORDER BY customer_id, created_at DESC, id DESC"
+    );
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// The time part of an order cursor, exposed for the API's cursor codec.
+pub fn key_from_parts(created_at_micros: i64, id: i64) -> Option<OrderKey> {
+    DateTime::<Utc>::from_timestamp_micros(created_at_micros).map(|created_at| OrderKey { created_at, id })
+}
