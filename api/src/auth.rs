@@ -52,7 +52,12 @@ impl Jwt {
     }
 
     /// A token for `sub` with `role`, valid for `ttl`.
-    pub fn issue(&self, sub: &str, role: Role, ttl: Duration) -> Result<String, jsonwebtoken::errors::Error> {
+    pub fn issue(
+        &self,
+        sub: &str,
+        role: Role,
+        ttl: Duration,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -71,7 +76,9 @@ impl Jwt {
                 use jsonwebtoken::errors::ErrorKind;
                 match e.kind() {
                     ErrorKind::ExpiredSignature => "the bearer token has expired".to_owned(),
-                    ErrorKind::InvalidSignature => "the bearer token's signature is invalid".to_owned(),
+                    ErrorKind::InvalidSignature => {
+                        "the bearer token's signature is invalid".to_owned()
+                    }
                     _ => "the bearer token is malformed or its claims are invalid".to_owned(),
                 }
             })

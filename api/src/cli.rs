@@ -15,7 +15,11 @@ use crate::settings::Settings;
 use crate::startup::{Application, BuildOptions, build_cache, connect_database};
 
 #[derive(Debug, Parser)]
-#[command(name = "api", version, about = "GraphQL server for customers and orders")]
+#[command(
+    name = "api",
+    version,
+    about = "GraphQL server for customers and orders"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: Settings,
@@ -104,7 +108,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .jwt_secret
                 .filter(|s| !s.is_empty())
                 .context("set JWT_SECRET (the server's secret) to sign a token")?;
-            let token = Jwt::new(secret.as_bytes()).issue(&sub, role, Duration::from_secs(ttl_secs))?;
+            let token =
+                Jwt::new(secret.as_bytes()).issue(&sub, role, Duration::from_secs(ttl_secs))?;
             println!("{token}");
             Ok(())
         }
@@ -112,10 +117,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings, migrate: bool) -> anyhow::Result<()> {
-    let app = Application::build(settings, BuildOptions { migrate }).await?;
+    let app = Application::build(
+        settings,
+        BuildOptions {
+            migrate,
+            record_sql: false,
+        },
+    )
+    .await?;
     let addr = &app.state().settings.listen_addr;
     let host = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
-    let host = if host == "0.0.0.0" || host == "[::]" { "127.0.0.1" } else { host };
+    let host = if host == "0.0.0.0" || host == "[::]" {
+        "127.0.0.1"
+    } else {
+        host
+    };
     tracing::info!(
         "GraphiQL playground: http://{host}:{}/graphql  (metrics: /metrics, health: /healthz, /readyz)",
         app.port()
@@ -150,7 +166,9 @@ async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()
     let db = connect_database(&settings, Default::default()).await?;
     match action {
         MigrateAction::Up { steps } => {
-            Migrator::up(&db, steps).await.context("migrate up failed")?;
+            Migrator::up(&db, steps)
+                .await
+                .context("migrate up failed")?;
         }
         MigrateAction::Down { steps } => {
             Migrator::down(&db, Some(steps))
@@ -178,7 +196,9 @@ async fn seed_command(
     seed: u64,
 ) -> anyhow::Result<()> {
     let db = connect_database(&settings, Default::default()).await?;
-    Migrator::up(&db, None).await.context("applying migrations failed")?;
+    Migrator::up(&db, None)
+        .await
+        .context("applying migrations failed")?;
     let cache = build_cache(&settings)?;
     let store = Store::new(db, cache, settings.limits());
     let started = Instant::now();

@@ -31,7 +31,12 @@ pub struct Settings {
     pub cache_timeout_ms: u64,
 
     /// Address the server binds.
-    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8000", global = true)]
+    #[arg(
+        long,
+        env = "LISTEN_ADDR",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
     pub listen_addr: String,
 
     /// HS256 secret for bearer tokens. Unset: a random one per start, and a
@@ -50,13 +55,28 @@ pub struct Settings {
     pub db_min_connections: u32,
 
     /// How long a request waits for a pooled connection before `SERVICE_UNAVAILABLE`.
-    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5, global = true)]
+    #[arg(
+        long,
+        env = "DB_ACQUIRE_TIMEOUT_SECS",
+        default_value_t = 5,
+        global = true
+    )]
     pub db_acquire_timeout_secs: u64,
 
-    #[arg(long, env = "DB_IDLE_TIMEOUT_SECS", default_value_t = 300, global = true)]
+    #[arg(
+        long,
+        env = "DB_IDLE_TIMEOUT_SECS",
+        default_value_t = 300,
+        global = true
+    )]
     pub db_idle_timeout_secs: u64,
 
-    #[arg(long, env = "DB_MAX_LIFETIME_SECS", default_value_t = 1800, global = true)]
+    #[arg(
+        long,
+        env = "DB_MAX_LIFETIME_SECS",
+        default_value_t = 1800,
+        global = true
+    )]
     pub db_max_lifetime_secs: u64,
 
     /// Deepest nesting of fields an operation may have.
@@ -65,7 +85,12 @@ pub struct Settings {
 
     /// Highest complexity an operation may have (a field costs 1; a page
     /// multiplies its children by `first`).
-    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 10_000, global = true)]
+    #[arg(
+        long,
+        env = "GRAPHQL_MAX_COMPLEXITY",
+        default_value_t = 10_000,
+        global = true
+    )]
     pub graphql_max_complexity: usize,
 
     /// Most rows `createCustomers` / `createOrders` take in one request.
@@ -187,6 +212,9 @@ mod tests {
             "postgres://app:***@db:5432/app"
         );
         assert_eq!(redact_url("postgres://app@db/app"), "postgres://app@db/app");
-        assert_eq!(redact_url("sqlite://data.db?mode=rwc"), "sqlite://data.db?mode=rwc");
+        assert_eq!(
+            redact_url("sqlite://data.db?mode=rwc"),
+            "sqlite://data.db?mode=rwc"
+        );
     }
 }

@@ -10,9 +10,9 @@ use async_graphql::http::GraphiQLSource;
 use migration::{Migrator, MigratorTrait};
 use rand::Rng;
 use sea_orm::{DatabaseConnection, DbBackend};
+use service::Store;
 use service::cache::{Cache, RedisSettings};
 use service::db::StatementCounter;
-use service::Store;
 use tokio::net::TcpListener;
 
 use crate::auth::{Jwt, Role};
@@ -49,11 +49,17 @@ pub fn pool_usage(db: &DatabaseConnection) -> (u32, u32) {
     match db.get_database_backend() {
         DbBackend::Postgres => {
             let pool = db.get_postgres_connection_pool();
-            (pool.size(), u32::try_from(pool.num_idle()).unwrap_or(u32::MAX))
+            (
+                pool.size(),
+                u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            )
         }
         DbBackend::Sqlite => {
             let pool = db.get_sqlite_connection_pool();
-            (pool.size(), u32::try_from(pool.num_idle()).unwrap_or(u32::MAX))
+            (
+                pool.size(),
+                u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            )
         }
         _ => (0, 0),
     }
@@ -64,6 +70,8 @@ pub fn pool_usage(db: &DatabaseConnection) -> (u32, u32) {
 pub struct BuildOptions {
     /// Apply pending migrations first (`serve` without `--no-migrate`).
     pub migrate: bool,
+    /// Keep the SQL of recent statements (see `StatementCounter::recent`).
+    pub record_sql: bool,
 }
 
 pub struct Application {
@@ -96,7 +104,11 @@ pub async fn connect_database(
 /// The result cache: Redis when configured, in-process otherwise.
 pub fn build_cache(settings: &Settings) -> anyhow::Result<Cache> {
     let ttl = settings.cache_ttl();
-    match settings.redis_url.as_deref().filter(|u| !u.trim().is_empty()) {
+    match settings
+        .redis_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+    {
         Some(url) => {
             let mut redis = RedisSettings::new(url);
             redis.key_prefix = settings.redis_key_prefix.clone();
@@ -113,7 +125,13 @@ pub fn build_cache(settings: &Settings) -> anyhow::Result<Cache> {
 
 impl Application {
     pub async fn build(settings: Settings, options: BuildOptions) -> anyhow::Result<Self> {
-        let statements = Arc::new(StatementCounter::default());
+        // Install the recorder first, so no metric recorded from here on is lost.
+        crate::telemetry::metrics_handle();
+        let statements = Arc::new(if options.record_sql {
+            StatementCounter::recording()
+        } else {
+            StatementCounter::default()
+        });
         let db = connect_database(&settings, statements.clone()).await?;
         if options.migrate {
             Migrator::up(&db, None)

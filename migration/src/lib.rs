@@ -1,6 +1,7 @@
 //! Versioned schema migrations, applied in order by `api migrate` and at `serve`.
 
 pub use sea_orm_migration::prelude::*;
+pub use sea_orm_migration::{MigrationStatus, MigratorTrait};
 
 mod m20260101_000001_create_customers_and_orders;
 mod m20260101_000002_add_customer_phone;

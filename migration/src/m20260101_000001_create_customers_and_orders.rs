@@ -49,7 +49,9 @@ impl MigrationTrait for Migration {
                     .if_not_exists()
                     .col(big_pk_auto(Orders::Id))
                     .col(big_integer(Orders::CustomerId))
-                    .col(big_integer(Orders::TotalCents).check(Expr::col(Orders::TotalCents).gte(0)))
+                    .col(
+                        big_integer(Orders::TotalCents).check(Expr::col(Orders::TotalCents).gte(0)),
+                    )
                     .col(string_len(Orders::Status, 16))
                     .col(timestamp_with_time_zone(Orders::CreatedAt))
                     .foreign_key(

@@ -39,8 +39,10 @@ impl<'a> CustomerService<'a> {
                     .filter(customer::Column::Id.is_in(wanted.iter().copied()))
                     .all(db)
                     .await?;
-                let mut found: HashMap<i64, Customer> =
-                    rows.into_iter().map(|m| (m.id, Customer::from(m))).collect();
+                let mut found: HashMap<i64, Customer> = rows
+                    .into_iter()
+                    .map(|m| (m.id, Customer::from(m)))
+                    .collect();
                 Ok::<_, Error>(wanted.iter().map(|id| found.remove(id)).collect())
             })
             .await?;

@@ -34,9 +34,52 @@ impl Default for PoolSettings {
 pub struct StatementCounter {
     statements: AtomicU64,
     failed: AtomicU64,
+    /// When set, the SQL of the most recent statements (for tests and debugging).
+    recent: Option<std::sync::Mutex<std::collections::VecDeque<String>>>,
 }
 
+/// How many statements [`StatementCounter::recent`] keeps.
+const RECENT_STATEMENTS: usize = 64;
+
 impl StatementCounter {
+    /// A counter that also keeps the SQL of the last statements.
+    pub fn recording() -> Self {
+        StatementCounter {
+            recent: Some(Default::default()),
+            ..Default::default()
+        }
+    }
+
+    /// The SQL of the most recent statements, oldest first (empty unless recording).
+    pub fn recent(&self) -> Vec<String> {
+        self.recent
+            .as_ref()
+            .map(|r| {
+                r.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .iter()
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn record(&self, sql: &str, failed: bool) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        if failed {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(recent) = &self.recent {
+            let mut recent = recent
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if recent.len() == RECENT_STATEMENTS {
+                recent.pop_front();
+            }
+            recent.push_back(sql.to_owned());
+        }
+    }
+
     pub fn get(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
     }
@@ -69,10 +112,7 @@ pub async fn connect(
         });
     let mut db = Database::connect(opts).await?;
     db.set_metric_callback(move |info| {
-        counter.statements.fetch_add(1, Ordering::Relaxed);
-        if info.failed {
-            counter.failed.fetch_add(1, Ordering::Relaxed);
-        }
+        counter.record(&info.statement.sql, info.failed);
         metrics::counter!("sql_statements_total", "failed" => if info.failed { "true" } else { "false" })
             .increment(1);
         metrics::histogram!("sql_statement_duration_seconds").record(info.elapsed.as_secs_f64());

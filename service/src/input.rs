@@ -117,7 +117,9 @@ fn parse_total(total: Money) -> Result<Money, String> {
         return Err(format!("total must not be negative (got {total})"));
     }
     if total > MAX_ORDER_TOTAL {
-        return Err(format!("total must be at most {MAX_ORDER_TOTAL} (got {total})"));
+        return Err(format!(
+            "total must be at most {MAX_ORDER_TOTAL} (got {total})"
+        ));
     }
     Ok(total)
 }
@@ -145,7 +147,9 @@ pub fn parse_email(email: &str) -> Result<String, String> {
     let email = email.trim();
     let invalid = || format!("email {email:?} is not a valid address");
     if email.chars().count() > EMAIL_MAX_CHARS {
-        return Err(format!("email must be at most {EMAIL_MAX_CHARS} characters"));
+        return Err(format!(
+            "email must be at most {EMAIL_MAX_CHARS} characters"
+        ));
     }
     let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
     let local_ok = !local.is_empty()
@@ -200,8 +204,12 @@ mod tests {
 
     #[test]
     fn customer_input_is_trimmed_and_email_lower_cased() {
-        let c = NewCustomer::parse("  Ada Lovelace ", " Ada@Example.COM ", Some(" +44 20 7946 0958 "))
-            .expect("valid");
+        let c = NewCustomer::parse(
+            "  Ada Lovelace ",
+            " Ada@Example.COM ",
+            Some(" +44 20 7946 0958 "),
+        )
+        .expect("valid");
         assert_eq!(c.name, "Ada Lovelace");
         assert_eq!(c.email, "ada@example.com");
         assert_eq!(c.phone.as_deref(), Some("+44 20 7946 0958"));
@@ -222,8 +230,20 @@ mod tests {
             assert!(parse_email(ok).is_ok(), "{ok}");
         }
         for bad in [
-            "", "plain", "@x.com", "a@", "a@b", "a@b.c", "a@@b.com", "a b@c.com", "a@b..com",
-            ".a@b.com", "a.@b.com", "a..b@c.com", "a@-b.com", "a@b.c0m1",
+            "",
+            "plain",
+            "@x.com",
+            "a@",
+            "a@b",
+            "a@b.c",
+            "a@@b.com",
+            "a b@c.com",
+            "a@b..com",
+            ".a@b.com",
+            "a.@b.com",
+            "a..b@c.com",
+            "a@-b.com",
+            "a@b.c0m1",
         ] {
             assert!(parse_email(bad).is_err(), "{bad}");
         }
@@ -235,7 +255,10 @@ mod tests {
         assert!(parse_phone("12").is_err());
         assert!(parse_phone("call me").is_err());
         assert!(parse_phone(&"1".repeat(33)).is_err());
-        assert_eq!(parse_phone("(555) 010-9999"), Ok(Some("(555) 010-9999".into())));
+        assert_eq!(
+            parse_phone("(555) 010-9999"),
+            Ok(Some("(555) 010-9999".into()))
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// An amount of money in cents. Never a float.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Money(i64);
 
@@ -126,13 +128,21 @@ mod tests {
 
     #[test]
     fn refuses_malformed_or_imprecise_amounts() {
-        for bad in ["", "-", ".5", "5.", "1e3", "12,50", "abc", "1.2.3", " - 1", "--1", "0x10"] {
+        for bad in [
+            "", "-", ".5", "5.", "1e3", "12,50", "abc", "1.2.3", " - 1", "--1", "0x10",
+        ] {
             assert_eq!(bad.parse::<Money>(), Err(MoneyError::Malformed), "{bad:?}");
         }
         assert_eq!("1.234".parse::<Money>(), Err(MoneyError::TooManyDecimals));
         assert_eq!("0.001".parse::<Money>(), Err(MoneyError::TooManyDecimals));
-        assert_eq!("99999999999999999999".parse::<Money>(), Err(MoneyError::OutOfRange));
-        assert_eq!("1000000000000000.01".parse::<Money>(), Err(MoneyError::OutOfRange));
+        assert_eq!(
+            "99999999999999999999".parse::<Money>(),
+            Err(MoneyError::OutOfRange)
+        );
+        assert_eq!(
+            "1000000000000000.01".parse::<Money>(),
+            Err(MoneyError::OutOfRange)
+        );
         assert_eq!("1000000000000000".parse(), Ok(Money::MAX));
     }
 }

@@ -12,6 +12,7 @@ use sea_orm::{
     TransactionTrait, Value,
 };
 
+use crate::Store;
 use crate::cache::{Scope, Slot};
 use crate::customers::CustomerService;
 use crate::db::rows_per_insert;
@@ -19,7 +20,6 @@ use crate::error::{Error, Result};
 use crate::input::{NewOrder, OrderPatch};
 use crate::model::{CustomerStats, Order, OrderFilter, OrderKey, Page, Spending};
 use crate::money::Money;
-use crate::Store;
 
 pub struct OrderService<'a> {
     store: &'a Store,
@@ -129,7 +129,11 @@ impl<'a> OrderService<'a> {
     }
 
     /// Computes the ranking without the cache.
-    pub async fn top_customers_uncached(&self, limit: u64, min_orders: i64) -> Result<Vec<Spending>> {
+    pub async fn top_customers_uncached(
+        &self,
+        limit: u64,
+        min_orders: i64,
+    ) -> Result<Vec<Spending>> {
         ranking(&self.store.db, limit, min_orders).await
     }
 
@@ -284,7 +288,7 @@ fn sum_cents() -> SimpleExpr {
     Func::cast_as(
         Func::coalesce([
             Expr::col((order::Entity, order::Column::TotalCents)).sum(),
-            Expr::val(0i64).into(),
+            Expr::val(0i64),
         ]),
         sea_orm::sea_query::Alias::new("BIGINT"),
     )
@@ -300,7 +304,11 @@ struct SpendingRow {
 
 /// The spending ranking, built with the query builder: customers joined to
 /// their orders, grouped, filtered by `HAVING`, ordered and limited.
-async fn ranking<C: ConnectionTrait>(conn: &C, limit: u64, min_orders: i64) -> Result<Vec<Spending>> {
+async fn ranking<C: ConnectionTrait>(
+    conn: &C,
+    limit: u64,
+    min_orders: i64,
+) -> Result<Vec<Spending>> {
     // With `min_orders <= 0` customers without orders count too.
     let join = if min_orders > 0 {
         JoinType::InnerJoin
@@ -335,13 +343,10 @@ async fn ranking<C: ConnectionTrait>(conn: &C, limit: u64, min_orders: i64) -> R
 /// Rows strictly after `key` in newest-first order: `(created_at, id) < key`.
 fn before_key(key: OrderKey) -> SimpleExpr {
     Expr::tuple([
-        Expr::col((order::Entity, order::Column::CreatedAt)).into(),
-        Expr::col((order::Entity, order::Column::Id)).into(),
+        Expr::col((order::Entity, order::Column::CreatedAt)),
+        Expr::col((order::Entity, order::Column::Id)),
     ])
-    .lt(Expr::tuple([
-        Expr::val(key.created_at).into(),
-        Expr::val(key.id).into(),
-    ]))
+    .lt(Expr::tuple([Expr::val(key.created_at), Expr::val(key.id)]))
 }
 
 fn filter_condition(filter: &OrderFilter) -> Condition {
@@ -420,5 +425,6 @@ fn window_page_statement(
 
 /// The time part of an order cursor, exposed for the API's cursor codec.
 pub fn key_from_parts(created_at_micros: i64, id: i64) -> Option<OrderKey> {
-    DateTime::<Utc>::from_timestamp_micros(created_at_micros).map(|created_at| OrderKey { created_at, id })
+    DateTime::<Utc>::from_timestamp_micros(created_at_micros)
+        .map(|created_at| OrderKey { created_at, id })
 }

@@ -13,15 +13,68 @@ use crate::model::OrderStatus;
 use crate::money::Money;
 
 const FIRST_NAMES: &[&str] = &[
-    "Ada", "Alan", "Barbara", "Brian", "Claude", "Dennis", "Donald", "Edsger", "Frances", "Grace",
-    "Hedy", "Ivan", "Jean", "John", "Ken", "Leslie", "Linus", "Margaret", "Niklaus", "Radia",
-    "Robin", "Shafi", "Sophie", "Tim", "Tony", "Vint", "Whitfield", "Yukihiro", "Zhang", "Anita",
+    "Ada",
+    "Alan",
+    "Barbara",
+    "Brian",
+    "Claude",
+    "Dennis",
+    "Donald",
+    "Edsger",
+    "Frances",
+    "Grace",
+    "Hedy",
+    "Ivan",
+    "Jean",
+    "John",
+    "Ken",
+    "Leslie",
+    "Linus",
+    "Margaret",
+    "Niklaus",
+    "Radia",
+    "Robin",
+    "Shafi",
+    "Sophie",
+    "Tim",
+    "Tony",
+    "Vint",
+    "Whitfield",
+    "Yukihiro",
+    "Zhang",
+    "Anita",
 ];
 const LAST_NAMES: &[&str] = &[
-    "Lovelace", "Turing", "Liskov", "Kernighan", "Shannon", "Ritchie", "Knuth", "Dijkstra",
-    "Allen", "Hopper", "Lamarr", "Sutherland", "Sammet", "Backus", "Thompson", "Lamport",
-    "Torvalds", "Hamilton", "Wirth", "Perlman", "Milner", "Goldwasser", "Wilson", "Berners-Lee",
-    "Hoare", "Cerf", "Diffie", "Matsumoto", "Yun", "Borg",
+    "Lovelace",
+    "Turing",
+    "Liskov",
+    "Kernighan",
+    "Shannon",
+    "Ritchie",
+    "Knuth",
+    "Dijkstra",
+    "Allen",
+    "Hopper",
+    "Lamarr",
+    "Sutherland",
+    "Sammet",
+    "Backus",
+    "Thompson",
+    "Lamport",
+    "Torvalds",
+    "Hamilton",
+    "Wirth",
+    "Perlman",
+    "Milner",
+    "Goldwasser",
+    "Wilson",
+    "Berners-Lee",
+    "Hoare",
+    "Cerf",
+    "Diffie",
+    "Matsumoto",
+    "Yun",
+    "Borg",
 ];
 const DOMAINS: &[&str] = &["example.com", "example.org", "example.net"];
 
@@ -43,13 +96,21 @@ pub fn customer(rng: &mut StdRng, seed: u64, i: usize) -> NewCustomer {
     let first = FIRST_NAMES[rng.random_range(0..FIRST_NAMES.len())];
     let last = LAST_NAMES[rng.random_range(0..LAST_NAMES.len())];
     let domain = DOMAINS[rng.random_range(0..DOMAINS.len())];
-    let phone = rng
-        .random_bool(0.7)
-        .then(|| format!("+1 555 {:04} {:04}", rng.random_range(0..10_000), rng.random_range(0..10_000)));
+    let phone = rng.random_bool(0.7).then(|| {
+        format!(
+            "+1 555 {:04} {:04}",
+            rng.random_range(0..10_000),
+            rng.random_range(0..10_000)
+        )
+    });
     let age = rng.random_range(0..TWO_YEARS_MICROS);
     NewCustomer {
         name: format!("{first} {last}"),
-        email: format!("{}.{}.{seed}.{i}@{domain}", first.to_lowercase(), last.to_lowercase()),
+        email: format!(
+            "{}.{}.{seed}.{i}@{domain}",
+            first.to_lowercase(),
+            last.to_lowercase()
+        ),
         phone,
         created_at: Some(anchor() - Duration::microseconds(age)),
     }

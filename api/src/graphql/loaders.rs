@@ -57,7 +57,10 @@ impl Loader<CustomerId> for Loaders {
             .by_ids(&ids(keys, |k| k.0))
             .await
             .map_err(Arc::new)?;
-        Ok(found.into_iter().map(|(id, c)| (CustomerId(id), c)).collect())
+        Ok(found
+            .into_iter()
+            .map(|(id, c)| (CustomerId(id), c))
+            .collect())
     }
 }
 
@@ -100,7 +103,10 @@ impl Loader<OrdersOf> for Loaders {
     async fn load(&self, keys: &[OrdersOf]) -> Result<HashMap<OrdersOf, Page<Order>>, LoadError> {
         let mut groups: HashMap<(u64, Option<OrderKey>), Vec<i64>> = HashMap::new();
         for k in keys {
-            groups.entry((k.first, k.after)).or_default().push(k.customer_id);
+            groups
+                .entry((k.first, k.after))
+                .or_default()
+                .push(k.customer_id);
         }
         let mut out = HashMap::with_capacity(keys.len());
         for ((first, after), customer_ids) in groups {

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod loaders;
 pub mod mutation;
+pub mod prefetch;
 pub mod query;
 pub mod scalars;
 pub mod types;
@@ -36,12 +37,16 @@ impl Default for SchemaLimits {
 }
 
 pub fn build_schema(store: Store, limits: SchemaLimits) -> AppSchema {
-    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
-        .data(store)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(64)
-        .limit_directives(16);
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .data(store)
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_recursive_depth(64)
+    .limit_directives(16);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -50,9 +55,13 @@ pub fn build_schema(store: Store, limits: SchemaLimits) -> AppSchema {
 
 /// The SDL of the schema, as `schema.graphql` holds it.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .finish()
+    .sdl()
 }
 
 pub(crate) fn store<'a>(ctx: &Context<'a>) -> &'a Store {

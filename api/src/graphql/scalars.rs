@@ -81,7 +81,11 @@ pub mod cursor {
     }
 
     pub fn order(key: OrderKey) -> String {
-        URL_SAFE_NO_PAD.encode(format!("o:{}:{}", key.created_at.timestamp_micros(), key.id))
+        URL_SAFE_NO_PAD.encode(format!(
+            "o:{}:{}",
+            key.created_at.timestamp_micros(),
+            key.id
+        ))
     }
 
     fn decode(cursor: &str) -> Option<String> {
@@ -139,7 +143,8 @@ mod tests {
     fn cursors_round_trip_and_reject_garbage() {
         assert_eq!(cursor::parse_customer(&cursor::customer(42)).ok(), Some(42));
         let key = OrderKey {
-            created_at: chrono::DateTime::from_timestamp_micros(1_700_000_000_123_456).expect("valid"),
+            created_at: chrono::DateTime::from_timestamp_micros(1_700_000_000_123_456)
+                .expect("valid"),
             id: 7,
         };
         assert_eq!(cursor::parse_order(&cursor::order(key)).ok(), Some(key));
@@ -151,14 +156,22 @@ mod tests {
 
     #[test]
     fn money_scalar_reads_strings_and_numbers_exactly() {
-        let n: Value = serde_json::from_str("12.5").map(Value::Number).expect("number");
-        assert_eq!(Decimal::parse(n).ok(), Some(Decimal(Money::from_cents(1250))));
+        let n: Value = serde_json::from_str("12.5")
+            .map(Value::Number)
+            .expect("number");
+        assert_eq!(
+            Decimal::parse(n).ok(),
+            Some(Decimal(Money::from_cents(1250)))
+        );
         assert_eq!(
             Decimal::parse(Value::String("0.10".into())).ok(),
             Some(Decimal(Money::from_cents(10)))
         );
         assert!(Decimal::parse(Value::String("0.001".into())).is_err());
         assert!(Decimal::parse(Value::Boolean(true)).is_err());
-        assert_eq!(Decimal(Money::from_cents(5)).to_value(), Value::String("0.05".into()));
+        assert_eq!(
+            Decimal(Money::from_cents(5)).to_value(),
+            Value::String("0.05".into())
+        );
     }
 }

@@ -43,18 +43,17 @@ pub async fn graphql_post(
             for item in items {
                 match parse_request(item) {
                     Ok(r) => requests.push(r),
-                    Err(resp) => return resp,
+                    Err(msg) => return request_error(msg),
                 }
             }
-            let responses = futures::future::join_all(
-                requests.into_iter().map(|r| execute(&state, r, &auth)),
-            )
-            .await;
+            let responses =
+                futures::future::join_all(requests.into_iter().map(|r| execute(&state, r, &auth)))
+                    .await;
             Json(BatchResponse::Batch(responses)).into_response()
         }
         other => match parse_request(other) {
             Ok(r) => Json(execute(&state, r, &auth).await).into_response(),
-            Err(resp) => resp,
+            Err(msg) => request_error(msg),
         },
     }
 }
@@ -83,34 +82,50 @@ pub async fn graphql_get(
             .any(|(_, op)| op.node.ty == OperationType::Mutation)
     {
         let err = coded(Code::BadUserInput, "mutations must be sent with POST");
-        return (StatusCode::METHOD_NOT_ALLOWED, Json(Response::from_errors(vec![err])))
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            Json(Response::from_errors(vec![err])),
+        )
             .into_response();
     }
     let auth = Auth::from_headers(&headers, &state.jwt);
     Json(execute(&state, request, &auth).await).into_response()
 }
 
-fn parse_request(value: serde_json::Value) -> Result<Request, axum::response::Response> {
+/// Reads one operation; the error says what is wrong with the body.
+fn parse_request(value: serde_json::Value) -> Result<Request, String> {
     if !value.is_object() {
-        return Err(request_error(
-            "the request body must be a JSON object {\"query\", \"variables\", \"operationName\"}",
-        ));
+        return Err(
+            "the request body must be a JSON object {\"query\", \"variables\", \"operationName\"}"
+                .to_owned(),
+        );
     }
-    serde_json::from_value::<Request>(value)
-        .map_err(|e| request_error(format!("the request body is not a GraphQL request: {e}")))
+    let request = serde_json::from_value::<Request>(value)
+        .map_err(|e| format!("the request body is not a GraphQL request: {e}"))?;
+    if request.query.trim().is_empty() {
+        return Err("the request has no `query`".to_owned());
+    }
+    Ok(request)
 }
 
 /// Runs one operation with this request's auth and fresh dataloaders.
-async fn execute(state: &AppState, request: Request, auth: &Auth) -> Response {
+async fn execute(state: &AppState, mut request: Request, auth: &Auth) -> Response {
     let started = Instant::now();
-    let operation = operation_label(request.operation_name.as_deref());
+    let operation = operation_label(operation_name(&mut request).as_deref());
     let request = request
         .data(auth.clone())
         .data(Loaders::new_loader(state.store.clone()));
     let mut response = state.schema.execute(request).await;
     let limits = state.settings.schema_limits();
-    ensure_codes(&mut response.errors, (limits.max_depth, limits.max_complexity));
-    let outcome = if response.errors.is_empty() { "ok" } else { "error" };
+    ensure_codes(
+        &mut response.errors,
+        (limits.max_depth, limits.max_complexity),
+    );
+    let outcome = if response.errors.is_empty() {
+        "ok"
+    } else {
+        "error"
+    };
     for err in &response.errors {
         let code = err
             .extensions
@@ -125,6 +140,20 @@ async fn execute(state: &AppState, request: Request, auth: &Auth) -> Response {
     metrics::histogram!("graphql_request_duration_seconds", "operation" => operation)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The operation's name: as given, or the name of the document's only operation.
+fn operation_name(request: &mut Request) -> Option<String> {
+    if let Some(name) = &request.operation_name {
+        return Some(name.clone());
+    }
+    let doc = request.parsed_query().ok()?;
+    let mut ops = doc.operations.iter();
+    let (name, _) = ops.next()?;
+    if ops.next().is_some() {
+        return None;
+    }
+    name.map(|n| n.to_string())
 }
 
 /// Operation names become metric labels: keep them short and plain.
@@ -153,5 +182,9 @@ fn coded(code: Code, message: impl Into<String>) -> ServerError {
 /// A request GraphQL cannot run at all: 400 with a coded GraphQL error body.
 fn request_error(message: impl Into<String>) -> axum::response::Response {
     let err = coded(Code::BadUserInput, message);
-    (StatusCode::BAD_REQUEST, Json(Response::from_errors(vec![err]))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        Json(Response::from_errors(vec![err])),
+    )
+        .into_response()
 }

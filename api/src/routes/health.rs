@@ -18,7 +18,11 @@ pub async fn healthz() -> &'static str {
 /// 200 when the database answers (`status` is `degraded` when the cache is
 /// down: the server still answers, from the database); 503 when it does not.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    let timeout = state.settings.pool().acquire_timeout.min(Duration::from_secs(3));
+    let timeout = state
+        .settings
+        .pool()
+        .acquire_timeout
+        .min(Duration::from_secs(3));
     let (db_up, cache) = tokio::join!(
         async {
             matches!(

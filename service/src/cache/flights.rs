@@ -35,7 +35,10 @@ impl Flights {
     /// Joins the flight for `key`, or starts one (then the caller must land
     /// it through a [`FlightGuard`]).
     pub(crate) fn join_or_lead(&self, key: &str) -> Role {
-        let mut map = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut map = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(waiter) = map.get(key) {
             return Role::Follower(waiter.clone());
         }
@@ -50,7 +53,10 @@ impl Flights {
 
     /// A guard over the flights this caller leads.
     pub(crate) fn guard(&self, keys: Vec<String>) -> FlightGuard<'_> {
-        FlightGuard { flights: self, keys }
+        FlightGuard {
+            flights: self,
+            keys,
+        }
     }
 
     fn land(&self, key: &str, landed: Landed) {

@@ -21,7 +21,10 @@ impl MemoryStore {
         }
     }
 
-    pub(crate) async fn get_versioned(&self, pairs: &[(String, String)]) -> Vec<(u64, Option<String>)> {
+    pub(crate) async fn get_versioned(
+        &self,
+        pairs: &[(String, String)],
+    ) -> Vec<(u64, Option<String>)> {
         let versions: Vec<u64> = {
             let map = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
             pairs

@@ -174,7 +174,10 @@ impl Cache {
     /// Redis behind a connection manager that reconnects by itself. Does not
     /// need Redis to be up: until it is, reads go to the database.
     pub fn redis(settings: RedisSettings, ttl: Duration) -> Result<Self, CacheError> {
-        Ok(Self::with_store(Store::Redis(RedisStore::new(settings)?), ttl))
+        Ok(Self::with_store(
+            Store::Redis(RedisStore::new(settings)?),
+            ttl,
+        ))
     }
 
     fn with_store(store: Store, ttl: Duration) -> Self {
@@ -284,7 +287,10 @@ impl Cache {
         self.record(hits, misses);
 
         // The guard releases our flights even if this future is dropped.
-        let mut guard = self.0.flights.guard(leader_keys.iter().flatten().cloned().collect());
+        let mut guard = self
+            .0
+            .flights
+            .guard(leader_keys.iter().flatten().cloned().collect());
         if !leading.is_empty() {
             let fetched = fetch(leading.clone()).await?;
             let mut to_store = Vec::new();
@@ -352,10 +358,7 @@ impl Cache {
             Store::Redis(r) => r.get_versioned(&pairs).await,
         };
         match result {
-            Ok(rows) => rows
-                .into_iter()
-                .map(|(v, json)| (json, Some(v)))
-                .collect(),
+            Ok(rows) => rows.into_iter().map(|(v, json)| (json, Some(v))).collect(),
             Err(err) => {
                 self.count_error(&err);
                 vec![(None, None); slots.len()]

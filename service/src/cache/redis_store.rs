@@ -157,7 +157,9 @@ impl RedisStore {
         self.flush_pending().await?;
         let mut invocation = self.script.prepare_invoke();
         for (version_key, entry_base) in pairs {
-            invocation.key(self.key(version_key)).arg(self.key(entry_base));
+            invocation
+                .key(self.key(version_key))
+                .arg(self.key(entry_base));
         }
         let mut conn = self.conn.clone();
         let values: Vec<Option<String>> = self.call(invocation.invoke_async(&mut conn)).await?;

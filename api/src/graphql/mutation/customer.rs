@@ -50,7 +50,9 @@ impl CustomerMutation {
     ) -> async_graphql::Result<Customer> {
         let id = parse_id(&id, "customer")?;
         let patch = input.parse()?;
-        Ok(Customer(store(ctx).customers().update(id, patch).await.gql()?))
+        Ok(Customer(
+            store(ctx).customers().update(id, patch).await.gql()?,
+        ))
     }
 
     /// Deletes a customer and its orders. `NOT_FOUND` when absent.

@@ -6,7 +6,7 @@ use crate::graphql::loaders::{CustomerId, StatsOf};
 use crate::graphql::scalars::{cursor, page_complexity, page_size, parse_id};
 use crate::graphql::types::inputs::CustomerFilter;
 use crate::graphql::types::{Customer, CustomerConnection, CustomerSpending};
-use crate::graphql::{loader, store};
+use crate::graphql::{loader, prefetch, store};
 
 #[derive(Default)]
 pub struct CustomerQuery;
@@ -19,7 +19,11 @@ impl CustomerQuery {
     /// One customer by id; null when absent.
     async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Customer>> {
         let id = parse_id(&id, "customer")?;
-        Ok(loader(ctx).load_one(CustomerId(id)).await.gql()?.map(Customer))
+        Ok(loader(ctx)
+            .load_one(CustomerId(id))
+            .await
+            .gql()?
+            .map(Customer))
     }
 
     /// Customers by id ascending, with keyset pagination.
@@ -28,7 +32,9 @@ impl CustomerQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20, desc = "Page size, 0 to 100.")] first: i32,
-        #[graphql(desc = "Cursor of the customer after which the page starts.")] after: Option<String>,
+        #[graphql(desc = "Cursor of the customer after which the page starts.")] after: Option<
+            String,
+        >,
         filter: Option<CustomerFilter>,
     ) -> async_graphql::Result<CustomerConnection> {
         let first = page_size(first)?;
@@ -43,6 +49,9 @@ impl CustomerQuery {
         loader(ctx)
             .feed_many(page.items.iter().map(|c| (CustomerId(c.id), c.clone())))
             .await;
+        let ids: Vec<i64> = page.items.iter().map(|c| c.id).collect();
+        let nodes = prefetch::connection_nodes(&ctx.look_ahead());
+        prefetch::customers(ctx, &nodes, &ids).await;
         Ok(CustomerConnection {
             page,
             has_previous_page: after_id.is_some(),
@@ -85,6 +94,8 @@ impl CustomerQuery {
                 )
             }))
             .await;
+        let ids: Vec<i64> = ranking.iter().map(|s| s.customer_id).collect();
+        prefetch::order_customers(ctx, &[ctx.look_ahead()], &ids).await;
         Ok(ranking.into_iter().map(CustomerSpending).collect())
     }
 }

@@ -22,7 +22,11 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
-fn page_info<T>(page: &Page<T>, has_previous_page: bool, cursor_of: impl Fn(&T) -> String) -> PageInfo {
+fn page_info<T>(
+    page: &Page<T>,
+    has_previous_page: bool,
+    cursor_of: impl Fn(&T) -> String,
+) -> PageInfo {
     PageInfo {
         has_next_page: page.has_next_page,
         has_previous_page,
@@ -70,7 +74,9 @@ impl CustomerConnection {
     }
 
     async fn page_info(&self) -> PageInfo {
-        page_info(&self.page, self.has_previous_page, |c| cursor::customer(c.id))
+        page_info(&self.page, self.has_previous_page, |c| {
+            cursor::customer(c.id)
+        })
     }
 
     /// How many customers match the filter, over all pages.
@@ -123,7 +129,9 @@ impl OrderConnection {
     }
 
     async fn page_info(&self) -> PageInfo {
-        page_info(&self.page, self.has_previous_page, |o| cursor::order(o.key()))
+        page_info(&self.page, self.has_previous_page, |o| {
+            cursor::order(o.key())
+        })
     }
 
     /// How many orders the whole list holds, over all pages.

@@ -1,0 +1,102 @@
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use api::auth::Role;
+use serde_json::json;
+
+use crate::helpers::{JWT_SECRET, data, error_code, spawn_app, token};
+
+const CREATE: &str =
+    "mutation { createCustomer(input: { name: \"Eve\", email: \"eve@example.com\" }) { id } }";
+
+fn signed(secret: &str, claims: serde_json::Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("sign")
+}
+
+fn in_an_hour() -> u64 {
+    (SystemTime::now().duration_since(UNIX_EPOCH).expect("time") + Duration::from_secs(3600))
+        .as_secs()
+}
+
+#[tokio::test]
+async fn queries_are_open_to_anonymous_callers() {
+    let app = spawn_app().await;
+    app.seed_customers(1).await;
+    let resp = app.query("{ customers { totalCount } }", json!({})).await;
+    assert_eq!(data(&resp)["customers"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn mutations_without_a_valid_token_are_unauthenticated_and_write_nothing() {
+    let app = spawn_app().await;
+    let expired = signed(
+        JWT_SECRET,
+        json!({ "sub": "x", "role": "writer", "exp": 1_000_000 }),
+    );
+    let wrong_secret = signed(
+        "another-secret",
+        json!({ "sub": "x", "role": "writer", "exp": in_an_hour() }),
+    );
+    let unknown_role = signed(
+        JWT_SECRET,
+        json!({ "sub": "x", "role": "admin", "exp": in_an_hour() }),
+    );
+    for t in [
+        None,
+        Some("garbage"),
+        Some(expired.as_str()),
+        Some(wrong_secret.as_str()),
+        Some(unknown_role.as_str()),
+    ] {
+        let resp = app.graphql(CREATE, json!({}), t).await;
+        assert_eq!(error_code(&resp), "UNAUTHENTICATED", "{t:?}: {resp}");
+    }
+    // Not a bearer scheme at all.
+    let resp: serde_json::Value = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("authorization", "Basic dXNlcjpwYXNz")
+        .json(&json!({ "query": CREATE }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(error_code(&resp), "UNAUTHENTICATED");
+    assert_eq!(app.count_rows("customers").await, 0);
+}
+
+#[tokio::test]
+async fn a_reader_token_is_forbidden_to_mutate() {
+    let app = spawn_app().await;
+    let resp = app
+        .graphql(CREATE, json!({}), Some(&token(Role::Reader)))
+        .await;
+    assert_eq!(error_code(&resp), "FORBIDDEN");
+    assert_eq!(app.count_rows("customers").await, 0);
+
+    // A reader may still query.
+    let resp = app
+        .graphql(
+            "{ customers { totalCount } }",
+            json!({}),
+            Some(&token(Role::Reader)),
+        )
+        .await;
+    assert_eq!(data(&resp)["customers"]["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn a_writer_token_may_mutate() {
+    let app = spawn_app().await;
+    let resp = app
+        .graphql(CREATE, json!({}), Some(&token(Role::Writer)))
+        .await;
+    assert!(data(&resp)["createCustomer"]["id"].is_string());
+    assert_eq!(app.count_rows("customers").await, 1);
+}

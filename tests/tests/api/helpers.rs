@@ -1,0 +1,346 @@
+//! `spawn_app()`: the real application on a random port with its own
+//! database (and its own Redis key prefix when `REDIS_URL` is set).
+
+use std::sync::Once;
+use std::time::Duration;
+
+use api::auth::{Jwt, Role};
+use api::settings::Settings;
+use api::startup::{AppState, Application, BuildOptions};
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use serde_json::{Value, json};
+
+pub const JWT_SECRET: &str = "integration-test-secret";
+
+static TRACING: Once = Once::new();
+
+/// Logs are silent unless `TEST_LOG` is set.
+fn init_tracing() {
+    TRACING.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            api::telemetry::init_tracing("text");
+        }
+    });
+}
+
+/// A name no other test (in this or a concurrent run) uses.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A database of its own for one test, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    pub backend: DbBackend,
+    admin_url: Option<String>,
+    name: String,
+}
+
+impl TestDb {
+    pub async fn create() -> TestDb {
+        let name = unique_name("test");
+        match std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|u| u.starts_with("postgres"))
+        {
+            Some(base) => {
+                let admin = Database::connect(base.as_str())
+                    .await
+                    .expect("connect to PostgreSQL");
+                admin
+                    .execute_raw(Statement::from_string(
+                        DbBackend::Postgres,
+                        format!("CREATE DATABASE \"{name}\""),
+                    ))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                TestDb {
+                    url: replace_db_name(&base, &name),
+                    backend: DbBackend::Postgres,
+                    admin_url: Some(base),
+                    name,
+                }
+            }
+            None => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                TestDb {
+                    url: format!("sqlite://{}?mode=rwc", path.display()),
+                    backend: DbBackend::Sqlite,
+                    admin_url: None,
+                    name: path.display().to_string(),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.admin_url {
+            Some(admin) => {
+                let admin = admin.clone();
+                let name = self.name.clone();
+                // Drop may run inside a runtime: use a thread with its own.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("runtime");
+                    rt.block_on(async move {
+                        if let Ok(db) = Database::connect(admin.as_str()).await {
+                            let _ = db
+                                .execute_raw(Statement::from_string(
+                                    DbBackend::Postgres,
+                                    format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+                                ))
+                                .await;
+                            let _ = db.close().await;
+                        }
+                    });
+                })
+                .join();
+            }
+            None => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", self.name));
+                }
+            }
+        }
+    }
+}
+
+/// `postgres://u@h:5432/postgres?x` with the database name replaced.
+pub fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
+    let mut out = format!("{}/{name}", &base[..path_start]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub db: TestDb,
+    pub redis_prefix: Option<String>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Settings for a test app on `db`: port 0, a known secret, Redis (with a
+/// prefix of its own) when `REDIS_URL` is set.
+pub fn test_settings(db: &TestDb) -> (Settings, Option<String>) {
+    let mut settings = Settings {
+        database_url: Some(db.url.clone()),
+        listen_addr: "127.0.0.1:0".into(),
+        jwt_secret: Some(JWT_SECRET.into()),
+        db_max_connections: 5,
+        ..Settings::default()
+    };
+    let mut prefix = None;
+    if let Ok(url) = std::env::var("REDIS_URL")
+        && !url.is_empty()
+    {
+        let p = format!("{}:", unique_name("t"));
+        settings.redis_url = Some(url);
+        settings.redis_key_prefix = p.clone();
+        prefix = Some(p);
+    }
+    (settings, prefix)
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Spawns the app after `configure` adjusted its settings.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    init_tracing();
+    let db = TestDb::create().await;
+    let (mut settings, redis_prefix) = test_settings(&db);
+    configure(&mut settings);
+    spawn_on(db, settings, redis_prefix).await
+}
+
+pub async fn spawn_on(db: TestDb, settings: Settings, redis_prefix: Option<String>) -> TestApp {
+    let app = Application::build(
+        settings,
+        BuildOptions {
+            migrate: true,
+            record_sql: true,
+        },
+    )
+    .await
+    .expect("build the application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    let server = tokio::spawn(async move {
+        let _ = app.run_until(std::future::pending()).await;
+    });
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("http client"),
+        state,
+        db,
+        redis_prefix,
+        server,
+    }
+}
+
+pub fn token(role: Role) -> String {
+    Jwt::new(JWT_SECRET.as_bytes())
+        .issue("tester", role, Duration::from_secs(600))
+        .expect("token")
+}
+
+pub fn writer() -> String {
+    token(Role::Writer)
+}
+
+impl TestApp {
+    /// POSTs a GraphQL document anonymously; returns the whole response body.
+    pub async fn query(&self, query: &str, variables: Value) -> Value {
+        self.graphql(query, variables, None).await
+    }
+
+    /// POSTs a GraphQL document with a writer token.
+    pub async fn mutate(&self, query: &str, variables: Value) -> Value {
+        self.graphql(query, variables, Some(&writer())).await
+    }
+
+    pub async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        let mut req = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request");
+        resp.json().await.expect("JSON body")
+    }
+
+    /// The number of SQL statements the server has executed so far.
+    pub fn statements(&self) -> u64 {
+        self.state.statements.get()
+    }
+
+    pub fn store(&self) -> &service::Store {
+        &self.state.store
+    }
+
+    /// Creates customers `name i` / `c{i}@example.com` through the service; returns their ids.
+    pub async fn seed_customers(&self, n: usize) -> Vec<i64> {
+        let news = (0..n)
+            .map(|i| {
+                service::input::NewCustomer::parse(
+                    &format!("Customer {i}"),
+                    &format!("c{i}@example.com"),
+                    None,
+                )
+                .expect("valid customer")
+            })
+            .collect();
+        self.store()
+            .customers()
+            .create_many(news)
+            .await
+            .expect("seed customers")
+            .into_iter()
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// Creates an order with an exact total (in cents) and creation time.
+    pub async fn seed_order(&self, customer_id: i64, cents: i64, created_at: &str) -> i64 {
+        let t = chrono::DateTime::parse_from_rfc3339(created_at)
+            .expect("timestamp")
+            .with_timezone(&chrono::Utc);
+        let new = service::input::NewOrder::parse(
+            customer_id,
+            service::money::Money::from_cents(cents),
+            None,
+            Some(t),
+        )
+        .expect("valid order");
+        self.store()
+            .orders()
+            .create(new)
+            .await
+            .expect("seed order")
+            .id
+    }
+
+    /// Row count of a table, straight from the database.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let row = self
+            .state
+            .store
+            .db
+            .query_one_raw(Statement::from_string(
+                self.db.backend,
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count")
+            .expect("a row");
+        row.try_get::<i64>("", "n").expect("n")
+    }
+}
+
+/// `data` of a response, failing the test when the response has errors.
+pub fn data(resp: &Value) -> &Value {
+    assert!(
+        resp.get("errors").is_none(),
+        "unexpected errors: {}",
+        serde_json::to_string_pretty(resp).unwrap_or_default()
+    );
+    &resp["data"]
+}
+
+/// The `extensions.code` of the first error, failing when there is none.
+pub fn error_code(resp: &Value) -> String {
+    let err = &resp["errors"][0];
+    assert!(err.is_object(), "expected an error, got {resp}");
+    err["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("error without a code: {resp}"))
+        .to_owned()
+}
+
+pub fn error_message(resp: &Value) -> String {
+    resp["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}

@@ -1,0 +1,15 @@
+//! One test binary: every module talks to the real server over HTTP, backed
+//! by PostgreSQL when `DATABASE_URL` is set (a fresh database per test) and
+//! by a fresh SQLite file otherwise.
+
+mod helpers;
+
+mod auth;
+mod batching;
+mod customers;
+mod errors;
+mod health;
+mod migrations;
+mod orders;
+mod pagination;
+mod schema;
