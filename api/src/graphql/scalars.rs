@@ -15,6 +15,8 @@ use super::error::bad_input;
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Decimal(pub Money);
 
+/// Exact money, serialized as a string with two decimals: "123.45". Input
+/// may be a string ("12.5") or a number (12.5), with at most two decimals.
 #[Scalar(name = "Decimal")]
 impl ScalarType for Decimal {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -38,7 +40,12 @@ impl ScalarType for Decimal {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct DateTime(pub chrono::DateTime<Utc>);
 
-#[Scalar(name = "DateTime")]
+/// An instant in RFC 3339, always returned in UTC ("2026-01-31T12:00:00.5Z").
+/// Input may carry any offset; it is kept to the microsecond.
+#[Scalar(
+    name = "DateTime",
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339"
+)]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {

@@ -3,11 +3,13 @@
 //! by a fresh SQLite file otherwise.
 
 mod helpers;
+mod proxy;
 
 mod auth;
 mod batching;
 mod customers;
 mod errors;
+mod faults;
 mod health;
 mod migrations;
 mod orders;

@@ -73,6 +73,7 @@ impl CustomerConnection {
         self.page.items.iter().cloned().map(Customer).collect()
     }
 
+    /// Where this page stands in the list.
     async fn page_info(&self) -> PageInfo {
         page_info(&self.page, self.has_previous_page, |c| {
             cursor::customer(c.id)
@@ -128,6 +129,7 @@ impl OrderConnection {
         self.page.items.iter().cloned().map(Order).collect()
     }
 
+    /// Where this page stands in the list.
     async fn page_info(&self) -> PageInfo {
         page_info(&self.page, self.has_previous_page, |o| {
             cursor::order(o.key())

@@ -85,6 +85,7 @@ pub struct CustomerSpending(pub model::Spending);
 
 #[Object]
 impl CustomerSpending {
+    /// The ranked customer.
     async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Customer> {
         loader(ctx)
             .load_one(CustomerId(self.0.customer_id))

@@ -23,6 +23,7 @@ pub struct Order(pub model::Order);
 
 #[Object]
 impl Order {
+    /// The primary key in decimal.
     async fn id(&self) -> ID {
         to_id(self.0.id)
     }
@@ -47,6 +48,7 @@ impl Order {
         Decimal(self.0.total)
     }
 
+    /// Where the order stands.
     async fn status(&self) -> OrderStatus {
         self.0.status.into()
     }
