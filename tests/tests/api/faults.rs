@@ -20,22 +20,36 @@ async fn an_unreachable_database_is_service_unavailable_until_it_returns() {
     let app = spawn_on(db, settings, prefix).await;
     app.seed_customers(3).await;
     let q = "{ customers { totalCount nodes { id } } }";
-    assert_eq!(data(&app.query(q, json!({})).await)["customers"]["totalCount"], 3);
+    assert_eq!(
+        data(&app.query(q, json!({})).await)["customers"]["totalCount"],
+        3
+    );
 
     proxy.cut();
     let resp = app.query(q, json!({})).await;
     assert_eq!(error_code(&resp), "SERVICE_UNAVAILABLE", "{resp}");
     let text = resp.to_string().to_lowercase();
-    assert!(!text.contains("connection refused") && !text.contains("sqlx"), "{resp}");
+    assert!(
+        !text.contains("connection refused") && !text.contains("sqlx"),
+        "{resp}"
+    );
 
-    let ready = app.client.get(format!("{}/readyz", app.address)).send().await.expect("readyz");
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(ready.status(), 503);
     let body: Value = ready.json().await.expect("JSON");
     assert_eq!(body["database"], "down");
 
     // A mutation fails cleanly too, and writes nothing.
     let resp = app
-        .mutate("mutation { createCustomer(input: { name: \"X\", email: \"x@example.com\" }) { id } }", json!({}))
+        .mutate(
+            "mutation { createCustomer(input: { name: \"X\", email: \"x@example.com\" }) { id } }",
+            json!({}),
+        )
         .await;
     assert_eq!(error_code(&resp), "SERVICE_UNAVAILABLE", "{resp}");
 
@@ -51,7 +65,12 @@ async fn an_unreachable_database_is_service_unavailable_until_it_returns() {
     }
     let resp = recovered.expect("the server recovers by itself");
     assert_eq!(resp["data"]["customers"]["totalCount"], 3);
-    let ready = app.client.get(format!("{}/readyz", app.address)).send().await.expect("readyz");
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(ready.status(), 200);
     assert_eq!(app.count_rows("customers").await, 3);
 }

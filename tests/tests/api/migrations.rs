@@ -102,3 +102,46 @@ async fn fresh_rebuilds_an_empty_schema() {
     assert_eq!(row.try_get::<i64>("", "n").expect("n"), 0);
     db.close().await.ok();
 }
+
+#[tokio::test]
+async fn the_migrate_commands_move_the_schema_version() {
+    use clap::Parser;
+    let test_db = TestDb::create().await;
+    let run = |args: &[&str]| {
+        let mut argv = vec!["api", "--database-url", test_db.url.as_str()];
+        argv.extend_from_slice(args);
+        api::cli::run(api::cli::Cli::try_parse_from(argv).expect("valid command line"))
+    };
+    run(&["migrate", "up"]).await.expect("migrate up");
+    let db = sea_orm::Database::connect(test_db.url.as_str())
+        .await
+        .expect("connect");
+    assert!(has_column(&db, test_db.backend, "customers", "phone").await);
+
+    run(&["migrate", "down"])
+        .await
+        .expect("migrate down (one step)");
+    assert!(!has_column(&db, test_db.backend, "customers", "phone").await);
+    assert!(has_column(&db, test_db.backend, "customers", "email").await);
+    assert_eq!(
+        Migrator::get_pending_migrations(&db)
+            .await
+            .expect("pending")
+            .len(),
+        1
+    );
+
+    run(&["migrate", "status"]).await.expect("migrate status");
+    run(&["migrate", "up", "-n", "1"])
+        .await
+        .expect("migrate up one");
+    assert!(has_column(&db, test_db.backend, "customers", "phone").await);
+
+    run(&["migrate", "down", "-n", "2"])
+        .await
+        .expect("migrate down all");
+    assert!(!has_column(&db, test_db.backend, "customers", "id").await);
+    run(&["migrate", "fresh"]).await.expect("migrate fresh");
+    assert!(has_column(&db, test_db.backend, "orders", "total_cents").await);
+    db.close().await.ok();
+}

@@ -65,8 +65,14 @@ impl Drop for FaultProxy {
 /// The `host:port` of a URL's authority (`scheme://user:pw@host:port/...`).
 pub fn authority(url: &str) -> (usize, usize) {
     let start = url.find("://").map(|i| i + 3).unwrap_or(0);
-    let end = url[start..].find(['/', '?']).map(|i| i + start).unwrap_or(url.len());
-    let host_start = url[start..end].rfind('@').map(|i| i + start + 1).unwrap_or(start);
+    let end = url[start..]
+        .find(['/', '?'])
+        .map(|i| i + start)
+        .unwrap_or(url.len());
+    let host_start = url[start..end]
+        .rfind('@')
+        .map(|i| i + start + 1)
+        .unwrap_or(start);
     (host_start, end)
 }
 
