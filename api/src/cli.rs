@@ -1,6 +1,7 @@
 //! The command line: `serve` (the default), `migrate`, `seed`,
 //! `print-schema` and `token`.
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -53,6 +54,18 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Import customers or orders from a CSV or JSON Lines file: all or nothing.
+    Import {
+        /// The file: `.csv`, `.jsonl` or `.ndjson`.
+        file: PathBuf,
+        /// What the file holds; by default guessed from its name
+        /// (`customers…` or `orders…`).
+        #[arg(long, value_enum)]
+        kind: Option<ImportKind>,
+        /// The file's format; by default taken from its extension.
+        #[arg(long, value_enum)]
+        format: Option<ImportFormat>,
+    },
     /// Print the GraphQL SDL exactly as schema.graphql holds it.
     PrintSchema,
     /// Print a bearer token signed with JWT_SECRET.
@@ -65,6 +78,18 @@ pub enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl_secs: u64,
     },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportKind {
+    Customers,
+    Orders,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFormat {
+    Csv,
+    Jsonl,
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +120,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             orders,
             seed,
         } => seed_command(settings, customers, orders, seed).await,
+        Command::Import { file, kind, format } => {
+            import_command(settings, &file, kind, format).await
+        }
         Command::PrintSchema => {
             print!("{}", crate::graphql::sdl());
             Ok(())
@@ -231,6 +259,88 @@ async fn seed_command(
         summary.orders,
         secs,
         (summary.customers + summary.orders) as f64 / secs.max(1e-9)
+    );
+    Ok(())
+}
+
+async fn import_command(
+    settings: Settings,
+    file: &Path,
+    kind: Option<ImportKind>,
+    format: Option<ImportFormat>,
+) -> anyhow::Result<()> {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let kind = match kind {
+        Some(k) => k,
+        None if name.starts_with("customer") => ImportKind::Customers,
+        None if name.starts_with("order") => ImportKind::Orders,
+        None => anyhow::bail!(
+            "cannot tell whether {} holds customers or orders: pass --kind customers|orders",
+            file.display()
+        ),
+    };
+    let format = match format {
+        Some(f) => f,
+        None if name.ends_with(".csv") => ImportFormat::Csv,
+        None if name.ends_with(".jsonl") || name.ends_with(".ndjson") => ImportFormat::Jsonl,
+        None => anyhow::bail!(
+            "cannot tell the format of {}: pass --format csv|jsonl",
+            file.display()
+        ),
+    };
+    let reader = std::io::BufReader::with_capacity(
+        1 << 20,
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?,
+    );
+    let db = connect_database(&settings, Default::default()).await?;
+    Migrator::up(&db, None)
+        .await
+        .context("applying migrations failed")?;
+    let store = Store::new(db, build_cache(&settings)?, settings.limits());
+
+    let started = Instant::now();
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {human_pos} records read  {per_sec}  {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let mut progress = |n: u64| bar.set_position(n);
+    let report = service::import::import(
+        &store,
+        match kind {
+            ImportKind::Customers => service::import::Kind::Customers,
+            ImportKind::Orders => service::import::Kind::Orders,
+        },
+        match format {
+            ImportFormat::Csv => service::import::Format::Csv,
+            ImportFormat::Jsonl => service::import::Format::JsonLines,
+        },
+        reader,
+        &mut progress,
+    )
+    .await
+    .context("the import failed; nothing was written")?;
+    bar.finish_and_clear();
+    if !report.committed {
+        for bad in &report.bad {
+            eprintln!("{}:{}: {}", file.display(), bad.line, bad.message);
+        }
+        if report.bad_count > report.bad.len() as u64 {
+            eprintln!("… and {} more", report.bad_count - report.bad.len() as u64);
+        }
+        anyhow::bail!(
+            "{} of {} records are bad; nothing was written",
+            report.bad_count,
+            report.records
+        );
+    }
+    println!(
+        "imported {} records in {:.2}s",
+        report.written,
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

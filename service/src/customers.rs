@@ -9,10 +9,11 @@ use sea_orm::{
     QuerySelect, Set, TransactionTrait,
 };
 
+use crate::bulk;
 use crate::cache::{Scope, Slot, index_by};
 use crate::db::rows_per_insert;
 use crate::error::{Error, Result};
-use crate::input::{CustomerPatch, NewCustomer, now};
+use crate::input::{CustomerPatch, NewCustomer};
 use crate::model::{Customer, CustomerFilter, CustomerStats, Page};
 use crate::{Store, orders};
 
@@ -141,54 +142,12 @@ impl<'a> CustomerService<'a> {
         if news.is_empty() {
             return Ok(Vec::new());
         }
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        for (i, c) in news.iter().enumerate() {
-            if let Some(first) = seen.insert(c.email.as_str(), i) {
-                return Err(Error::Conflict(format!(
-                    "input[{i}]: email {} is also used by input[{first}]",
-                    c.email
-                )));
-            }
-        }
         let db = &self.store.db;
         let txn = db.begin().await?;
-        // Name the offending input when an email is taken (the unique index
-        // still guards against a concurrent insert of the same address).
-        let emails: Vec<String> = news.iter().map(|c| c.email.clone()).collect();
-        for chunk in emails.chunks(rows_per_insert(db.get_database_backend(), 1) / 2) {
-            let taken = customer::Entity::find()
-                .select_only()
-                .column(customer::Column::Email)
-                .filter(customer::Column::Email.is_in(chunk.iter().cloned()))
-                .limit(1)
-                .into_tuple::<String>()
-                .one(&txn)
-                .await?;
-            if let Some(email) = taken {
-                let i = seen.get(email.as_str()).copied().unwrap_or_default();
-                return Err(Error::Conflict(format!(
-                    "input[{i}]: a customer with email {email} already exists"
-                )));
-            }
+        if let Some(rejected) = bulk::check_emails_free(&txn, &news).await? {
+            return Err(rejected.into_error(bulk::request_label(news.len())));
         }
-        let created_at = now();
-        let per_chunk = rows_per_insert(db.get_database_backend(), 4);
-        let mut created = Vec::with_capacity(news.len());
-        for chunk in news.chunks(per_chunk) {
-            let models = chunk.iter().map(|c| customer::ActiveModel {
-                name: Set(c.name.clone()),
-                email: Set(c.email.clone()),
-                phone: Set(c.phone.clone()),
-                created_at: Set(c.created_at.unwrap_or(created_at)),
-                ..Default::default()
-            });
-            let mut rows = customer::Entity::insert_many(models)
-                .exec_with_returning(&txn)
-                .await?;
-            // Ids are assigned in input order within one statement.
-            rows.sort_by_key(|m| m.id);
-            created.extend(rows.into_iter().map(Customer::from));
-        }
+        let created = bulk::insert_customers(&txn, &news).await?;
         txn.commit().await?;
         // New customers only change the ranking (`minOrders: 0` lists them).
         self.store.cache.invalidate(&[Scope::Ranking]).await;

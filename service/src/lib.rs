@@ -1,10 +1,12 @@
 //! Queries, mutations, batch loads and the result cache of the customer and
 //! order server. Knows no HTTP and no GraphQL: `api` calls it.
 
+pub mod bulk;
 pub mod cache;
 pub mod customers;
 pub mod db;
 pub mod error;
+pub mod import;
 pub mod input;
 pub mod model;
 pub mod money;

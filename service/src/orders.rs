@@ -8,13 +8,13 @@ use entity::{customer, order};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, JoinType,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set, Statement,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Statement,
     TransactionTrait, Value,
 };
 
 use crate::Store;
+use crate::bulk;
 use crate::cache::{Scope, Slot};
-use crate::customers::CustomerService;
 use crate::db::rows_per_insert;
 use crate::error::{Error, Result};
 use crate::input::{NewOrder, OrderPatch};
@@ -162,41 +162,12 @@ impl<'a> OrderService<'a> {
             return Ok(Vec::new());
         }
         let db = &self.store.db;
-        let customer_ids: Vec<i64> = news
-            .iter()
-            .map(|o| o.customer_id)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let customer_ids = bulk::distinct_customers(&news);
         let txn = db.begin().await?;
-        let existing = CustomerService::existing_ids(&txn, &customer_ids).await?;
-        if let Some((i, o)) = news
-            .iter()
-            .enumerate()
-            .find(|(_, o)| !existing.contains(&o.customer_id))
-        {
-            return Err(Error::Validation(if news.len() == 1 {
-                format!("customer {} does not exist", o.customer_id)
-            } else {
-                format!("input[{i}]: customer {} does not exist", o.customer_id)
-            }));
+        if let Some(rejected) = bulk::check_customers_exist(&txn, &news).await? {
+            return Err(rejected.into_error(bulk::request_label(news.len())));
         }
-        let per_chunk = rows_per_insert(db.get_database_backend(), 4);
-        let mut created = Vec::with_capacity(news.len());
-        for chunk in news.chunks(per_chunk) {
-            let models = chunk.iter().map(|o| order::ActiveModel {
-                customer_id: Set(o.customer_id),
-                total_cents: Set(o.total.cents()),
-                status: Set(o.status),
-                created_at: Set(o.created_at),
-                ..Default::default()
-            });
-            let mut rows = order::Entity::insert_many(models)
-                .exec_with_returning(&txn)
-                .await?;
-            rows.sort_by_key(|m| m.id);
-            created.extend(rows.into_iter().map(Order::from));
-        }
+        let created = bulk::insert_orders(&txn, &news).await?;
         txn.commit().await?;
         let mut scopes: Vec<Scope> = customer_ids.into_iter().map(Scope::Customer).collect();
         scopes.push(Scope::Ranking);

@@ -6,11 +6,14 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::Store;
+use sea_orm::{DbBackend, TransactionTrait};
+
+use crate::cache::Scope;
 use crate::error::Result;
 use crate::input::{NewCustomer, NewOrder};
 use crate::model::OrderStatus;
 use crate::money::Money;
+use crate::{Store, bulk};
 
 const FIRST_NAMES: &[&str] = &[
     "Ada",
@@ -154,7 +157,8 @@ pub enum SeedProgress {
 }
 
 /// Writes `customers` customers and `orders` orders for `seed` through the
-/// bulk path, calling `progress` after each batch.
+/// fastest path of the backend (`COPY` on PostgreSQL, multi-row inserts
+/// elsewhere), calling `progress` as rows are written. All or nothing.
 pub async fn seed(
     store: &Store,
     customers: usize,
@@ -162,34 +166,196 @@ pub async fn seed(
     seed: u64,
     progress: &mut (dyn FnMut(SeedProgress) + Send),
 ) -> Result<SeedSummary> {
+    let summary = if store.db.get_database_backend() == DbBackend::Postgres {
+        copy::seed(store, customers, orders, seed, progress).await?
+    } else {
+        seed_with_inserts(store, customers, orders, seed, progress).await?
+    };
+    // New rows change the ranking; per-customer entries of new ids cannot exist yet.
+    store.cache.invalidate(&[Scope::Ranking]).await;
+    Ok(summary)
+}
+
+/// The portable path: the bulk inserts of `createCustomers`/`createOrders`,
+/// in one transaction.
+async fn seed_with_inserts(
+    store: &Store,
+    customers: usize,
+    orders: usize,
+    seed: u64,
+    progress: &mut (dyn FnMut(SeedProgress) + Send),
+) -> Result<SeedSummary> {
+    let txn = store.db.begin().await?;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut ids = Vec::with_capacity(customers);
     let mut i = 0;
     while i < customers {
         let n = SEED_BATCH.min(customers - i);
         let batch: Vec<NewCustomer> = (i..i + n).map(|k| customer(&mut rng, seed, k)).collect();
-        let created = store.customers().create_many(batch).await?;
+        if let Some(rejected) = bulk::check_emails_free(&txn, &batch).await? {
+            return Err(rejected.into_error(|k| format!("seeded customer {}", i + k)));
+        }
+        let created = bulk::insert_customers(&txn, &batch).await?;
         ids.extend(created.iter().map(|c| c.id));
         i += n;
         progress(SeedProgress::Customers(i));
     }
-    if ids.is_empty() {
-        return Ok(SeedSummary {
-            customers: 0,
-            orders: 0,
-        });
-    }
-    let batch_size = SEED_BATCH.min(store.limits.max_bulk_rows);
     let mut written = 0;
-    while written < orders {
-        let n = batch_size.min(orders - written);
+    while written < orders && !ids.is_empty() {
+        let n = SEED_BATCH.min(orders - written);
         let batch: Vec<NewOrder> = (0..n).map(|_| order(&mut rng, &ids)).collect();
-        store.orders().create_many(batch).await?;
+        bulk::insert_orders(&txn, &batch).await?;
         written += n;
         progress(SeedProgress::Orders(written));
     }
+    txn.commit().await?;
     Ok(SeedSummary {
         customers: ids.len(),
         orders: written,
     })
+}
+
+/// The PostgreSQL path: `COPY … FROM STDIN` in one transaction, with rows
+/// generated while earlier ones stream.
+mod copy {
+    use std::fmt::Write as _;
+    use std::sync::Arc;
+
+    use chrono::SecondsFormat;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+    use sea_orm::sqlx;
+
+    use super::{SeedProgress, SeedSummary, customer, order};
+    use crate::Store;
+    use crate::error::{Error, Result};
+
+    /// Bytes sent to the server per `COPY` message.
+    const COPY_CHUNK: usize = 1 << 20;
+
+    pub(super) fn sqlx_error(e: sqlx::Error) -> Error {
+        Error::from_db(sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(
+            Arc::new(e),
+        )))
+    }
+
+    pub(super) async fn seed(
+        store: &Store,
+        customers: usize,
+        orders: usize,
+        seed: u64,
+        progress: &mut (dyn FnMut(SeedProgress) + Send),
+    ) -> Result<SeedSummary> {
+        let pool = store.db.get_postgres_connection_pool();
+        let mut tx = pool.begin().await.map_err(sqlx_error)?;
+        // Reserve the ids so orders can reference customers without RETURNING.
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT nextval(pg_get_serial_sequence('customers', 'id')) FROM generate_series(1, $1)",
+        )
+        .bind(i64::try_from(customers).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(sqlx_error)?;
+
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut copy = tx
+            .copy_in_raw("COPY customers (id, name, email, phone, created_at) FROM STDIN")
+            .await
+            .map_err(sqlx_error)?;
+        let mut buf = String::with_capacity(COPY_CHUNK + 4096);
+        for (i, id) in ids.iter().enumerate() {
+            let c = customer(&mut rng, seed, i);
+            let created_at = c.created_at.unwrap_or_default();
+            let _ = write!(buf, "{id}\t");
+            escape(&mut buf, &c.name);
+            buf.push('\t');
+            escape(&mut buf, &c.email);
+            buf.push('\t');
+            match &c.phone {
+                Some(p) => escape(&mut buf, p),
+                None => buf.push_str("\\N"),
+            }
+            let _ = writeln!(
+                buf,
+                "\t{}",
+                created_at.to_rfc3339_opts(SecondsFormat::Micros, true)
+            );
+            if buf.len() >= COPY_CHUNK {
+                copy.send(std::mem::take(&mut buf).into_bytes())
+                    .await
+                    .map_err(sqlx_error)?;
+                progress(SeedProgress::Customers(i + 1));
+            }
+        }
+        if !buf.is_empty() {
+            copy.send(std::mem::take(&mut buf).into_bytes())
+                .await
+                .map_err(sqlx_error)?;
+        }
+        copy.finish().await.map_err(sqlx_error)?;
+        progress(SeedProgress::Customers(ids.len()));
+
+        let mut written = 0;
+        if !ids.is_empty() && orders > 0 {
+            let mut copy = tx
+                .copy_in_raw(
+                    "COPY orders (customer_id, total_cents, status, created_at) FROM STDIN",
+                )
+                .await
+                .map_err(sqlx_error)?;
+            while written < orders {
+                let o = order(&mut rng, &ids);
+                let _ = writeln!(
+                    buf,
+                    "{}\t{}\t{}\t{}",
+                    o.customer_id,
+                    o.total.cents(),
+                    status_name(o.status),
+                    o.created_at.to_rfc3339_opts(SecondsFormat::Micros, true)
+                );
+                written += 1;
+                if buf.len() >= COPY_CHUNK {
+                    copy.send(std::mem::take(&mut buf).into_bytes())
+                        .await
+                        .map_err(sqlx_error)?;
+                    progress(SeedProgress::Orders(written));
+                }
+            }
+            if !buf.is_empty() {
+                copy.send(std::mem::take(&mut buf).into_bytes())
+                    .await
+                    .map_err(sqlx_error)?;
+            }
+            copy.finish().await.map_err(sqlx_error)?;
+            progress(SeedProgress::Orders(written));
+        }
+        tx.commit().await.map_err(sqlx_error)?;
+        Ok(SeedSummary {
+            customers: ids.len(),
+            orders: written,
+        })
+    }
+
+    pub(crate) fn status_name(s: crate::model::OrderStatus) -> &'static str {
+        use crate::model::OrderStatus as S;
+        match s {
+            S::Pending => "PENDING",
+            S::Paid => "PAID",
+            S::Shipped => "SHIPPED",
+            S::Cancelled => "CANCELLED",
+        }
+    }
+
+    /// Escapes a value for `COPY`'s text format.
+    pub(crate) fn escape(buf: &mut String, value: &str) {
+        for ch in value.chars() {
+            match ch {
+                '\\' => buf.push_str("\\\\"),
+                '\t' => buf.push_str("\\t"),
+                '\n' => buf.push_str("\\n"),
+                '\r' => buf.push_str("\\r"),
+                c => buf.push(c),
+            }
+        }
+    }
 }

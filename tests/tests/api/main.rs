@@ -7,6 +7,7 @@ mod proxy;
 
 mod auth;
 mod batching;
+mod bulk;
 mod customers;
 mod errors;
 mod faults;
