@@ -65,10 +65,8 @@ async fn bulk_results_equal_row_by_row_results() {
         single.push(data(&resp)["createOrder"].clone());
     }
     assert_eq!(essence(&bulk), essence(&single));
-    assert!(
-        bulk.iter()
-            .all(|o| o["customer"]["id"] == bulk_customer.to_string())
-    );
+    let owner = json!(bulk_customer.to_string());
+    assert!(bulk.iter().all(|o| o["customer"]["id"] == owner));
 
     // The stored rows and aggregates agree too.
     let q = "query($id: ID!) { customer(id: $id) { orderCount totalSpent orders(first: 100) { nodes { total status createdAt } } } }";
