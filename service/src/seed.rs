@@ -217,7 +217,7 @@ async fn seed_with_inserts(
 
 /// The PostgreSQL path: `COPY … FROM STDIN` in one transaction, with rows
 /// generated while earlier ones stream.
-mod copy {
+pub mod copy {
     use std::fmt::Write as _;
     use std::sync::Arc;
 
@@ -229,6 +229,7 @@ mod copy {
     use super::{SeedProgress, SeedSummary, customer, order};
     use crate::Store;
     use crate::error::{Error, Result};
+    use crate::input::{NewCustomer, NewOrder};
 
     /// Bytes sent to the server per `COPY` message.
     const COPY_CHUNK: usize = 1 << 20;
@@ -304,15 +305,7 @@ mod copy {
                 .await
                 .map_err(sqlx_error)?;
             while written < orders {
-                let o = order(&mut rng, &ids);
-                let _ = writeln!(
-                    buf,
-                    "{}\t{}\t{}\t{}",
-                    o.customer_id,
-                    o.total.cents(),
-                    status_name(o.status),
-                    o.created_at.to_rfc3339_opts(SecondsFormat::Micros, true)
-                );
+                order_row(&mut buf, &order(&mut rng, &ids));
                 written += 1;
                 if buf.len() >= COPY_CHUNK {
                     copy.send(std::mem::take(&mut buf).into_bytes())
@@ -334,6 +327,52 @@ mod copy {
             customers: ids.len(),
             orders: written,
         })
+    }
+
+    /// `COPY customers (id, name, email, phone, created_at)` text row.
+    pub fn customer_row(buf: &mut String, id: i64, c: &NewCustomer) {
+        let _ = write!(buf, "{id}\t");
+        escape(buf, &c.name);
+        buf.push('\t');
+        escape(buf, &c.email);
+        buf.push('\t');
+        match &c.phone {
+            Some(p) => escape(buf, p),
+            None => buf.push_str("\\N"),
+        }
+        let created_at = c.created_at.unwrap_or_default();
+        let _ = writeln!(buf, "\t{}", created_at.to_rfc3339_opts(SecondsFormat::Micros, true));
+    }
+
+    /// `COPY orders (customer_id, total_cents, status, created_at)` text row.
+    pub fn order_row(buf: &mut String, o: &NewOrder) {
+        let _ = writeln!(
+            buf,
+            "{}\t{}\t{}\t{}",
+            o.customer_id,
+            o.total.cents(),
+            status_name(o.status),
+            o.created_at.to_rfc3339_opts(SecondsFormat::Micros, true)
+        );
+    }
+
+    /// The rows `seed` writes for customers `1..=customers` on a fresh
+    /// database, rendered for `COPY` (customers, orders): the benchmark's
+    /// reference for the physical limit.
+    pub fn render(customers: usize, orders: usize, seed: u64) -> (String, String) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let ids: Vec<i64> = (1..=i64::try_from(customers).unwrap_or(i64::MAX)).collect();
+        let mut c = String::new();
+        for (i, id) in ids.iter().enumerate() {
+            customer_row(&mut c, *id, &customer(&mut rng, seed, i));
+        }
+        let mut o = String::new();
+        if !ids.is_empty() {
+            for _ in 0..orders {
+                order_row(&mut o, &order(&mut rng, &ids));
+            }
+        }
+        (c, o)
     }
 
     pub(crate) fn status_name(s: crate::model::OrderStatus) -> &'static str {

@@ -1,0 +1,133 @@
+//! Rows per second on PostgreSQL for (a) one `createOrder` request per row,
+//! (b) `createOrders` in batches of 1,000 and 10,000, (c) `seed`, and (d)
+//! PostgreSQL's own `COPY` of the same rows, with the ratios (b)/(a) and (c)/(d).
+
+use std::time::Instant;
+
+use anyhow::Context as _;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx;
+use serde_json::json;
+
+use crate::harness;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Customers to create first (they own the orders).
+    #[arg(long, default_value_t = 10_000)]
+    customers: usize,
+    /// Orders for (c) and (d).
+    #[arg(long, default_value_t = 1_000_000)]
+    orders: usize,
+    /// Requests for (a), one order each.
+    #[arg(long, default_value_t = 2_000)]
+    single: usize,
+    /// Rows written for each batch size of (b).
+    #[arg(long, default_value_t = 50_000)]
+    batched: usize,
+}
+
+fn order_input(i: usize, customers: usize) -> serde_json::Value {
+    json!({
+        "customerId": (1 + i % customers).to_string(),
+        "total": format!("{}.{:02}", i % 500, i % 100),
+        "status": "PAID",
+        "createdAt": format!("2025-{:02}-{:02}T{:02}:{:02}:00Z", 1 + i % 12, 1 + i % 28, i % 24, i % 60),
+    })
+}
+
+pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
+    let name = format!("bench_bulk_{}", std::process::id());
+    let url = harness::fresh_database(base, &name).await?;
+    let result = measure(&url, &args).await;
+    harness::drop_database(base, &name).await?;
+    result
+}
+
+async fn measure(url: &str, args: &Args) -> anyhow::Result<()> {
+    let server = harness::start(harness::settings(url)).await?;
+    let store = server.state.store.clone();
+    let token = harness::writer_token()?;
+    println!(
+        "bulk benchmark on PostgreSQL: {} customers; (a) {} requests; (b) {} rows per batch size; (c), (d) {} orders",
+        args.customers, args.single, args.batched, args.orders
+    );
+    service::seed::seed(&store, args.customers, 0, 1, &mut |_| {})
+        .await
+        .context("creating the customers")?;
+
+    // (a) one request per row, sequentially, over a kept-alive connection.
+    let body = |i| json!({ "query": "mutation($i: CreateOrderInput!) { createOrder(input: $i) { id } }", "variables": { "i": order_input(i, args.customers) } });
+    server.post(&body(0), Some(&token)).await?; // warm-up
+    let started = Instant::now();
+    for i in 0..args.single {
+        server.post(&body(i), Some(&token)).await?;
+    }
+    let single_rate = args.single as f64 / started.elapsed().as_secs_f64();
+
+    // (b) createOrders in batches.
+    let mut batch_rates = Vec::new();
+    for size in [1_000usize, 10_000] {
+        let batches = (args.batched / size).max(1);
+        let bodies: Vec<serde_json::Value> = (0..batches)
+            .map(|b| {
+                let input: Vec<_> = (0..size).map(|k| order_input(b * size + k, args.customers)).collect();
+                json!({ "query": "mutation($i: [CreateOrderInput!]!) { createOrders(input: $i) { id } }", "variables": { "i": input } })
+            })
+            .collect();
+        let started = Instant::now();
+        for body in &bodies {
+            server.post(body, Some(&token)).await?;
+        }
+        batch_rates.push((size, (batches * size) as f64 / started.elapsed().as_secs_f64()));
+    }
+
+    // (c) seed and (d) COPY of the same rows, each on a fresh schema.
+    let rows = (args.customers + args.orders) as f64;
+    Migrator::fresh(&store.db).await?;
+    let started = Instant::now();
+    service::seed::seed(&store, args.customers, args.orders, 1, &mut |_| {}).await?;
+    let seed_secs = started.elapsed().as_secs_f64();
+
+    Migrator::fresh(&store.db).await?;
+    let (customers_text, orders_text) = service::seed::copy::render(args.customers, args.orders, 1);
+    let pool = store.db.get_postgres_connection_pool();
+    let started = Instant::now();
+    let mut tx = pool.begin().await?;
+    for (statement, text) in [
+        ("COPY customers (id, name, email, phone, created_at) FROM STDIN", &customers_text),
+        ("COPY orders (customer_id, total_cents, status, created_at) FROM STDIN", &orders_text),
+    ] {
+        let mut copy = tx.copy_in_raw(statement).await?;
+        for chunk in text.as_bytes().chunks(1 << 20) {
+            copy.send(chunk).await?;
+        }
+        copy.finish().await?;
+    }
+    tx.commit().await?;
+    let copy_secs = started.elapsed().as_secs_f64();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders").fetch_one(pool).await?;
+    anyhow::ensure!(n as usize == args.orders, "COPY wrote {n} orders");
+
+    println!();
+    println!("| path | rows/s | vs (a) |");
+    println!("| --- | ---: | ---: |");
+    println!("| (a) createOrder, one request per row | {single_rate:.0} | 1.0 |");
+    for (size, rate) in &batch_rates {
+        println!(
+            "| (b) createOrders, batches of {size} | {rate:.0} | {:.1} |",
+            rate / single_rate
+        );
+    }
+    println!("| (c) seed ({} rows) | {:.0} | {:.1} |", rows, rows / seed_secs, rows / seed_secs / single_rate);
+    println!("| (d) COPY of the same rows | {:.0} | {:.1} |", rows / copy_secs, rows / copy_secs / single_rate);
+    println!();
+    for (size, rate) in &batch_rates {
+        println!("(b)/(a) at {size} rows per batch: {:.1} (target >= 50)", rate / single_rate);
+    }
+    println!(
+        "seed took {seed_secs:.2}s, COPY {copy_secs:.2}s: (c) time / (d) time = {:.2} (target <= 2)",
+        seed_secs / copy_secs
+    );
+    Ok(())
+}

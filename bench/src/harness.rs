@@ -1,0 +1,129 @@
+//! A database of the benchmark's own and the server running in-process.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use api::auth::{Jwt, Role};
+use api::settings::Settings;
+use api::startup::{AppState, Application, BuildOptions};
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+
+pub const SECRET: &str = "benchmark-secret";
+
+/// `url` with its database name replaced.
+pub fn with_db_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
+    let mut out = format!("{}/{name}", &base[..path_start]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// Drops and creates database `name` next to `base`; returns its URL.
+pub async fn fresh_database(base: &str, name: &str) -> anyhow::Result<String> {
+    let admin = Database::connect(base).await.context("connecting to PostgreSQL")?;
+    admin
+        .execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+        ))
+        .await?;
+    admin
+        .execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("CREATE DATABASE \"{name}\""),
+        ))
+        .await?;
+    admin.close().await?;
+    Ok(with_db_name(base, name))
+}
+
+pub async fn drop_database(base: &str, name: &str) -> anyhow::Result<()> {
+    let admin = Database::connect(base).await?;
+    admin
+        .execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+        ))
+        .await?;
+    admin.close().await?;
+    Ok(())
+}
+
+/// The server, running in this process on a random port.
+pub struct Server {
+    pub url: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub async fn start(settings: Settings) -> anyhow::Result<Server> {
+    let app = Application::build(
+        settings,
+        BuildOptions {
+            migrate: true,
+            record_sql: false,
+        },
+    )
+    .await?;
+    let url = format!("http://127.0.0.1:{}/graphql", app.port());
+    let state = app.state().clone();
+    let task = tokio::spawn(async move {
+        let _ = app.run_until(std::future::pending()).await;
+    });
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .timeout(Duration::from_secs(120))
+        .build()?;
+    Ok(Server {
+        url,
+        state,
+        client,
+        task,
+    })
+}
+
+pub fn settings(database_url: &str) -> Settings {
+    Settings {
+        database_url: Some(database_url.to_owned()),
+        listen_addr: "127.0.0.1:0".into(),
+        jwt_secret: Some(SECRET.into()),
+        ..Settings::default()
+    }
+}
+
+pub fn writer_token() -> anyhow::Result<String> {
+    Ok(Jwt::new(SECRET.as_bytes()).issue("bench", Role::Writer, Duration::from_secs(24 * 3600))?)
+}
+
+impl Server {
+    /// POSTs a document; fails on transport errors and GraphQL errors.
+    pub async fn post(&self, body: &serde_json::Value, token: Option<&str>) -> anyhow::Result<serde_json::Value> {
+        let mut req = self.client.post(&self.url).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp: serde_json::Value = req.send().await?.json().await?;
+        if let Some(errors) = resp.get("errors") {
+            anyhow::bail!("GraphQL errors: {errors}");
+        }
+        Ok(resp)
+    }
+}

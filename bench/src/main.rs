@@ -1,0 +1,38 @@
+//! `cargo run --release -p bench -- <bulk|cache|load>`: benchmarks that
+//! print their figures. Each needs PostgreSQL (`--database-url` or
+//! `DATABASE_URL`, any database the user may connect to); it creates and
+//! drops its own database.
+
+mod bulk;
+mod harness;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "bench", about = "Benchmarks of the customer and order server")]
+struct Cli {
+    /// A PostgreSQL URL; the benchmark works in a database of its own next to it.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database_url: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Rows per second: createOrder per row, createOrders in batches, seed, and COPY.
+    Bulk(bulk::Args),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let base = cli
+        .database_url
+        .filter(|u| u.starts_with("postgres"))
+        .ok_or_else(|| anyhow::anyhow!("the benchmarks need PostgreSQL: set DATABASE_URL or pass --database-url postgres://…"))?;
+    match cli.command {
+        Command::Bulk(args) => bulk::run(&base, args).await,
+    }
+}
