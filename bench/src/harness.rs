@@ -31,7 +31,9 @@ pub fn with_db_name(url: &str, name: &str) -> String {
 
 /// Drops and creates database `name` next to `base`; returns its URL.
 pub async fn fresh_database(base: &str, name: &str) -> anyhow::Result<String> {
-    let admin = Database::connect(base).await.context("connecting to PostgreSQL")?;
+    let admin = Database::connect(base)
+        .await
+        .context("connecting to PostgreSQL")?;
     admin
         .execute_raw(Statement::from_string(
             DbBackend::Postgres,
@@ -114,8 +116,31 @@ pub fn writer_token() -> anyhow::Result<String> {
 }
 
 impl Server {
+    /// POSTs a pre-encoded document (the client's JSON encoding is not the
+    /// server's cost); fails on transport errors and GraphQL errors.
+    pub async fn post_bytes(&self, body: Vec<u8>, token: Option<&str>) -> anyhow::Result<()> {
+        let mut req = self
+            .client
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await?.bytes().await?;
+        let value: serde_json::Value = serde_json::from_slice(&resp)?;
+        if let Some(errors) = value.get("errors") {
+            anyhow::bail!("GraphQL errors: {errors}");
+        }
+        Ok(())
+    }
+
     /// POSTs a document; fails on transport errors and GraphQL errors.
-    pub async fn post(&self, body: &serde_json::Value, token: Option<&str>) -> anyhow::Result<serde_json::Value> {
+    pub async fn post(
+        &self,
+        body: &serde_json::Value,
+        token: Option<&str>,
+    ) -> anyhow::Result<serde_json::Value> {
         let mut req = self.client.post(&self.url).json(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);

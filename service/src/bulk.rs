@@ -5,7 +5,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use entity::{customer, order};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Set, Statement,
+    Value,
+};
 
 use crate::customers::CustomerService;
 use crate::db::rows_per_insert;
@@ -129,10 +132,40 @@ pub async fn insert_customers<C: ConnectionTrait>(
     Ok(created)
 }
 
-/// Inserts orders with multi-row inserts; returns them in input order.
+/// Inserts orders with multi-row inserts (`unnest` arrays on PostgreSQL, as
+/// for customers); returns them in input order.
 pub async fn insert_orders<C: ConnectionTrait>(conn: &C, news: &[NewOrder]) -> Result<Vec<Order>> {
+    let backend = conn.get_database_backend();
     let mut created = Vec::with_capacity(news.len());
-    for chunk in news.chunks(rows_per_insert(conn.get_database_backend(), ORDER_COLUMNS)) {
+    for chunk in news.chunks(rows_per_insert(backend, ORDER_COLUMNS)) {
+        if backend == DbBackend::Postgres {
+            let stmt = Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "INSERT INTO orders (customer_id, total_cents, status, created_at) \
+                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[]) \
+                 RETURNING id",
+                [
+                    Value::from(chunk.iter().map(|o| o.customer_id).collect::<Vec<_>>()),
+                    Value::from(chunk.iter().map(|o| o.total.cents()).collect::<Vec<_>>()),
+                    Value::from(
+                        chunk
+                            .iter()
+                            .map(|o| crate::seed::copy::status_name(o.status).to_owned())
+                            .collect::<Vec<_>>(),
+                    ),
+                    Value::from(chunk.iter().map(|o| o.created_at).collect::<Vec<_>>()),
+                ],
+            );
+            let ids = returned_ids(conn, stmt).await?;
+            created.extend(chunk.iter().zip(ids).map(|(o, id)| Order {
+                id,
+                customer_id: o.customer_id,
+                total: o.total,
+                status: o.status,
+                created_at: o.created_at,
+            }));
+            continue;
+        }
         let models = chunk.iter().map(|o| order::ActiveModel {
             customer_id: Set(o.customer_id),
             total_cents: Set(o.total.cents()),
@@ -147,6 +180,19 @@ pub async fn insert_orders<C: ConnectionTrait>(conn: &C, news: &[NewOrder]) -> R
         created.extend(rows.into_iter().map(Order::from));
     }
     Ok(created)
+}
+
+/// The ids an `INSERT … RETURNING id` assigned, in input order (one
+/// statement assigns them in the order of its rows).
+async fn returned_ids<C: ConnectionTrait>(conn: &C, stmt: Statement) -> Result<Vec<i64>> {
+    let mut ids: Vec<i64> = conn
+        .query_all_raw(stmt)
+        .await?
+        .iter()
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .collect::<std::result::Result<_, _>>()?;
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// Names inputs of a request: `input[i]`, or `input` when there is one.

@@ -144,10 +144,19 @@ impl<'a> CustomerService<'a> {
         }
         let db = &self.store.db;
         let txn = db.begin().await?;
-        if let Some(rejected) = bulk::check_emails_free(&txn, &news).await? {
-            return Err(rejected.into_error(bulk::request_label(news.len())));
-        }
-        let created = bulk::insert_customers(&txn, &news).await?;
+        // The unique index guards the emails; only when it refuses do we
+        // look for the offending input, to name it.
+        let created = match bulk::insert_customers(&txn, &news).await {
+            Ok(created) => created,
+            Err(Error::Conflict(generic)) => {
+                txn.rollback().await?;
+                return Err(match bulk::check_emails_free(db, &news).await? {
+                    Some(rejected) => rejected.into_error(bulk::request_label(news.len())),
+                    None => Error::Conflict(generic),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         txn.commit().await?;
         // New customers only change the ranking (`minOrders: 0` lists them).
         self.store.cache.invalidate(&[Scope::Ranking]).await;

@@ -164,10 +164,19 @@ impl<'a> OrderService<'a> {
         let db = &self.store.db;
         let customer_ids = bulk::distinct_customers(&news);
         let txn = db.begin().await?;
-        if let Some(rejected) = bulk::check_customers_exist(&txn, &news).await? {
-            return Err(rejected.into_error(bulk::request_label(news.len())));
-        }
-        let created = bulk::insert_orders(&txn, &news).await?;
+        // The foreign key guards the customers; only when it refuses do we
+        // look for the offending input, to name it.
+        let created = match bulk::insert_orders(&txn, &news).await {
+            Ok(created) => created,
+            Err(Error::Validation(generic)) => {
+                txn.rollback().await?;
+                return Err(match bulk::check_customers_exist(db, &news).await? {
+                    Some(rejected) => rejected.into_error(bulk::request_label(news.len())),
+                    None => Error::Validation(generic),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         txn.commit().await?;
         let mut scopes: Vec<Scope> = customer_ids.into_iter().map(Scope::Customer).collect();
         scopes.push(Scope::Ranking);

@@ -341,7 +341,11 @@ pub mod copy {
             None => buf.push_str("\\N"),
         }
         let created_at = c.created_at.unwrap_or_default();
-        let _ = writeln!(buf, "\t{}", created_at.to_rfc3339_opts(SecondsFormat::Micros, true));
+        let _ = writeln!(
+            buf,
+            "\t{}",
+            created_at.to_rfc3339_opts(SecondsFormat::Micros, true)
+        );
     }
 
     /// `COPY orders (customer_id, total_cents, status, created_at)` text row.

@@ -25,37 +25,35 @@ pub async fn graphql_post(
     body: Bytes,
 ) -> axum::response::Response {
     let auth = Auth::from_headers(&headers, &state.jwt);
-    let value: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return request_error(format!("the request body is not valid JSON: {e}"));
-        }
-    };
-    match value {
-        serde_json::Value::Array(items) => {
-            if items.is_empty() || items.len() > MAX_BATCH {
-                return request_error(format!(
-                    "a batch holds 1 to {MAX_BATCH} operations (got {})",
-                    items.len()
-                ));
-            }
-            let mut requests = Vec::with_capacity(items.len());
-            for item in items {
-                match parse_request(item) {
-                    Ok(r) => requests.push(r),
-                    Err(msg) => return request_error(msg),
-                }
-            }
-            let responses =
-                futures::future::join_all(requests.into_iter().map(|r| execute(&state, r, &auth)))
-                    .await;
-            Json(BatchResponse::Batch(responses)).into_response()
-        }
-        other => match parse_request(other) {
+    // A single operation is read straight into a request (no intermediate
+    // JSON tree: bulk inputs can be megabytes); a batch is an array.
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if first != Some(b'[') {
+        return match parse_request(&body) {
             Ok(r) => Json(execute(&state, r, &auth).await).into_response(),
             Err(msg) => request_error(msg),
-        },
+        };
     }
+    let items: Vec<&serde_json::value::RawValue> = match serde_json::from_slice(&body) {
+        Ok(items) => items,
+        Err(e) => return request_error(format!("the request body is not valid JSON: {e}")),
+    };
+    if items.is_empty() || items.len() > MAX_BATCH {
+        return request_error(format!(
+            "a batch holds 1 to {MAX_BATCH} operations (got {})",
+            items.len()
+        ));
+    }
+    let mut requests = Vec::with_capacity(items.len());
+    for item in items {
+        match parse_request(item.get().as_bytes()) {
+            Ok(r) => requests.push(r),
+            Err(msg) => return request_error(msg),
+        }
+    }
+    let responses =
+        futures::future::join_all(requests.into_iter().map(|r| execute(&state, r, &auth))).await;
+    Json(BatchResponse::Batch(responses)).into_response()
 }
 
 pub async fn graphql_get(
@@ -93,15 +91,16 @@ pub async fn graphql_get(
 }
 
 /// Reads one operation; the error says what is wrong with the body.
-fn parse_request(value: serde_json::Value) -> Result<Request, String> {
-    if !value.is_object() {
-        return Err(
-            "the request body must be a JSON object {\"query\", \"variables\", \"operationName\"}"
-                .to_owned(),
-        );
-    }
-    let request = serde_json::from_value::<Request>(value)
-        .map_err(|e| format!("the request body is not a GraphQL request: {e}"))?;
+fn parse_request(bytes: &[u8]) -> Result<Request, String> {
+    let request = serde_json::from_slice::<Request>(bytes).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            format!("the request body is not valid JSON: {e}")
+        } else {
+            format!(
+                "the request body must be a JSON object {{\"query\", \"variables\", \"operationName\"}}: {e}"
+            )
+        }
+    })?;
     if request.query.trim().is_empty() {
         return Err("the request has no `query`".to_owned());
     }

@@ -294,6 +294,7 @@ impl Cache {
         if !leading.is_empty() {
             let fetched = fetch(leading.clone()).await?;
             let mut to_store = Vec::new();
+            let mut landings = Vec::new();
             for ((i, key), value) in leading.iter().zip(&leader_keys).zip(fetched) {
                 let json = value.as_ref().and_then(|v| serde_json::to_string(v).ok());
                 if let Some(key) = key {
@@ -301,14 +302,19 @@ impl Cache {
                         Some(j) => Landed::Found(Arc::from(j.as_str())),
                         None => Landed::Absent,
                     };
-                    guard.land(key, landed);
+                    landings.push((key.as_str(), landed));
                     if let Some(j) = json {
                         to_store.push((key.clone(), j));
                     }
                 }
                 out[*i] = value;
             }
+            // Store first, land after: a miss that starts once the flight
+            // is gone finds the entry instead of querying again.
             self.store(to_store).await;
+            for (key, landed) in landings {
+                guard.land(key, landed);
+            }
         }
         drop(guard);
 

@@ -145,12 +145,97 @@ pub struct TestApp {
     pub state: AppState,
     pub db: TestDb,
     pub redis_prefix: Option<String>,
+    /// The settings it was built with (for siblings sharing its backends).
+    pub settings: Settings,
     server: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+        if let (Some(url), Some(prefix)) =
+            (self.settings.redis_url.clone(), self.redis_prefix.clone())
+        {
+            delete_redis_keys(url, prefix);
+        }
+    }
+}
+
+/// Removes a test's keys from a shared Redis (tests may scan; the server never does).
+fn delete_redis_keys(url: String, prefix: String) {
+    let _ = std::thread::spawn(move || {
+        let Ok(client) = redis::Client::open(url.as_str()) else {
+            return;
+        };
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async move {
+            let Ok(Ok(mut conn)) = tokio::time::timeout(
+                Duration::from_secs(2),
+                client.get_multiplexed_async_connection(),
+            )
+            .await
+            else {
+                return;
+            };
+            let mut cursor: u64 = 0;
+            loop {
+                let Ok((next, keys)) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(format!("{prefix}*"))
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query_async::<(u64, Vec<String>)>(&mut conn)
+                    .await
+                else {
+                    return;
+                };
+                if !keys.is_empty() {
+                    let _ = redis::cmd("DEL")
+                        .arg(&keys)
+                        .query_async::<()>(&mut conn)
+                        .await;
+                }
+                if next == 0 {
+                    return;
+                }
+                cursor = next;
+            }
+        });
+    })
+    .join();
+}
+
+/// Another server instance on the same database (and Redis, if any), as a
+/// second replica would be. It owns nothing the first one needs.
+pub struct Sibling {
+    pub address: String,
+    pub state: AppState,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Sibling {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Sibling {
+    pub async fn query(&self, client: &reqwest::Client, query: &str, variables: Value) -> Value {
+        client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("JSON body")
     }
 }
 
@@ -189,7 +274,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_on(db, settings, redis_prefix).await
 }
 
-pub async fn spawn_on(db: TestDb, settings: Settings, redis_prefix: Option<String>) -> TestApp {
+async fn start(settings: Settings) -> (String, AppState, tokio::task::JoinHandle<()>) {
     let app = Application::build(
         settings,
         BuildOptions {
@@ -204,7 +289,13 @@ pub async fn spawn_on(db: TestDb, settings: Settings, redis_prefix: Option<Strin
     let server = tokio::spawn(async move {
         let _ = app.run_until(std::future::pending()).await;
     });
+    (address, state, server)
+}
+
+pub async fn spawn_on(db: TestDb, settings: Settings, redis_prefix: Option<String>) -> TestApp {
+    let (address, state, server) = start(settings.clone()).await;
     TestApp {
+        settings,
         address,
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
@@ -228,6 +319,16 @@ pub fn writer() -> String {
 }
 
 impl TestApp {
+    /// A second instance sharing this one's database and cache backend.
+    pub async fn spawn_sibling(&self) -> Sibling {
+        let (address, state, server) = start(self.settings.clone()).await;
+        Sibling {
+            address,
+            state,
+            server,
+        }
+    }
+
     /// POSTs a GraphQL document anonymously; returns the whole response body.
     pub async fn query(&self, query: &str, variables: Value) -> Value {
         self.graphql(query, variables, None).await

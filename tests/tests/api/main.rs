@@ -4,10 +4,12 @@
 
 mod helpers;
 mod proxy;
+mod redis_server;
 
 mod auth;
 mod batching;
 mod bulk;
+mod cache;
 mod customers;
 mod errors;
 mod faults;

@@ -1,0 +1,487 @@
+//! The result cache: read-through, exact invalidation, no stale reads after a
+//! write (also across instances and under races), and survival of Redis
+//! outages. Runs against Redis when `REDIS_URL` is set and against the
+//! in-process cache otherwise; the outage tests start a private Redis.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestDb, data, spawn_app, spawn_on, test_settings};
+use crate::proxy::{FaultProxy, route_through, upstream_of};
+use crate::redis_server::RedisServer;
+
+const STATS: &str = "query($id: ID!) { customer(id: $id) { name orderCount totalSpent } }";
+
+/// Statements a query costs (and its response).
+async fn cost(app: &TestApp, query: &str, variables: Value) -> (u64, Value) {
+    let before = app.statements();
+    let resp = app.query(query, variables).await;
+    data(&resp);
+    (app.statements() - before, resp)
+}
+
+#[tokio::test]
+async fn entries_appear_after_reads_and_answer_the_next_ones() {
+    let app = spawn_app().await;
+    let ids = app.seed_customers(2).await;
+    app.seed_order(ids[0], 1234, "2025-01-01T00:00:00Z").await;
+    let id = json!({ "id": ids[0].to_string() });
+
+    let hits = app.state.store.cache.counters().hits();
+    let (cold, first) = cost(&app, STATS, id.clone()).await;
+    assert_eq!(cold, 2, "the customer and its aggregates");
+    let (warm, second) = cost(&app, STATS, id.clone()).await;
+    assert_eq!(warm, 0, "both from the cache");
+    assert_eq!(first, second);
+    assert_eq!(data(&second)["customer"]["totalSpent"], "12.34");
+    assert!(app.state.store.cache.counters().hits() >= hits + 2);
+
+    let top = "{ topCustomers(limit: 5) { customer { id } totalSpent } }";
+    let (cold, _) = cost(&app, top, json!({})).await;
+    assert!(cold >= 1);
+    let (warm, _) = cost(&app, top, json!({})).await;
+    assert_eq!(warm, 0);
+
+    if let (Some(url), Some(prefix)) = (&app.settings.redis_url, &app.redis_prefix) {
+        let client = redis::Client::open(url.as_str()).expect("redis url");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis");
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}e:*"))
+            .query_async(&mut conn)
+            .await
+            .expect("keys");
+        for expected in [
+            format!("{prefix}e:cust:{}:", ids[0]),
+            format!("{prefix}e:stats:{}:", ids[0]),
+            format!("{prefix}e:top:5:1:"),
+        ] {
+            assert!(
+                keys.iter().any(|k| k.starts_with(&expected)),
+                "{expected} in {keys:?}"
+            );
+        }
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&keys[0])
+            .query_async(&mut conn)
+            .await
+            .expect("ttl");
+        assert!(
+            ttl > 0 && ttl <= 300_000,
+            "entries expire within CACHE_TTL_SECS ({ttl} ms)"
+        );
+    }
+
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains("cache_hits_total"), "{metrics}");
+    assert!(metrics.contains("cache_misses_total"), "{metrics}");
+}
+
+#[tokio::test]
+async fn every_mutation_makes_the_next_read_fresh() {
+    let app = spawn_app().await;
+    let ids = app.seed_customers(2).await;
+    let order = app.seed_order(ids[0], 1000, "2025-01-01T00:00:00Z").await;
+    let id = json!({ "id": ids[0].to_string() });
+    let top =
+        "{ topCustomers(limit: 10, minOrders: 0) { customer { id name } totalSpent orderCount } }";
+
+    // Warm, then check each mutation is seen by the next read.
+    async fn warm(app: &TestApp, id: &Value, top: &str) {
+        for _ in 0..2 {
+            data(&app.query(STATS, id.clone()).await);
+            data(&app.query(top, json!({})).await);
+        }
+    }
+    async fn read(app: &TestApp, id: &Value, top: &str) -> (Value, Value) {
+        (
+            app.query(STATS, id.clone()).await,
+            app.query(top, json!({})).await,
+        )
+    }
+
+    warm(&app, &id, top).await;
+    app.mutate(
+        "mutation($i: CreateOrderInput!) { createOrder(input: $i) { id } }",
+        json!({ "i": { "customerId": ids[0].to_string(), "total": "5.00" } }),
+    )
+    .await;
+    let (stats, ranking) = read(&app, &id, top).await;
+    assert_eq!(data(&stats)["customer"]["totalSpent"], "15.00");
+    assert_eq!(data(&ranking)["topCustomers"][0]["totalSpent"], "15.00");
+
+    warm(&app, &id, top).await;
+    app.mutate(
+        "mutation($i: [CreateOrderInput!]!) { createOrders(input: $i) { id } }",
+        json!({ "i": [
+        { "customerId": ids[0].to_string(), "total": "1.00" },
+        { "customerId": ids[1].to_string(), "total": "100.00" }
+    ] }),
+    )
+    .await;
+    let (stats, ranking) = read(&app, &id, top).await;
+    assert_eq!(data(&stats)["customer"]["orderCount"], 3);
+    assert_eq!(
+        data(&ranking)["topCustomers"][0]["customer"]["id"],
+        ids[1].to_string()
+    );
+
+    warm(&app, &id, top).await;
+    app.mutate(
+        "mutation($id: ID!) { updateOrder(id: $id, input: { total: \"50.00\" }) { id } }",
+        json!({ "id": order.to_string() }),
+    )
+    .await;
+    let (stats, _) = read(&app, &id, top).await;
+    assert_eq!(data(&stats)["customer"]["totalSpent"], "56.00");
+
+    warm(&app, &id, top).await;
+    app.mutate(
+        "mutation($id: ID!) { deleteOrder(id: $id) }",
+        json!({ "id": order.to_string() }),
+    )
+    .await;
+    let (stats, _) = read(&app, &id, top).await;
+    assert_eq!(data(&stats)["customer"]["totalSpent"], "6.00");
+
+    warm(&app, &id, top).await;
+    app.mutate(
+        "mutation($id: ID!) { updateCustomer(id: $id, input: { name: \"Renamed\" }) { id } }",
+        id.clone(),
+    )
+    .await;
+    let (stats, ranking) = read(&app, &id, top).await;
+    assert_eq!(data(&stats)["customer"]["name"], "Renamed");
+    let names: Vec<&str> = data(&ranking)["topCustomers"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|r| r["customer"]["name"].as_str())
+        .collect();
+    assert!(names.contains(&"Renamed"), "{names:?}");
+
+    warm(&app, &id, top).await;
+    app.mutate("mutation { createCustomer(input: { name: \"Newcomer\", email: \"new@example.com\" }) { id } }", json!({})).await;
+    let (_, ranking) = read(&app, &id, top).await;
+    assert_eq!(
+        data(&ranking)["topCustomers"].as_array().map(Vec::len),
+        Some(3)
+    );
+
+    warm(&app, &id, top).await;
+    app.mutate("mutation($id: ID!) { deleteCustomer(id: $id) }", id.clone())
+        .await;
+    let (stats, ranking) = read(&app, &id, top).await;
+    assert_eq!(data(&stats)["customer"], Value::Null);
+    assert_eq!(
+        data(&ranking)["topCustomers"].as_array().map(Vec::len),
+        Some(2)
+    );
+}
+
+#[tokio::test]
+async fn a_write_invalidates_its_customer_and_the_ranking_only() {
+    let app = spawn_app().await;
+    let ids = app.seed_customers(2).await;
+    let (seven, eight) = (ids[0], ids[1]);
+    let order = app.seed_order(seven, 100, "2025-01-01T00:00:00Z").await;
+    app.seed_order(eight, 200, "2025-01-01T00:00:00Z").await;
+    let top = "{ topCustomers(limit: 3) { totalSpent } }";
+    for id in [seven, eight] {
+        data(&app.query(STATS, json!({ "id": id.to_string() })).await);
+    }
+    data(&app.query(top, json!({})).await);
+
+    app.mutate(
+        "mutation($id: ID!) { updateOrder(id: $id, input: { status: SHIPPED }) { id } }",
+        json!({ "id": order.to_string() }),
+    )
+    .await;
+
+    let (other, _) = cost(&app, STATS, json!({ "id": eight.to_string() })).await;
+    assert_eq!(other, 0, "customer 8's entries stay cached");
+    let (changed, _) = cost(&app, STATS, json!({ "id": seven.to_string() })).await;
+    assert_eq!(changed, 2, "customer 7's entries were invalidated");
+    let (ranking, _) = cost(&app, top, json!({})).await;
+    assert!(ranking >= 1, "the ranking was invalidated");
+}
+
+#[tokio::test]
+async fn a_second_instance_sharing_the_cache_sees_the_write() {
+    // Two instances share a cache only through Redis: use REDIS_URL's, or a private one.
+    let private = if std::env::var("REDIS_URL").is_ok_and(|u| !u.is_empty()) {
+        None
+    } else {
+        match RedisServer::start().await {
+            Some(r) => Some(r),
+            None => return, // no Redis on this machine
+        }
+    };
+    let db = TestDb::create().await;
+    let (mut settings, mut prefix) = test_settings(&db);
+    if let Some(r) = &private {
+        settings.redis_url = Some(r.url());
+        settings.redis_key_prefix = crate::helpers::unique_name("s");
+        prefix = Some(settings.redis_key_prefix.clone());
+    }
+    let a = spawn_on(db, settings, prefix).await;
+    let b = a.spawn_sibling().await;
+    let ids = a.seed_customers(1).await;
+    a.seed_order(ids[0], 700, "2025-01-01T00:00:00Z").await;
+    let id = json!({ "id": ids[0].to_string() });
+
+    // B caches the customer; A writes; B's next read is fresh.
+    let before = b.query(&a.client, STATS, id.clone()).await;
+    assert_eq!(data(&before)["customer"]["totalSpent"], "7.00");
+    let b_statements = b.state.statements.get();
+    let again = b.query(&a.client, STATS, id.clone()).await;
+    assert_eq!(
+        b.state.statements.get(),
+        b_statements,
+        "B reads from the shared cache"
+    );
+    assert_eq!(again, before);
+
+    data(
+        &a.mutate(
+            "mutation($i: CreateOrderInput!) { createOrder(input: $i) { id } }",
+            json!({ "i": { "customerId": ids[0].to_string(), "total": "3.00" } }),
+        )
+        .await,
+    );
+    data(
+        &a.mutate(
+            "mutation($id: ID!) { updateCustomer(id: $id, input: { name: \"Seen by B\" }) { id } }",
+            id.clone(),
+        )
+        .await,
+    );
+    let after = b.query(&a.client, STATS, id).await;
+    assert_eq!(
+        data(&after)["customer"],
+        json!({ "name": "Seen by B", "orderCount": 2, "totalSpent": "10.00" })
+    );
+}
+
+#[tokio::test]
+async fn reads_racing_200_writes_end_equal_to_the_database() {
+    let app = spawn_app().await;
+    let ids = app.seed_customers(1).await;
+    let customer = ids[0];
+    let mut orders = Vec::new();
+    for i in 0..5 {
+        orders.push(
+            app.seed_order(customer, 100, &format!("2025-01-0{}T00:00:00Z", i + 1))
+                .await,
+        );
+    }
+    let id = json!({ "id": customer.to_string() });
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..6)
+        .map(|_| {
+            let client = app.client.clone();
+            let url = format!("{}/graphql", app.address);
+            let id = id.clone();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = client
+                        .post(&url)
+                        .json(&json!({ "query": STATS, "variables": id }))
+                        .send()
+                        .await;
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+
+    for i in 0..200u32 {
+        let order = orders[i as usize % orders.len()];
+        let resp = app
+            .mutate(
+                "mutation($id: ID!, $t: Decimal!) { updateOrder(id: $id, input: { total: $t }) { id } }",
+                json!({ "id": order.to_string(), "t": format!("{}.{:02}", i, i % 100) }),
+            )
+            .await;
+        data(&resp);
+    }
+    // Every read that starts after the last write returns what the database holds.
+    let truth = app
+        .store()
+        .orders()
+        .list(
+            &service::model::OrderFilter {
+                customer_id: Some(customer),
+                ..Default::default()
+            },
+            100,
+            None,
+        )
+        .await
+        .expect("orders");
+    let total: i64 = truth.items.iter().map(|o| o.total.cents()).sum();
+    let expected = json!({ "name": "Customer 0", "orderCount": 5, "totalSpent": service::money::Money::from_cents(total).to_string() });
+    for _ in 0..20 {
+        let resp = app.query(STATS, id.clone()).await;
+        assert_eq!(data(&resp)["customer"], expected);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut reads = 0;
+    for r in readers {
+        reads += r.await.expect("reader");
+    }
+    assert!(reads > 50, "the readers raced the writer ({reads} reads)");
+}
+
+#[tokio::test]
+async fn concurrent_misses_for_one_entry_run_one_query() {
+    let app = spawn_app().await;
+    let ids = app.seed_customers(30).await;
+    for (i, id) in ids.iter().enumerate() {
+        app.seed_order(*id, 100 * i as i64 + 1, "2025-01-01T00:00:00Z")
+            .await;
+    }
+    let store = app.store().clone();
+    let before = app.statements();
+    let results = futures::future::join_all((0..20).map(|_| {
+        let store = store.clone();
+        async move { store.orders().top_customers(10, 1).await.expect("ranking") }
+    }))
+    .await;
+    assert!(results.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(results[0].len(), 10);
+    assert_eq!(
+        app.statements() - before,
+        1,
+        "one ranking query for twenty concurrent misses"
+    );
+    assert!(app.state.store.cache.counters().coalesced() >= 19);
+}
+
+async fn readiness(app: &TestApp) -> (u16, Value) {
+    let resp = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .expect("readyz");
+    (resp.status().as_u16(), resp.json().await.expect("JSON"))
+}
+
+#[tokio::test]
+async fn losing_redis_only_costs_speed_and_recovers_without_stale_reads() {
+    let Some(redis) = RedisServer::start().await else {
+        return; // no redis-server on this machine
+    };
+    let proxy = FaultProxy::start(upstream_of(&redis.url(), 6379).await).await;
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.redis_url = Some(route_through(&redis.url(), proxy.addr));
+        s.redis_key_prefix = "outage:".into();
+        s.cache_timeout_ms = 100;
+    })
+    .await;
+    let ids = app.seed_customers(1).await;
+    app.seed_order(ids[0], 500, "2025-01-01T00:00:00Z").await;
+    let id = json!({ "id": ids[0].to_string() });
+    assert_eq!(
+        data(&app.query(STATS, id.clone()).await)["customer"]["totalSpent"],
+        "5.00"
+    );
+    assert_eq!(cost(&app, STATS, id.clone()).await.0, 0, "cached in Redis");
+
+    // Redis becomes unreachable (its entries survive behind the proxy).
+    proxy.cut();
+    let (code, body) = readiness(&app).await;
+    assert_eq!(
+        (code, body["cache"].as_str(), body["status"].as_str()),
+        (200, Some("down"), Some("degraded"))
+    );
+    // Reads come from the database, writes work; nothing shows the failure.
+    let resp = app.query(STATS, id.clone()).await;
+    assert_eq!(data(&resp)["customer"]["totalSpent"], "5.00");
+    data(
+        &app.mutate(
+            "mutation($i: CreateOrderInput!) { createOrder(input: $i) { id } }",
+            json!({ "i": { "customerId": ids[0].to_string(), "total": "2.50" } }),
+        )
+        .await,
+    );
+    assert_eq!(
+        data(&app.query(STATS, id.clone()).await)["customer"]["totalSpent"],
+        "7.50"
+    );
+    assert!(app.state.store.cache.counters().errors() > 0);
+
+    // Redis returns: the undelivered invalidation is delivered before any
+    // read, so the entry cached before the outage (5.00) is never served.
+    proxy.restore();
+    let mut ready = false;
+    for _ in 0..50 {
+        if readiness(&app).await.1["cache"] == "up" {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "the cache reports up again");
+    tokio::time::sleep(Duration::from_millis(1_100)).await; // past the back-off
+    assert_eq!(
+        data(&app.query(STATS, id.clone()).await)["customer"]["totalSpent"],
+        "7.50"
+    );
+    assert_eq!(cost(&app, STATS, id.clone()).await.0, 0, "cached again");
+    assert_eq!(
+        data(&app.query(STATS, id).await)["customer"]["totalSpent"],
+        "7.50"
+    );
+}
+
+#[tokio::test]
+async fn a_restarted_redis_is_used_again_by_itself() {
+    let Some(mut redis) = RedisServer::start().await else {
+        return;
+    };
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.redis_url = Some(redis.url());
+        s.redis_key_prefix = "restart:".into();
+        s.cache_timeout_ms = 100;
+    })
+    .await;
+    let ids = app.seed_customers(1).await;
+    let id = json!({ "id": ids[0].to_string() });
+    data(&app.query(STATS, id.clone()).await);
+
+    redis.stop();
+    assert_eq!(
+        data(&app.query(STATS, id.clone()).await)["customer"]["orderCount"],
+        0
+    );
+    assert_eq!(readiness(&app).await.1["cache"], "down");
+
+    redis.restart().await;
+    let mut cached = false;
+    for _ in 0..60 {
+        data(&app.query(STATS, id.clone()).await);
+        if cost(&app, STATS, id.clone()).await.0 == 0 {
+            cached = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(cached, "entries are cached in the restarted Redis");
+    assert_eq!(readiness(&app).await.0, 200);
+}
