@@ -26,6 +26,11 @@ pub struct Settings {
     #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "cos:", global = true)]
     pub redis_key_prefix: String,
 
+    /// Turn the result cache off (every read goes to the database); for
+    /// measurements and debugging.
+    #[arg(long, env = "CACHE_DISABLED", global = true)]
+    pub cache_disabled: bool,
+
     /// Upper bound on one Redis call, in milliseconds.
     #[arg(long, env = "CACHE_TIMEOUT_MS", default_value_t = 250, global = true)]
     pub cache_timeout_ms: u64,
@@ -113,6 +118,7 @@ impl Default for Settings {
             database_url: None,
             redis_url: None,
             redis_key_prefix: "cos:".into(),
+            cache_disabled: false,
             cache_timeout_ms: 250,
             listen_addr: "127.0.0.1:8000".into(),
             jwt_secret: None,

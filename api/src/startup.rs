@@ -104,6 +104,10 @@ pub async fn connect_database(
 /// The result cache: Redis when configured, in-process otherwise.
 pub fn build_cache(settings: &Settings) -> anyhow::Result<Cache> {
     let ttl = settings.cache_ttl();
+    if settings.cache_disabled {
+        tracing::warn!("result cache: disabled (CACHE_DISABLED)");
+        return Ok(Cache::disabled());
+    }
     match settings
         .redis_url
         .as_deref()

@@ -4,6 +4,9 @@
 //! drops its own database.
 
 mod bulk;
+mod cache;
+mod dataset;
+mod driver;
 mod harness;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +31,8 @@ struct Cli {
 enum Command {
     /// Rows per second: createOrder per row, createOrders in batches, seed, and COPY.
     Bulk(bulk::Args),
+    /// topCustomers with a cold and a warm cache.
+    Cache(cache::Args),
 }
 
 #[tokio::main]
@@ -39,5 +44,6 @@ async fn main() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("the benchmarks need PostgreSQL: set DATABASE_URL or pass --database-url postgres://…"))?;
     match cli.command {
         Command::Bulk(args) => bulk::run(&base, args).await,
+        Command::Cache(args) => cache::run(&base, args).await,
     }
 }

@@ -5,6 +5,7 @@ pub use sea_orm_migration::{MigrationStatus, MigratorTrait};
 
 mod m20260101_000001_create_customers_and_orders;
 mod m20260101_000002_add_customer_phone;
+mod m20260102_000003_cover_customer_orders_index;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260101_000001_create_customers_and_orders::Migration),
             Box::new(m20260101_000002_add_customer_phone::Migration),
+            Box::new(m20260102_000003_cover_customer_orders_index::Migration),
         ]
     }
 }

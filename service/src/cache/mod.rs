@@ -143,6 +143,8 @@ impl CacheCounters {
 enum Store {
     Memory(MemoryStore),
     Redis(RedisStore),
+    /// No cache: every read goes to the database, nothing is coalesced.
+    Disabled,
 }
 
 struct Inner {
@@ -180,6 +182,11 @@ impl Cache {
         ))
     }
 
+    /// No caching at all (`CACHE_DISABLED`): for measurements and debugging.
+    pub fn disabled() -> Self {
+        Self::with_store(Store::Disabled, Duration::ZERO)
+    }
+
     fn with_store(store: Store, ttl: Duration) -> Self {
         Cache(Arc::new(Inner {
             store,
@@ -192,6 +199,7 @@ impl Cache {
     pub fn backend_name(&self) -> &'static str {
         match self.0.store {
             Store::Memory(_) => "in-process",
+            Store::Disabled => "disabled",
             Store::Redis(_) => "redis",
         }
     }
@@ -207,7 +215,7 @@ impl Cache {
     /// Checks the backend now (a Redis `PING` within the call timeout).
     pub async fn status(&self) -> CacheStatus {
         match &self.0.store {
-            Store::Memory(_) => CacheStatus::InProcess,
+            Store::Memory(_) | Store::Disabled => CacheStatus::InProcess,
             Store::Redis(r) => match r.ping().await {
                 Ok(()) => CacheStatus::Up,
                 Err(_) => CacheStatus::Down,
@@ -229,6 +237,7 @@ impl Cache {
                 Ok(())
             }
             Store::Redis(r) => r.bump(&keys).await,
+            Store::Disabled => Ok(()),
         };
         if let Err(err) = result {
             self.0
@@ -362,6 +371,7 @@ impl Cache {
         let result = match &self.0.store {
             Store::Memory(m) => Ok(m.get_versioned(&pairs).await),
             Store::Redis(r) => r.get_versioned(&pairs).await,
+            Store::Disabled => return vec![(None, None); slots.len()],
         };
         match result {
             Ok(rows) => rows.into_iter().map(|(v, json)| (json, Some(v))).collect(),
@@ -382,6 +392,7 @@ impl Cache {
                 Ok(())
             }
             Store::Redis(r) => r.set_many(&entries, self.0.ttl).await,
+            Store::Disabled => Ok(()),
         };
         if let Err(err) = result {
             self.count_error(&err);

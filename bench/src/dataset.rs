@@ -1,0 +1,53 @@
+//! The benchmark data set: a database of its own, seeded once (through the
+//! `COPY` path) and reused while it holds the wanted number of rows.
+
+use anyhow::Context as _;
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+
+use crate::harness;
+
+/// The URL of a database holding exactly `customers` customers and
+/// `orders` orders for seed 1, creating it if needed.
+pub async fn ensure(base: &str, customers: usize, orders: usize) -> anyhow::Result<String> {
+    let name = format!("bench_data_{customers}_{orders}");
+    let url = harness::with_db_name(base, &name);
+    if let Ok(db) = Database::connect(url.as_str()).await {
+        let count = |table: &str| {
+            let db = &db;
+            let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+            async move {
+                db.query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|r| r.try_get::<i64>("", "n").ok())
+            }
+        };
+        let (c, o) = (count("customers").await, count("orders").await);
+        db.close().await.ok();
+        if c == Some(customers as i64) && o == Some(orders as i64) {
+            println!("reusing the data set in database {name}");
+            return Ok(url);
+        }
+    }
+    println!("seeding {customers} customers and {orders} orders into database {name} …");
+    let url = harness::fresh_database(base, &name).await?;
+    let server = harness::start(harness::settings(&url)).await?;
+    let started = std::time::Instant::now();
+    service::seed::seed(&server.state.store, customers, orders, 1, &mut |_| {})
+        .await
+        .context("seeding the data set")?;
+    let db = &server.state.store.db;
+    db.execute_raw(Statement::from_string(
+        DbBackend::Postgres,
+        "VACUUM ANALYZE customers".to_owned(),
+    ))
+    .await?;
+    db.execute_raw(Statement::from_string(
+        DbBackend::Postgres,
+        "VACUUM ANALYZE orders".to_owned(),
+    ))
+    .await?;
+    println!("seeded in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(url)
+}
