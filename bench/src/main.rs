@@ -8,6 +8,7 @@ mod cache;
 mod dataset;
 mod driver;
 mod harness;
+mod load;
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +34,8 @@ enum Command {
     Bulk(bulk::Args),
     /// topCustomers with a cold and a warm cache.
     Cache(cache::Args),
+    /// Q1–Q4 over HTTP against the same work as plain SQL.
+    Load(load::Args),
 }
 
 #[tokio::main]
@@ -45,5 +48,6 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Bulk(args) => bulk::run(&base, args).await,
         Command::Cache(args) => cache::run(&base, args).await,
+        Command::Load(args) => load::run(&base, args).await,
     }
 }
