@@ -37,9 +37,12 @@ pub struct Args {
     /// Redis for the cache (default: `REDIS_URL`; unset: the in-process cache).
     #[arg(long, env = "REDIS_URL")]
     redis_url: Option<String>,
+    /// Which queries to run.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "q1,q2,q3,q4")]
+    queries: Vec<Query>,
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum Query {
     Q1,
     Q2,
@@ -60,8 +63,10 @@ impl Query {
 
 const Q1: &str = "query($id: ID!) { customer(id: $id) { name email } }";
 const Q2: &str = "query($after: String) { customers(first: 50, after: $after) { nodes { id orders(first: 5) { nodes { id total createdAt } } orderCount totalSpent } } }";
-const Q3: &str = "{ topCustomers(limit: 10, minOrders: 5) { customer { id name } totalSpent orderCount } }";
-const Q4: &str = "mutation($id: ID!, $t: Decimal!) { updateOrder(id: $id, input: { total: $t }) { id total } }";
+const Q3: &str =
+    "{ topCustomers(limit: 10, minOrders: 5) { customer { id name } totalSpent orderCount } }";
+const Q4: &str =
+    "mutation($id: ID!, $t: Decimal!) { updateOrder(id: $id, input: { total: $t }) { id total } }";
 
 struct Row4 {
     query: Query,
@@ -73,7 +78,9 @@ struct Row4 {
 fn body(query: Query, customers: usize, orders: usize) -> Vec<u8> {
     let mut rng = rand::rng();
     let value = match query {
-        Query::Q1 => json!({ "query": Q1, "variables": { "id": rng.random_range(1..=customers).to_string() } }),
+        Query::Q1 => {
+            json!({ "query": Q1, "variables": { "id": rng.random_range(1..=customers).to_string() } })
+        }
         Query::Q2 => {
             let start = rng.random_range(0..customers.saturating_sub(50).max(1)) as i64;
             let after = (start > 0).then(|| api::graphql::scalars::cursor::customer(start));
@@ -90,7 +97,12 @@ fn body(query: Query, customers: usize, orders: usize) -> Vec<u8> {
 
 /// The same logical work as plain SQL (the statements the server issues
 /// for a cold request, written by hand).
-async fn limit_work(pool: &PgPool, query: Query, customers: usize, orders: usize) -> Result<(), sqlx::Error> {
+async fn limit_work(
+    pool: &PgPool,
+    query: Query,
+    customers: usize,
+    orders: usize,
+) -> Result<(), sqlx::Error> {
     let (a, b, c) = {
         let mut rng = rand::rng();
         (
@@ -134,10 +146,12 @@ async fn limit_work(pool: &PgPool, query: Query, customers: usize, orders: usize
             .fetch_all(pool)
             .await?;
             let ids: Vec<i64> = rows.iter().map(|r| r.get::<i64, _>(0)).collect();
-            sqlx::query("SELECT id, name, email, phone, created_at FROM customers WHERE id = ANY($1)")
-                .bind(&ids)
-                .fetch_all(pool)
-                .await?;
+            sqlx::query(
+                "SELECT id, name, email, phone, created_at FROM customers WHERE id = ANY($1)",
+            )
+            .bind(&ids)
+            .fetch_all(pool)
+            .await?;
         }
         Query::Q4 => {
             sqlx::query("UPDATE orders SET total_cents = $1 WHERE id = $2 RETURNING id, customer_id, total_cents, status, created_at")
@@ -157,7 +171,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     let rss_start = driver::rss_mib();
     let mut rows = Vec::new();
     let mut rss_peak: f64 = 0.0;
-    for query in [Query::Q1, Query::Q2, Query::Q3, Query::Q4] {
+    for query in args.queries.clone() {
         let mut settings = harness::settings(&url);
         settings.db_max_connections = u32::try_from(args.concurrency).unwrap_or(16);
         settings.cache_disabled = query == Query::Q3;
@@ -167,7 +181,9 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         // Warm up: connections, prepared statements, caches.
         for _ in 0..50 {
             let t = (query == Query::Q4).then_some(&*token);
-            server.post_bytes(body(query, args.customers, args.orders), t).await?;
+            server
+                .post_bytes(body(query, args.customers, args.orders), t)
+                .await?;
         }
         let before = server.state.statements.get();
         let (s, t, c, o) = (server.clone(), token.clone(), args.customers, args.orders);
@@ -221,7 +237,13 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn render(args: &Args, rows: &[Row4], rss_start: Option<f64>, rss_peak: f64, rss_end: Option<f64>) -> String {
+fn render(
+    args: &Args,
+    rows: &[Row4],
+    rss_start: Option<f64>,
+    rss_peak: f64,
+    rss_end: Option<f64>,
+) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "{} customers, {} orders; {} clients, {}s per measurement; cache: {}\n\n",
@@ -229,7 +251,11 @@ fn render(args: &Args, rows: &[Row4], rss_start: Option<f64>, rss_peak: f64, rss
         args.orders,
         args.concurrency,
         args.seconds,
-        if args.redis_url.as_deref().is_some_and(|u| !u.is_empty()) { "redis" } else { "in-process" }
+        if args.redis_url.as_deref().is_some_and(|u| !u.is_empty()) {
+            "redis"
+        } else {
+            "in-process"
+        }
     ));
     out.push_str("| query | server req/s | p50 ms | p99 ms | errors | SQL/request | limit req/s | limit p50 ms | limit p99 ms | server/limit |\n");
     out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
@@ -265,7 +291,9 @@ fn write_report(path: &std::path::Path, table: &str) -> anyhow::Result<()> {
     let current = std::fs::read_to_string(path).unwrap_or_default();
     let section = format!("{BEGIN}\n{table}{END}");
     let next = match (current.find(BEGIN), current.find(END)) {
-        (Some(b), Some(e)) if e > b => format!("{}{section}{}", &current[..b], &current[e + END.len()..]),
+        (Some(b), Some(e)) if e > b => {
+            format!("{}{section}{}", &current[..b], &current[e + END.len()..])
+        }
         _ => format!("{current}\n{section}\n"),
     };
     std::fs::write(path, next)?;

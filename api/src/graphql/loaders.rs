@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use service::Store;
+
+use super::inline::Inline;
 use service::model::{Customer, CustomerStats, Order, OrderKey, Page};
 
 pub type AppLoader = DataLoader<Loaders, HashMapCache>;
@@ -37,8 +39,11 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new_loader(store: Store) -> AppLoader {
-        DataLoader::with_cache(Loaders { store }, tokio::spawn, HashMapCache::default())
+    /// A loader for one request whose fetches run through `inline` (see
+    /// [`super::inline`]): no timer, batches bounded by execution steps.
+    pub fn new_loader(store: Store, inline: &Arc<Inline>) -> AppLoader {
+        DataLoader::with_cache(Loaders { store }, inline.spawner(), HashMapCache::default())
+            .delay(std::time::Duration::ZERO)
     }
 }
 

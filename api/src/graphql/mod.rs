@@ -2,9 +2,9 @@
 //! the error mapping. [`build_schema`] is pure: it connects and migrates nothing.
 
 pub mod error;
+pub mod inline;
 pub mod loaders;
 pub mod mutation;
-pub mod prefetch;
 pub mod query;
 pub mod scalars;
 pub mod types;

@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse};
 
 use crate::auth::Auth;
 use crate::graphql::error::{Code, ensure_codes};
+use crate::graphql::inline::{Inline, drive};
 use crate::graphql::loaders::Loaders;
 use crate::startup::AppState;
 
@@ -111,10 +112,11 @@ fn parse_request(bytes: &[u8]) -> Result<Request, String> {
 async fn execute(state: &AppState, mut request: Request, auth: &Auth) -> Response {
     let started = Instant::now();
     let operation = operation_label(operation_name(&mut request).as_deref());
+    let inline = Inline::new();
     let request = request
         .data(auth.clone())
-        .data(Loaders::new_loader(state.store.clone()));
-    let mut response = state.schema.execute(request).await;
+        .data(Loaders::new_loader(state.store.clone(), &inline));
+    let mut response = drive(state.schema.execute(request), inline).await;
     let limits = state.settings.schema_limits();
     ensure_codes(
         &mut response.errors,

@@ -45,7 +45,7 @@ async fn cost(app: &TestApp, query: &str) -> (u64, Value) {
     (n, resp)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nested_page_costs_three_statements_whatever_its_size() {
     let app = spawn_app().await;
     seed_orders(&app, 120, 7).await;
@@ -74,7 +74,7 @@ async fn a_nested_page_costs_three_statements_whatever_its_size() {
     assert_eq!(large, small);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_customer_of_every_order_is_one_statement() {
     let app = spawn_app().await;
     seed_orders(&app, 40, 3).await;
@@ -96,7 +96,7 @@ async fn the_customer_of_every_order_is_one_statement() {
     assert_eq!(hundred, 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deeper_nesting_adds_statements_per_level_not_per_row() {
     let app = spawn_app().await;
     seed_orders(&app, 30, 4).await;
@@ -111,7 +111,7 @@ async fn deeper_nesting_adds_statements_per_level_not_per_row() {
     assert!(few <= 5, "{few} statements");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn top_customers_with_their_details_is_two_statements() {
     let app = spawn_app().await;
     seed_orders(&app, 50, 2).await;
@@ -138,4 +138,27 @@ async fn top_customers_with_their_details_is_two_statements() {
     )
     .await;
     assert_eq!(again, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aliased_root_lookups_share_one_batch() {
+    let app = spawn_app().await;
+    seed_orders(&app, 30, 2).await;
+    let query = format!(
+        "{{ {} }}",
+        (1..=20)
+            .map(|i| format!("c{i}: customer(id: \"{i}\") {{ name orderCount }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let scopes: Vec<_> = (1..=20).map(service::cache::Scope::Customer).collect();
+    for _ in 0..25 {
+        app.store().cache.invalidate(&scopes).await; // cold every time
+        let (n, resp) = cost(&app, &query).await;
+        assert_eq!(data(&resp)["c20"]["orderCount"], 2);
+        assert_eq!(
+            n, 2,
+            "customers by id and their aggregates, for twenty aliases"
+        );
+    }
 }

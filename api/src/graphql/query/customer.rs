@@ -6,7 +6,7 @@ use crate::graphql::loaders::{CustomerId, StatsOf};
 use crate::graphql::scalars::{cursor, page_complexity, page_size, parse_id};
 use crate::graphql::types::inputs::CustomerFilter;
 use crate::graphql::types::{Customer, CustomerConnection, CustomerSpending};
-use crate::graphql::{loader, prefetch, store};
+use crate::graphql::{loader, store};
 
 #[derive(Default)]
 pub struct CustomerQuery;
@@ -49,9 +49,6 @@ impl CustomerQuery {
         loader(ctx)
             .feed_many(page.items.iter().map(|c| (CustomerId(c.id), c.clone())))
             .await;
-        let ids: Vec<i64> = page.items.iter().map(|c| c.id).collect();
-        let nodes = prefetch::connection_nodes(&ctx.look_ahead());
-        prefetch::customers(ctx, &nodes, &ids).await;
         Ok(CustomerConnection {
             page,
             has_previous_page: after_id.is_some(),
@@ -94,8 +91,6 @@ impl CustomerQuery {
                 )
             }))
             .await;
-        let ids: Vec<i64> = ranking.iter().map(|s| s.customer_id).collect();
-        prefetch::order_customers(ctx, &[ctx.look_ahead()], &ids).await;
         Ok(ranking.into_iter().map(CustomerSpending).collect())
     }
 }

@@ -6,7 +6,7 @@ use crate::graphql::scalars::{cursor, page_complexity, page_size, parse_id};
 use crate::graphql::types::connection::OrderTotal;
 use crate::graphql::types::inputs::OrderFilter;
 use crate::graphql::types::{Order, OrderConnection};
-use crate::graphql::{loader, prefetch, store};
+use crate::graphql::{loader, store};
 
 #[derive(Default)]
 pub struct OrderQuery;
@@ -37,9 +37,6 @@ impl OrderQuery {
             .list(&filter, first, after_key)
             .await
             .gql()?;
-        let customer_ids: Vec<i64> = page.items.iter().map(|o| o.customer_id).collect();
-        let nodes = prefetch::connection_nodes(&ctx.look_ahead());
-        prefetch::order_customers(ctx, &nodes, &customer_ids).await;
         Ok(OrderConnection {
             page,
             has_previous_page: after_key.is_some(),
