@@ -7,12 +7,11 @@
 //! and on a multi-threaded runtime it still splits batches when results
 //! arrive while siblings are being polled on another thread.
 //!
-//! Here the fetches go into a queue that [`drive`] polls on the same task,
-//! always *after* the GraphQL execution itself. So a batch starts only once
-//! execution has gone as far as it can (every sibling has added its keys),
-//! and a batch's results all reach the waiting fields before execution is
-//! polled again. Batching no longer depends on timing: the number of
-//! statements depends on the shape of the query alone.
+//! Here the fetches go into a queue that [`drive`] starts itself, as tasks,
+//! only when the GraphQL execution has gone as far as it can (every sibling
+//! has added its keys) and no earlier fetch is still delivering results. So
+//! a batch holds every key of its level whatever the thread timing, and the
+//! number of statements depends on the shape of the query alone.
 
 use std::future::Future;
 use std::pin::pin;
@@ -75,11 +74,30 @@ impl ArcWake for SelfWake {
 /// run anyway (so a busy execution cannot starve them).
 const MAX_SELF_YIELDS: usize = 1_000;
 
-/// Polls `main` until it waits for something other than itself (every field
-/// that can go on has gone on), then the queued fetches; until `main` completes.
+/// A spawned fetch, aborted if the request goes away first.
+struct Fetch(tokio::task::JoinHandle<()>);
+
+impl Future for Fetch {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|_| ())
+    }
+}
+
+impl Drop for Fetch {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs `main` (the GraphQL execution) and the dataloader fetches it
+/// queues. Fetches are started (as tasks, so they use the other cores) only
+/// when `main` waits for something other than itself *and* no fetch is
+/// running: every sibling has added its keys, and every result of the last
+/// batch has reached its field.
 pub async fn drive<F: Future>(main: F, inline: Arc<Inline>) -> F::Output {
     let mut main = pin!(main);
-    let mut running = FuturesUnordered::new();
+    let mut running: FuturesUnordered<Fetch> = FuturesUnordered::new();
     let self_wake = Arc::new(SelfWake {
         woken: AtomicBool::new(false),
         inner: Mutex::new(None),
@@ -90,29 +108,42 @@ pub async fn drive<F: Future>(main: F, inline: Arc<Inline>) -> F::Output {
             .inner
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(cx.waker().clone());
-        let mut main_cx = Context::from_waker(&main_waker);
-        for _ in 0..MAX_SELF_YIELDS {
-            self_wake.woken.store(false, Ordering::SeqCst);
-            if let Poll::Ready(out) = main.as_mut().poll(&mut main_cx) {
-                return Poll::Ready(out);
-            }
-            if !self_wake.woken.load(Ordering::SeqCst) {
-                break;
-            }
-        }
         inline.waker.register(cx.waker());
         loop {
+            let mut main_cx = Context::from_waker(&main_waker);
+            for _ in 0..MAX_SELF_YIELDS {
+                self_wake.woken.store(false, Ordering::SeqCst);
+                if let Poll::Ready(out) = main.as_mut().poll(&mut main_cx) {
+                    return Poll::Ready(out);
+                }
+                if !self_wake.woken.load(Ordering::SeqCst) {
+                    break;
+                }
+            }
+            // Collect fetches that finished; their results have been delivered.
+            let mut finished = false;
+            while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {
+                finished = true;
+            }
+            if !running.is_empty() {
+                return Poll::Pending;
+            }
             let queued =
                 std::mem::take(&mut *inline.queue.lock().unwrap_or_else(PoisonError::into_inner));
-            running.extend(queued);
-            match running.poll_next_unpin(cx) {
-                // A fetch finished: its results may have woken `main`,
-                // which this task's waker brings back; poll the rest too.
-                Poll::Ready(Some(())) => continue,
-                Poll::Ready(None) | Poll::Pending => break,
+            if queued.is_empty() {
+                if finished {
+                    continue; // results arrived: let execution go on
+                }
+                return Poll::Pending;
             }
+            running.extend(queued.into_iter().map(|f| Fetch(tokio::spawn(f))));
+            // Register interest in the new fetches.
+            while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
+            if running.is_empty() {
+                continue;
+            }
+            return Poll::Pending;
         }
-        Poll::Pending
     })
     .await
 }
