@@ -106,6 +106,39 @@ pub struct Settings {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
 
+    /// Longest a request may take before it is cancelled with 408 (and its
+    /// transaction, if any, rolled back).
+    #[arg(
+        long,
+        env = "REQUEST_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub request_timeout_secs: u64,
+
+    /// Requests per second one client may make (by token subject, else by
+    /// address); unset or 0: no limit.
+    #[arg(long, env = "RATE_LIMIT_PER_SECOND", global = true)]
+    pub rate_limit_per_second: Option<u32>,
+
+    /// Requests a client may make at once above the rate (default: one
+    /// second's worth).
+    #[arg(long, env = "RATE_LIMIT_BURST", global = true)]
+    pub rate_limit_burst: Option<u32>,
+
+    /// Answer introspection queries (`__schema`, `__type`). Turn off in production if wanted.
+    #[arg(long, env = "GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub graphql_introspection: bool,
+
+    /// Serve the GraphiQL playground on `GET /graphql`.
+    #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub graphiql: bool,
+
+    /// How long in-flight requests may run after SIGTERM/Ctrl-C before the
+    /// server stops anyway.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30, global = true)]
+    pub shutdown_grace_secs: u64,
+
     /// `text` (readable) or `json` (one object per line).
     #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,
@@ -132,6 +165,12 @@ impl Default for Settings {
             graphql_max_complexity: 10_000,
             max_bulk_rows: 10_000,
             max_body_bytes: 8 * 1024 * 1024,
+            request_timeout_secs: 30,
+            rate_limit_per_second: None,
+            rate_limit_burst: None,
+            graphql_introspection: true,
+            graphiql: true,
+            shutdown_grace_secs: 30,
             log_format: "text".into(),
         }
     }
@@ -182,7 +221,7 @@ impl Settings {
         SchemaLimits {
             max_depth: self.graphql_max_depth,
             max_complexity: self.graphql_max_complexity,
-            introspection: true,
+            introspection: self.graphql_introspection,
         }
     }
 

@@ -31,6 +31,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub statements: Arc<StatementCounter>,
     pub graphiql_html: Arc<str>,
+    /// Per-client rate limiter, when `RATE_LIMIT_PER_SECOND` is set.
+    pub limiter: Option<Arc<crate::routes::middleware::ClientLimiter>>,
+    /// Requests being handled now.
+    pub in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl AppState {
@@ -161,6 +165,10 @@ impl Application {
             .title("Customers & orders GraphQL")
             .finish()
             .into();
+        let limiter = crate::routes::middleware::limiter(
+            settings.rate_limit_per_second,
+            settings.rate_limit_burst,
+        );
         let state = AppState {
             schema,
             store,
@@ -168,6 +176,8 @@ impl Application {
             settings: Arc::new(settings),
             statements,
             graphiql_html,
+            limiter,
+            in_flight: Default::default(),
         };
         Ok(Application {
             listener,
@@ -184,19 +194,42 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests
-    /// finish and closes the pool.
+    /// Serves until `shutdown` completes; then stops accepting connections,
+    /// lets in-flight requests finish within `SHUTDOWN_GRACE_SECS`, and
+    /// closes the pool.
     pub async fn run_until<F>(self, shutdown: F) -> anyhow::Result<()>
     where
         F: Future<Output = ()> + Send + 'static,
     {
         let db = self.state.store.db.clone();
+        let grace = Duration::from_secs(self.state.settings.shutdown_grace_secs);
+        let in_flight = self.state.in_flight.clone();
         let router = crate::routes::router(self.state);
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the HTTP server failed")?;
+        let signalled = Arc::new(tokio::sync::Notify::new());
+        let notify = signalled.clone();
+        let serve = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            notify.notify_one();
+        });
+        tokio::select! {
+            result = serve => result.context("the HTTP server failed")?,
+            () = async {
+                signalled.notified().await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(
+                    in_flight = in_flight.load(std::sync::atomic::Ordering::SeqCst),
+                    grace_secs = grace.as_secs(),
+                    "grace period over; stopping with requests in flight"
+                );
+            }
+        }
         db.close().await.context("closing the database pool")?;
+        tracing::info!("stopped");
         Ok(())
     }
 }

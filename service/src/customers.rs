@@ -27,7 +27,7 @@ impl<'a> CustomerService<'a> {
     }
 
     /// Customers by id, from the cache where possible; absent ids are left out.
-    #[tracing::instrument(skip_all, fields(n = ids.len()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(n = ids.len()))]
     pub async fn by_ids(&self, ids: &[i64]) -> Result<HashMap<i64, Customer>> {
         let slots: Vec<Slot> = ids.iter().map(|id| Slot::customer(*id)).collect();
         let db = &self.store.db;
@@ -56,7 +56,7 @@ impl<'a> CustomerService<'a> {
 
     /// Order count and total spent per customer, from the cache where
     /// possible; one grouped statement for all misses.
-    #[tracing::instrument(skip_all, fields(n = ids.len()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(n = ids.len()))]
     pub async fn stats(&self, ids: &[i64]) -> Result<HashMap<i64, CustomerStats>> {
         let slots: Vec<Slot> = ids.iter().map(|id| Slot::stats(*id)).collect();
         let db = &self.store.db;
@@ -78,7 +78,7 @@ impl<'a> CustomerService<'a> {
     }
 
     /// One page of customers by id ascending, starting after `after`.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list(
         &self,
         filter: &CustomerFilter,
@@ -120,7 +120,7 @@ impl<'a> CustomerService<'a> {
             .await?)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create(&self, new: NewCustomer) -> Result<Customer> {
         let mut created = self.create_many(vec![new]).await?;
         created
@@ -130,7 +130,7 @@ impl<'a> CustomerService<'a> {
 
     /// Creates all customers or none: one transaction of multi-row inserts,
     /// each below the backend's bind-parameter limit. Returns them in input order.
-    #[tracing::instrument(skip_all, fields(n = news.len()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(n = news.len()))]
     pub async fn create_many(&self, news: Vec<NewCustomer>) -> Result<Vec<Customer>> {
         let max = self.store.limits.max_bulk_rows;
         if news.len() > max {
@@ -164,7 +164,7 @@ impl<'a> CustomerService<'a> {
     }
 
     /// Applies a patch; `NOT_FOUND` when no customer has this id.
-    #[tracing::instrument(skip(self, patch))]
+    #[tracing::instrument(level = "debug", skip(self, patch))]
     pub async fn update(&self, id: i64, patch: CustomerPatch) -> Result<Customer> {
         let db = &self.store.db;
         let txn = db.begin().await?;
@@ -192,7 +192,7 @@ impl<'a> CustomerService<'a> {
     }
 
     /// Deletes a customer and, by cascade, its orders.
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn delete(&self, id: i64) -> Result<()> {
         let result = customer::Entity::delete_by_id(id)
             .exec(&self.store.db)

@@ -30,7 +30,7 @@ impl<'a> OrderService<'a> {
     }
 
     /// Orders by id; absent ids are left out.
-    #[tracing::instrument(skip_all, fields(n = ids.len()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(n = ids.len()))]
     pub async fn by_ids(&self, ids: &[i64]) -> Result<HashMap<i64, Order>> {
         let rows = order::Entity::find()
             .filter(order::Column::Id.is_in(ids.iter().copied()))
@@ -40,7 +40,7 @@ impl<'a> OrderService<'a> {
     }
 
     /// One page of orders, newest first, starting after `after`.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list(
         &self,
         filter: &OrderFilter,
@@ -75,7 +75,7 @@ impl<'a> OrderService<'a> {
     /// statement for all customers: a `LATERAL` join over the
     /// `(customer_id, created_at, id)` index on PostgreSQL, a `row_number()`
     /// window on SQLite.
-    #[tracing::instrument(skip_all, fields(n = customer_ids.len()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(n = customer_ids.len()))]
     pub async fn pages_for_customers(
         &self,
         customer_ids: &[i64],
@@ -113,7 +113,7 @@ impl<'a> OrderService<'a> {
 
     /// The customers with at least `min_orders` orders, by total spent
     /// descending, ties by id ascending. Cached per argument set.
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn top_customers(&self, limit: u64, min_orders: i64) -> Result<Vec<Spending>> {
         let slot = [Slot::ranking(limit, min_orders)];
         let db = &self.store.db;
@@ -136,7 +136,7 @@ impl<'a> OrderService<'a> {
         ranking(&self.store.db, limit, min_orders).await
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create(&self, new: NewOrder) -> Result<Order> {
         let mut created = self.create_many(vec![new]).await?;
         created
@@ -148,7 +148,7 @@ impl<'a> OrderService<'a> {
     /// transaction of multi-row inserts below the bind-parameter limit.
     /// Returns the orders in input order. Invalidates each affected customer
     /// once, and the ranking.
-    #[tracing::instrument(skip_all, fields(n = news.len()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(n = news.len()))]
     pub async fn create_many(&self, news: Vec<NewOrder>) -> Result<Vec<Order>> {
         let max = self.store.limits.max_bulk_rows;
         if news.len() > max {
@@ -184,7 +184,7 @@ impl<'a> OrderService<'a> {
     }
 
     /// Applies a patch in one `UPDATE … RETURNING`; `NOT_FOUND` when no order has this id.
-    #[tracing::instrument(skip(self, patch))]
+    #[tracing::instrument(level = "debug", skip(self, patch))]
     pub async fn update(&self, id: i64, patch: OrderPatch) -> Result<Order> {
         let db = &self.store.db;
         if patch == OrderPatch::default() {
@@ -214,7 +214,7 @@ impl<'a> OrderService<'a> {
     }
 
     /// Deletes an order; `NOT_FOUND` when no order has this id.
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn delete(&self, id: i64) -> Result<()> {
         let deleted = order::Entity::delete_many()
             .filter(order::Column::Id.eq(id))

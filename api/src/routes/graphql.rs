@@ -5,8 +5,10 @@ use std::time::Instant;
 
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchResponse, Request, Response, ServerError};
+use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse};
@@ -15,17 +17,44 @@ use crate::auth::Auth;
 use crate::graphql::error::{Code, ensure_codes};
 use crate::graphql::inline::{Inline, drive};
 use crate::graphql::loaders::Loaders;
+use crate::routes::middleware::http_error;
 use crate::startup::AppState;
 
 /// Most operations one batched POST may carry.
 pub const MAX_BATCH: usize = 16;
 
+/// The caller as the middleware saw it (or, without it, from the headers).
+fn auth_of(state: &AppState, auth: Option<Extension<Auth>>, headers: &HeaderMap) -> Auth {
+    auth.map(|Extension(a)| a)
+        .unwrap_or_else(|| Auth::from_headers(headers, &state.jwt))
+}
+
 pub async fn graphql_post(
     State(state): State<AppState>,
+    auth: Option<Extension<Auth>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> axum::response::Response {
-    let auth = Auth::from_headers(&headers, &state.jwt);
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return http_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Code::BadUserInput,
+                format!(
+                    "the request body is larger than {} bytes (MAX_BODY_BYTES); send fewer rows per request",
+                    state.settings.max_body_bytes
+                ),
+            );
+        }
+        Err(rejection) => {
+            return request_error(format!(
+                "the request body could not be read: {}",
+                rejection.body_text()
+            ));
+        }
+    };
+    let auth = auth_of(&state, auth, &headers);
     // A single operation is read straight into a request (no intermediate
     // JSON tree: bulk inputs can be megabytes); a batch is an array.
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
@@ -59,6 +88,7 @@ pub async fn graphql_post(
 
 pub async fn graphql_get(
     State(state): State<AppState>,
+    auth: Option<Extension<Auth>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> axum::response::Response {
@@ -67,6 +97,13 @@ pub async fn graphql_get(
         .split('&')
         .any(|pair| pair == "query" || pair.starts_with("query="));
     if !has_query {
+        if !state.settings.graphiql {
+            return http_error(
+                StatusCode::NOT_FOUND,
+                Code::BadUserInput,
+                "GraphiQL is turned off here (GRAPHIQL=false); POST GraphQL requests to /graphql",
+            );
+        }
         return Html(state.graphiql_html.to_string()).into_response();
     }
     let mut request = match async_graphql::http::parse_query_string(&query) {
@@ -87,7 +124,7 @@ pub async fn graphql_get(
         )
             .into_response();
     }
-    let auth = Auth::from_headers(&headers, &state.jwt);
+    let auth = auth_of(&state, auth, &headers);
     Json(execute(&state, request, &auth).await).into_response()
 }
 

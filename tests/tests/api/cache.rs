@@ -356,6 +356,7 @@ async fn concurrent_misses_for_one_entry_run_one_query() {
             .await;
     }
     let store = app.store().clone();
+    let hits_before = app.state.store.cache.counters().hits();
     let before = app.statements();
     let results = futures::future::join_all((0..20).map(|_| {
         let store = store.clone();
@@ -369,7 +370,9 @@ async fn concurrent_misses_for_one_entry_run_one_query() {
         1,
         "one ranking query for twenty concurrent misses"
     );
-    assert!(app.state.store.cache.counters().coalesced() >= 19);
+    // The others waited for the one query, or found its result already stored.
+    let counters = app.state.store.cache.counters();
+    assert!(counters.coalesced() + (counters.hits() - hits_before) >= 19);
 }
 
 async fn readiness(app: &TestApp) -> (u16, Value) {

@@ -1,0 +1,156 @@
+//! What every request goes through: a request id (taken from `x-request-id`
+//! or made, returned in the response, on every log line of the request), the
+//! per-client rate limit, the request timeout, the in-flight gauge and the
+//! HTTP metrics.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use rand::Rng;
+use tracing::Instrument;
+
+use crate::auth::Auth;
+use crate::graphql::error::Code;
+use crate::startup::AppState;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Per-client limiter: by token subject, else by address.
+pub type ClientLimiter = DefaultKeyedRateLimiter<String>;
+
+pub fn limiter(per_second: Option<u32>, burst: Option<u32>) -> Option<Arc<ClientLimiter>> {
+    let rate = NonZeroU32::new(per_second?)?;
+    let burst = burst.and_then(NonZeroU32::new).unwrap_or(rate);
+    let limiter = Arc::new(RateLimiter::keyed(
+        Quota::per_second(rate).allow_burst(burst),
+    ));
+    // Forget idle clients now and then, so the map stays small.
+    let weak = Arc::downgrade(&limiter);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let Some(l) = weak.upgrade() else { return };
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    });
+    Some(limiter)
+}
+
+/// A JSON error body for statuses where GraphQL never ran.
+pub fn http_error(status: StatusCode, code: Code, message: impl Into<String>) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message.into(), "extensions": { "code": code.as_str() } }]
+    });
+    (status, Json(body)).into_response()
+}
+
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{:016x}", rand::rng().random::<u64>()))
+}
+
+pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request_id(&req);
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.uri().path(),
+    );
+    // Verify the token once; the GraphQL handler reuses the result.
+    let auth = Auth::from_headers(req.headers(), &state.jwt);
+    let client = match auth.subject() {
+        Some(sub) => format!("sub:{sub}"),
+        None => req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| format!("ip:{}", c.0.ip()))
+            .unwrap_or_else(|| "ip:unknown".to_owned()),
+    };
+    req.extensions_mut().insert(auth);
+
+    let state2 = state.clone();
+    let mut response = async move {
+        if let Some(limiter) = &state2.limiter
+            && let Err(not_until) = limiter.check_key(&client)
+        {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let secs = wait.as_secs().max(1);
+            metrics::counter!("http_rate_limited_total").increment(1);
+            let mut resp = http_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                Code::ServiceUnavailable,
+                format!(
+                    "too many requests: at most {} per second per client; retry after {secs} s",
+                    state2.settings.rate_limit_per_second.unwrap_or_default()
+                ),
+            );
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+            }
+            return resp;
+        }
+        state2.in_flight.fetch_add(1, Ordering::SeqCst);
+        metrics::gauge!("http_requests_in_flight").increment(1.0);
+        let timeout = Duration::from_secs(state2.settings.request_timeout_secs.max(1));
+        let result = tokio::time::timeout(timeout, next.run(req)).await;
+        state2.in_flight.fetch_sub(1, Ordering::SeqCst);
+        metrics::gauge!("http_requests_in_flight").decrement(1.0);
+        match result {
+            Ok(resp) => resp,
+            Err(_) => {
+                tracing::warn!(timeout_secs = timeout.as_secs(), "request timed out; cancelled");
+                http_error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    Code::ServiceUnavailable,
+                    format!(
+                        "the request took longer than {} s and was cancelled (nothing of it was written); ask for less, or split it",
+                        timeout.as_secs()
+                    ),
+                )
+            }
+        }
+    }
+    .instrument(span.clone())
+    .await;
+
+    let status = response.status();
+    let elapsed = started.elapsed();
+    metrics::counter!("http_requests_total", "route" => route.clone(), "status" => status.as_u16().to_string())
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "route" => route)
+        .record(elapsed.as_secs_f64());
+    span.in_scope(|| {
+        tracing::info!(
+            status = status.as_u16(),
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            "request finished"
+        );
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, v);
+    }
+    response
+}
