@@ -4,13 +4,15 @@
 
 use std::net::SocketAddr;
 
-use tokio::io::copy_bidirectional;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 pub struct FaultProxy {
     pub addr: SocketAddr,
     down: watch::Sender<bool>,
+    /// Delay added to every chunk the upstream sends back, in milliseconds.
+    latency_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
     accept: tokio::task::JoinHandle<()>,
 }
 
@@ -20,6 +22,8 @@ impl FaultProxy {
         let addr = listener.local_addr().expect("proxy address");
         let (down, _) = watch::channel(false);
         let down_rx = down.subscribe();
+        let latency_ms = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let latency = latency_ms.clone();
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
@@ -30,19 +34,44 @@ impl FaultProxy {
                     continue;
                 }
                 let mut cut = down_rx.clone();
+                let latency = latency.clone();
                 tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(upstream).await else {
+                    let Ok(server) = TcpStream::connect(upstream).await else {
                         return;
                     };
-                    let mut client = client;
+                    let (mut client_read, mut client_write) = client.into_split();
+                    let (mut server_read, mut server_write) = server.into_split();
+                    let up = tokio::io::copy(&mut client_read, &mut server_write);
+                    let down = async {
+                        let mut buf = vec![0u8; 64 * 1024];
+                        loop {
+                            let n = match server_read.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => n,
+                            };
+                            let ms = latency.load(std::sync::atomic::Ordering::Relaxed);
+                            if ms > 0 {
+                                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                            }
+                            if client_write.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    };
                     tokio::select! {
-                        _ = copy_bidirectional(&mut client, &mut server) => {}
+                        _ = up => {}
+                        () = down => {}
                         _ = cut.wait_for(|down| *down) => {}
                     }
                 });
             }
         });
-        FaultProxy { addr, down, accept }
+        FaultProxy {
+            addr,
+            down,
+            latency_ms,
+            accept,
+        }
     }
 
     /// Drops every connection and refuses new ones.
@@ -53,6 +82,14 @@ impl FaultProxy {
     /// Forwards again.
     pub fn restore(&self) {
         self.down.send_replace(false);
+    }
+
+    /// Delays every answer of the upstream by `latency`.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.latency_ms.store(
+            u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 }
 
