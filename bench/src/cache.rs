@@ -57,7 +57,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
                     if cold {
                         s.state.store.cache.invalidate(&[Scope::Ranking]).await;
                     }
-                    s.post_bytes(b.to_vec(), None).await.is_ok()
+                    s.send(b.to_vec(), None).await
                 }
             },
         )

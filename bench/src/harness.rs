@@ -119,6 +119,14 @@ impl Server {
     /// POSTs a pre-encoded document (the client's JSON encoding is not the
     /// server's cost); fails on transport errors and GraphQL errors.
     pub async fn post_bytes(&self, body: Vec<u8>, token: Option<&str>) -> anyhow::Result<()> {
+        self.send(body, token)
+            .await
+            .map_err(|code| anyhow::anyhow!("request failed: {code}"))
+    }
+
+    /// POSTs a pre-encoded document; `Err` holds the error's code: the
+    /// GraphQL `extensions.code`, `HTTP <status>`, or `transport`.
+    pub async fn send(&self, body: Vec<u8>, token: Option<&str>) -> Result<(), String> {
         let mut req = self
             .client
             .post(&self.url)
@@ -127,14 +135,23 @@ impl Server {
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        let resp = req.send().await?.bytes().await?;
+        let resp = req.send().await.map_err(|_| "transport".to_owned())?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|_| "transport".to_owned())?;
         // Parsing every answer would bill the client's JSON work to the
         // server; look closer only when an error may be in it.
-        if resp.windows(9).any(|w| w == b"\"errors\":") {
-            let value: serde_json::Value = serde_json::from_slice(&resp)?;
-            if let Some(errors) = value.get("errors") {
-                anyhow::bail!("GraphQL errors: {errors}");
+        if bytes.windows(9).any(|w| w == b"\"errors\":") {
+            let value: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(|_| format!("HTTP {}", status.as_u16()))?;
+            if let Some(err) = value.get("errors").and_then(|e| e.get(0)) {
+                return Err(err["extensions"]["code"]
+                    .as_str()
+                    .unwrap_or("NO_CODE")
+                    .to_owned());
             }
+        }
+        if !status.is_success() {
+            return Err(format!("HTTP {}", status.as_u16()));
         }
         Ok(())
     }

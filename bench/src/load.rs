@@ -191,7 +191,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
             let (s, t) = (s.clone(), t.clone());
             async move {
                 let tok = (query == Query::Q4).then_some(&*t);
-                s.post_bytes(body(query, c, o), tok).await.is_ok()
+                s.send(body(query, c, o), tok).await
             }
         })
         .await;
@@ -209,7 +209,11 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         let p = pool.clone();
         let limit = driver::run(args.concurrency, duration, move |_, _| {
             let p = p.clone();
-            async move { limit_work(&p, query, c, o).await.is_ok() }
+            async move {
+                limit_work(&p, query, c, o)
+                    .await
+                    .map_err(|_| "sql".to_owned())
+            }
         })
         .await;
         pool.close().await;

@@ -9,6 +9,7 @@ mod dataset;
 mod driver;
 mod harness;
 mod load;
+mod soak;
 
 use clap::{Parser, Subcommand};
 
@@ -36,6 +37,8 @@ enum Command {
     Cache(cache::Args),
     /// Q1–Q4 over HTTP against the same work as plain SQL.
     Load(load::Args),
+    /// A mixed read/write load at many clients for a fixed time.
+    Soak(soak::Args),
 }
 
 #[tokio::main]
@@ -49,5 +52,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Bulk(args) => bulk::run(&base, args).await,
         Command::Cache(args) => cache::run(&base, args).await,
         Command::Load(args) => load::run(&base, args).await,
+        Command::Soak(args) => soak::run(&base, args).await,
     }
 }

@@ -49,6 +49,12 @@ impl Error {
             }
             _ => {}
         }
+        if matches!(
+            err,
+            DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout)
+        ) {
+            metrics::counter!("db_pool_acquire_timeouts_total").increment(1);
+        }
         if is_unavailable(&err) {
             Self::Unavailable(err)
         } else {

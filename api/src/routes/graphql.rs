@@ -194,18 +194,29 @@ fn operation_name(request: &mut Request) -> Option<String> {
     name.map(|n| n.to_string())
 }
 
-/// Operation names become metric labels: keep them short and plain.
+/// Distinct operation names kept as metric labels; later ones count as `other`.
+const MAX_OPERATION_LABELS: usize = 200;
+
+/// Operation names become metric labels: keep them short, plain and few
+/// (clients choose them, so their number is bounded).
 fn operation_label(name: Option<&str>) -> String {
-    match name {
-        Some(n)
-            if !n.is_empty()
-                && n.len() <= 64
-                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
-        {
-            n.to_owned()
-        }
-        Some(_) => "invalid".to_owned(),
-        None => "anonymous".to_owned(),
+    static SEEN: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+        std::sync::OnceLock::new();
+    let Some(n) = name else {
+        return "anonymous".to_owned();
+    };
+    if n.is_empty() || n.len() > 64 || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return "invalid".to_owned();
+    }
+    let mut seen = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if seen.contains(n) || seen.len() < MAX_OPERATION_LABELS {
+        seen.insert(n.to_owned());
+        n.to_owned()
+    } else {
+        "other".to_owned()
     }
 }
 

@@ -1,0 +1,159 @@
+//! A mixed load for a fixed time at many clients: reads (cache hits and
+//! misses) and writes, against PostgreSQL and Redis. Reports requests,
+//! errors by code, p50/p99 latency and resident memory at start and end.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use serde_json::json;
+
+use crate::{dataset, driver, harness};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(long, default_value_t = 10_000)]
+    customers: usize,
+    #[arg(long, default_value_t = 1_000_000)]
+    orders: usize,
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+    /// Redis for the cache (default: `REDIS_URL`; unset: the in-process cache).
+    #[arg(long, env = "REDIS_URL")]
+    redis_url: Option<String>,
+}
+
+/// One request of the mix: 35% customer lookups, 20% customer pages with
+/// their orders and aggregates, 10% the ranking (one argument set, as a
+/// dashboard asks it; every write invalidates it), 10% order pages, 15%
+/// order updates, 10% new orders.
+fn request(customers: usize, orders: usize) -> (serde_json::Value, bool) {
+    let mut rng = rand::rng();
+    let roll = rng.random_range(0..100);
+    let customer = rng.random_range(1..=customers);
+    match roll {
+        0..35 => (
+            json!({ "query": "query($id: ID!) { customer(id: $id) { name email orderCount totalSpent } }", "variables": { "id": customer.to_string() } }),
+            false,
+        ),
+        35..55 => {
+            let start = rng.random_range(0..customers.saturating_sub(20).max(1)) as i64;
+            let after = (start > 0).then(|| api::graphql::scalars::cursor::customer(start));
+            (
+                json!({ "query": "query($after: String) { customers(first: 20, after: $after) { nodes { id name orders(first: 3) { nodes { id total status } } orderCount totalSpent } } }", "variables": { "after": after } }),
+                false,
+            )
+        }
+        55..65 => (
+            json!({ "query": "{ topCustomers(limit: 10, minOrders: 3) { customer { name } totalSpent } }" }),
+            false,
+        ),
+        65..75 => (
+            json!({ "query": "query($c: ID!) { orders(first: 10, filter: { customerId: $c }) { totalCount nodes { id total createdAt } } }", "variables": { "c": customer.to_string() } }),
+            false,
+        ),
+        75..90 => (
+            json!({ "query": "mutation($id: ID!, $t: Decimal!) { updateOrder(id: $id, input: { total: $t }) { id } }", "variables": { "id": rng.random_range(1..=orders).to_string(), "t": format!("{}.{:02}", rng.random_range(0..900), rng.random_range(0..100)) } }),
+            true,
+        ),
+        _ => (
+            json!({ "query": "mutation($c: ID!, $t: Decimal!) { createOrder(input: { customerId: $c, total: $t, status: PAID }) { id } }", "variables": { "c": customer.to_string(), "t": format!("{}.00", rng.random_range(1..500)) } }),
+            true,
+        ),
+    }
+}
+
+pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
+    let url = dataset::ensure(base, args.customers, args.orders).await?;
+    let mut settings = harness::settings(&url);
+    settings.redis_url = args.redis_url.clone().filter(|u| !u.is_empty());
+    settings.redis_key_prefix = format!("soak_{}:", std::process::id());
+    let server = Arc::new(harness::start(settings).await?);
+    let token: Arc<str> = harness::writer_token()?.into();
+    for _ in 0..200 {
+        let (body, write) = request(args.customers, args.orders);
+        let _ = server
+            .send(serde_json::to_vec(&body)?, write.then_some(&*token))
+            .await;
+    }
+    let rss_start = driver::rss_mib().unwrap_or(0.0);
+    println!(
+        "soak: {} clients for {} s, cache: {}, {} customers / {} orders",
+        args.concurrency,
+        args.seconds,
+        server.state.store.cache.backend_name(),
+        args.customers,
+        args.orders
+    );
+    // Resident memory every ten seconds, to see whether it stays flat.
+    let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sampler = tokio::spawn({
+        let samples = samples.clone();
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(10));
+            loop {
+                tick.tick().await;
+                if let Ok(mut s) = samples.lock() {
+                    s.push(driver::rss_mib().unwrap_or(0.0));
+                }
+            }
+        }
+    });
+    let (s, t, c, o) = (server.clone(), token.clone(), args.customers, args.orders);
+    let figures = driver::run(
+        args.concurrency,
+        Duration::from_secs(args.seconds),
+        move |_, _| {
+            let (s, t) = (s.clone(), t.clone());
+            async move {
+                let (body, write) = request(c, o);
+                let body = serde_json::to_vec(&body).map_err(|_| "encode".to_owned())?;
+                s.send(body, write.then_some(&*t)).await
+            }
+        },
+    )
+    .await;
+    let rss_end = driver::rss_mib().unwrap_or(0.0);
+    sampler.abort();
+    let samples = samples.lock().map(|s| s.clone()).unwrap_or_default();
+    let counters = server.state.store.cache.counters();
+    println!();
+    println!("| requests | req/s | errors | p50 ms | p99 ms | RSS start MiB | RSS end MiB |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| {} | {:.0} | {} | {:.2} | {:.2} | {:.0} | {:.0} |",
+        figures.requests,
+        figures.rps(),
+        figures.errors,
+        figures.p50_ms,
+        figures.p99_ms,
+        rss_start,
+        rss_end
+    );
+    println!();
+    println!(
+        "resident memory every 10 s (MiB): {}",
+        samples
+            .iter()
+            .map(|m| format!("{m:.0}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if figures.errors_by_code.is_empty() {
+        println!("errors by code: none");
+    } else {
+        for (code, n) in &figures.errors_by_code {
+            println!("errors {code}: {n}");
+        }
+    }
+    println!(
+        "cache: {} hits, {} misses, {} errors; SQL statements: {}",
+        counters.hits(),
+        counters.misses(),
+        counters.errors(),
+        server.state.statements.get()
+    );
+    Ok(())
+}
