@@ -136,7 +136,12 @@ pub async fn drive<F: Future>(main: F, inline: Arc<Inline>) -> F::Output {
                 }
                 return Poll::Pending;
             }
-            running.extend(queued.into_iter().map(|f| Fetch(tokio::spawn(f))));
+            // Fetches keep the request's span, so their log lines carry its id.
+            running.extend(
+                queued
+                    .into_iter()
+                    .map(|f| Fetch(tokio::spawn(tracing::Instrument::in_current_span(f)))),
+            );
             // Register interest in the new fetches.
             while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
             if running.is_empty() {
