@@ -192,6 +192,12 @@ async fn breakdown(server: &harness::Server, token: &str, customers: usize) -> a
     let t = Instant::now();
     server.post(&body, Some(token)).await?;
     println!("whole request: {:?}", t.elapsed());
+    let mut bad = input.clone();
+    bad[9_999]["total"] = json!("-1.00");
+    let bad = json!({ "query": "mutation($i: [CreateOrderInput!]!) { createOrders(input: $i) { id } }", "variables": { "i": bad } });
+    let t = Instant::now();
+    let _ = server.post(&bad, Some(token)).await;
+    println!("request refused after parsing every row (no SQL): {:?}", t.elapsed());
     let news: Vec<_> = (0..10_000)
         .map(|k| {
             service::input::NewOrder::parse(
