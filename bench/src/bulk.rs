@@ -197,7 +197,10 @@ async fn breakdown(server: &harness::Server, token: &str, customers: usize) -> a
     let bad = json!({ "query": "mutation($i: [CreateOrderInput!]!) { createOrders(input: $i) { id } }", "variables": { "i": bad } });
     let t = Instant::now();
     let _ = server.post(&bad, Some(token)).await;
-    println!("request refused after parsing every row (no SQL): {:?}", t.elapsed());
+    println!(
+        "request refused after parsing every row (no SQL): {:?}",
+        t.elapsed()
+    );
     let news: Vec<_> = (0..10_000)
         .map(|k| {
             service::input::NewOrder::parse(
