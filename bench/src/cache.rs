@@ -11,34 +11,27 @@ use crate::{dataset, driver, harness};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long, default_value_t = 10_000)]
-    customers: usize,
-    #[arg(long, default_value_t = 1_000_000)]
-    orders: usize,
+    #[command(flatten)]
+    data: dataset::DataSet,
     /// Concurrent clients.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
     /// Seconds per measurement.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Redis for the cache (default: `REDIS_URL`; unset: the in-process cache).
-    #[arg(long, env = "REDIS_URL")]
-    redis_url: Option<String>,
 }
 
 pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
-    let url = dataset::ensure(base, args.customers, args.orders).await?;
-    let mut settings = harness::settings(&url);
-    settings.redis_url = args.redis_url.clone().filter(|u| !u.is_empty());
-    settings.redis_key_prefix = format!("bench_{}:", std::process::id());
+    let url = args.data.ensure(base).await?;
+    let settings = args.data.settings(&url, "bench");
     let server = Arc::new(harness::start(settings).await?);
     let body = Arc::new(serde_json::to_vec(&json!({
         "query": "{ topCustomers(limit: 10, minOrders: 5) { customer { id name } totalSpent orderCount } }"
     }))?);
     println!(
         "topCustomers(limit: 10, minOrders: 5) on {} customers / {} orders, cache: {}, {} clients, {}s each",
-        args.customers,
-        args.orders,
+        args.data.customers,
+        args.data.orders,
         server.state.store.cache.backend_name(),
         args.concurrency,
         args.seconds

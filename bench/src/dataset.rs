@@ -6,11 +6,40 @@ use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 
 use crate::harness;
 
+/// The data set a benchmark runs on, and the cache in front of it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DataSet {
+    /// Customers in the data set.
+    #[arg(long, default_value_t = 10_000)]
+    pub customers: usize,
+    /// Orders in the data set.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub orders: usize,
+    /// Redis for the cache (default: `REDIS_URL`; unset: the in-process cache).
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+}
+
+impl DataSet {
+    /// Server settings on `url` with this cache (keys under `prefix`).
+    pub fn settings(&self, url: &str, prefix: &str) -> api::settings::Settings {
+        let mut settings = harness::settings(url);
+        settings.redis_url = self.redis_url.clone().filter(|u| !u.is_empty());
+        settings.redis_key_prefix = format!("{prefix}_{}:", std::process::id());
+        settings
+    }
+
+    /// The database holding it (see [`ensure`]).
+    pub async fn ensure(&self, base: &str) -> anyhow::Result<String> {
+        ensure(base, self.customers, self.orders).await
+    }
+}
+
 /// The URL of a database holding exactly `customers` customers and
 /// `orders` orders for seed 1, creating it if needed.
 pub async fn ensure(base: &str, customers: usize, orders: usize) -> anyhow::Result<String> {
     let name = format!("bench_data_{customers}_{orders}");
-    let url = harness::with_db_name(base, &name);
+    let url = api::settings::with_database_name(base, &name);
     if let Ok(db) = Database::connect(url.as_str()).await {
         let count = |table: &str| {
             let db = &db;

@@ -10,25 +10,6 @@ use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 
 pub const SECRET: &str = "benchmark-secret";
 
-/// `url` with its database name replaced.
-pub fn with_db_name(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[scheme_end..]
-        .find('/')
-        .map(|i| i + scheme_end)
-        .unwrap_or(base.len());
-    let mut out = format!("{}/{name}", &base[..path_start]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
 /// Drops and creates database `name` next to `base`; returns its URL.
 pub async fn fresh_database(base: &str, name: &str) -> anyhow::Result<String> {
     let admin = Database::connect(base)
@@ -47,7 +28,7 @@ pub async fn fresh_database(base: &str, name: &str) -> anyhow::Result<String> {
         ))
         .await?;
     admin.close().await?;
-    Ok(with_db_name(base, name))
+    Ok(api::settings::with_database_name(base, name))
 }
 
 pub async fn drop_database(base: &str, name: &str) -> anyhow::Result<()> {

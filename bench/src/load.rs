@@ -21,10 +21,8 @@ use crate::{dataset, harness};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long, default_value_t = 10_000)]
-    customers: usize,
-    #[arg(long, default_value_t = 1_000_000)]
-    orders: usize,
+    #[command(flatten)]
+    data: dataset::DataSet,
     /// Concurrent clients (and connections of the raw-SQL pool).
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
@@ -34,9 +32,6 @@ pub struct Args {
     /// Rewrite the results section of this Markdown file (e.g. BENCHMARKS.md).
     #[arg(long)]
     report: Option<std::path::PathBuf>,
-    /// Redis for the cache (default: `REDIS_URL`; unset: the in-process cache).
-    #[arg(long, env = "REDIS_URL")]
-    redis_url: Option<String>,
     /// Which queries to run.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "q1,q2,q3,q4")]
     queries: Vec<Query>,
@@ -165,28 +160,31 @@ async fn limit_work(
 }
 
 pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
-    let url = dataset::ensure(base, args.customers, args.orders).await?;
+    let url = args.data.ensure(base).await?;
     let duration = Duration::from_secs(args.seconds);
     let token: Arc<str> = harness::writer_token()?.into();
     let rss_start = driver::rss_mib();
     let mut rows = Vec::new();
     let mut rss_peak: f64 = 0.0;
     for query in args.queries.clone() {
-        let mut settings = harness::settings(&url);
+        let mut settings = args.data.settings(&url, "bench");
         settings.db_max_connections = u32::try_from(args.concurrency).unwrap_or(16);
         settings.cache_disabled = query == Query::Q3;
-        settings.redis_url = args.redis_url.clone().filter(|u| !u.is_empty());
-        settings.redis_key_prefix = format!("bench_{}:", std::process::id());
         let server = Arc::new(harness::start(settings).await?);
         // Warm up: connections, prepared statements, caches.
         for _ in 0..50 {
             let t = (query == Query::Q4).then_some(&*token);
             server
-                .post_bytes(body(query, args.customers, args.orders), t)
+                .post_bytes(body(query, args.data.customers, args.data.orders), t)
                 .await?;
         }
         let before = server.state.statements.get();
-        let (s, t, c, o) = (server.clone(), token.clone(), args.customers, args.orders);
+        let (s, t, c, o) = (
+            server.clone(),
+            token.clone(),
+            args.data.customers,
+            args.data.orders,
+        );
         let figures = driver::run(args.concurrency, duration, move |_, _| {
             let (s, t) = (s.clone(), t.clone());
             async move {
@@ -204,7 +202,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
             .connect(&url)
             .await?;
         for _ in 0..50 {
-            limit_work(&pool, query, args.customers, args.orders).await?;
+            limit_work(&pool, query, args.data.customers, args.data.orders).await?;
         }
         let p = pool.clone();
         let limit = driver::run(args.concurrency, duration, move |_, _| {
@@ -251,11 +249,16 @@ fn render(
     let mut out = String::new();
     out.push_str(&format!(
         "{} customers, {} orders; {} clients, {}s per measurement; cache: {}\n\n",
-        args.customers,
-        args.orders,
+        args.data.customers,
+        args.data.orders,
         args.concurrency,
         args.seconds,
-        if args.redis_url.as_deref().is_some_and(|u| !u.is_empty()) {
+        if args
+            .data
+            .redis_url
+            .as_deref()
+            .is_some_and(|u| !u.is_empty())
+        {
             "redis"
         } else {
             "in-process"

@@ -12,17 +12,12 @@ use crate::{dataset, driver, harness};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long, default_value_t = 10_000)]
-    customers: usize,
-    #[arg(long, default_value_t = 1_000_000)]
-    orders: usize,
+    #[command(flatten)]
+    data: dataset::DataSet,
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
     #[arg(long, default_value_t = 60)]
     seconds: u64,
-    /// Redis for the cache (default: `REDIS_URL`; unset: the in-process cache).
-    #[arg(long, env = "REDIS_URL")]
-    redis_url: Option<String>,
 }
 
 /// One request of the mix: 35% customer lookups, 20% customer pages with
@@ -66,14 +61,12 @@ fn request(customers: usize, orders: usize) -> (serde_json::Value, bool) {
 }
 
 pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
-    let url = dataset::ensure(base, args.customers, args.orders).await?;
-    let mut settings = harness::settings(&url);
-    settings.redis_url = args.redis_url.clone().filter(|u| !u.is_empty());
-    settings.redis_key_prefix = format!("soak_{}:", std::process::id());
+    let url = args.data.ensure(base).await?;
+    let settings = args.data.settings(&url, "soak");
     let server = Arc::new(harness::start(settings).await?);
     let token: Arc<str> = harness::writer_token()?.into();
     for _ in 0..200 {
-        let (body, write) = request(args.customers, args.orders);
+        let (body, write) = request(args.data.customers, args.data.orders);
         let _ = server
             .send(serde_json::to_vec(&body)?, write.then_some(&*token))
             .await;
@@ -84,8 +77,8 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         args.concurrency,
         args.seconds,
         server.state.store.cache.backend_name(),
-        args.customers,
-        args.orders
+        args.data.customers,
+        args.data.orders
     );
     // Resident memory every ten seconds, to see whether it stays flat.
     let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -101,7 +94,12 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
             }
         }
     });
-    let (s, t, c, o) = (server.clone(), token.clone(), args.customers, args.orders);
+    let (s, t, c, o) = (
+        server.clone(),
+        token.clone(),
+        args.data.customers,
+        args.data.orders,
+    );
     let figures = driver::run(
         args.concurrency,
         Duration::from_secs(args.seconds),

@@ -20,10 +20,11 @@ pub(crate) enum Landed {
 
 type Waiter = Shared<oneshot::Receiver<Landed>>;
 
+/// Flights in progress: for each key, what followers wait on and how the
+/// leader answers them.
 #[derive(Default)]
 pub(crate) struct Flights {
-    in_flight: Arc<Mutex<HashMap<String, Waiter>>>,
-    senders: Arc<Mutex<HashMap<String, oneshot::Sender<Landed>>>>,
+    in_flight: Mutex<HashMap<String, (Waiter, oneshot::Sender<Landed>)>>,
 }
 
 pub(crate) enum Role {
@@ -39,15 +40,11 @@ impl Flights {
             .in_flight
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(waiter) = map.get(key) {
+        if let Some((waiter, _)) = map.get(key) {
             return Role::Follower(waiter.clone());
         }
         let (tx, rx) = oneshot::channel();
-        map.insert(key.to_owned(), rx.shared());
-        self.senders
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key.to_owned(), tx);
+        map.insert(key.to_owned(), (rx.shared(), tx));
         Role::Leader
     }
 
@@ -60,16 +57,12 @@ impl Flights {
     }
 
     fn land(&self, key: &str, landed: Landed) {
-        self.in_flight
+        let flight = self
+            .in_flight
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(key);
-        let tx = self
-            .senders
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(key);
-        if let Some(tx) = tx {
+        if let Some((_, tx)) = flight {
             let _ = tx.send(landed);
         }
     }

@@ -66,7 +66,7 @@ impl TestDb {
                     .expect("create test database");
                 admin.close().await.ok();
                 TestDb {
-                    url: replace_db_name(&base, &name),
+                    url: api::settings::with_database_name(&base, &name),
                     backend: DbBackend::Postgres,
                     admin_url: Some(base),
                     name,
@@ -118,25 +118,6 @@ impl Drop for TestDb {
             }
         }
     }
-}
-
-/// `postgres://u@h:5432/postgres?x` with the database name replaced.
-pub fn replace_db_name(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[scheme_end..]
-        .find('/')
-        .map(|i| i + scheme_end)
-        .unwrap_or(base.len());
-    let mut out = format!("{}/{name}", &base[..path_start]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
 }
 
 pub struct TestApp {
