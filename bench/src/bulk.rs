@@ -23,7 +23,7 @@ pub struct Args {
     #[arg(long, default_value_t = 2_000)]
     single: usize,
     /// Rows written for each batch size of (b).
-    #[arg(long, default_value_t = 50_000)]
+    #[arg(long, default_value_t = 100_000)]
     batched: usize,
 }
 
