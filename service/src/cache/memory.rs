@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use super::{Scope, Slot};
+
 pub(crate) struct MemoryStore {
     entries: moka::future::Cache<String, Arc<str>>,
-    versions: Mutex<HashMap<String, u64>>,
+    versions: Mutex<HashMap<Scope, u64>>,
 }
 
 impl MemoryStore {
@@ -21,20 +23,17 @@ impl MemoryStore {
         }
     }
 
-    pub(crate) async fn get_versioned(
-        &self,
-        pairs: &[(String, String)],
-    ) -> Vec<(u64, Option<String>)> {
+    pub(crate) async fn get_versioned(&self, slots: &[Slot]) -> Vec<(u64, Option<String>)> {
         let versions: Vec<u64> = {
             let map = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
-            pairs
+            slots
                 .iter()
-                .map(|(vk, _)| map.get(vk).copied().unwrap_or(0))
+                .map(|s| map.get(&s.scope).copied().unwrap_or(0))
                 .collect()
         };
-        let mut out = Vec::with_capacity(pairs.len());
-        for ((_, base), v) in pairs.iter().zip(versions) {
-            let json = self.entries.get(&format!("{base}:{v}")).await;
+        let mut out = Vec::with_capacity(slots.len());
+        for (slot, v) in slots.iter().zip(versions) {
+            let json = self.entries.get(&super::entry_key(slot, v)).await;
             out.push((v, json.map(|j| j.to_string())));
         }
         out
@@ -46,10 +45,11 @@ impl MemoryStore {
         }
     }
 
-    pub(crate) fn bump(&self, version_keys: &[String]) {
+    pub(crate) fn bump(&self, scopes: &[Scope]) {
         let mut map = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
-        for k in version_keys {
-            *map.entry(k.clone()).or_insert(0) += 1;
+        map.reserve(scopes.len());
+        for scope in scopes {
+            *map.entry(*scope).or_insert(0) += 1;
         }
     }
 }

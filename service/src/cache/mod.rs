@@ -230,13 +230,15 @@ impl Cache {
         if scopes.is_empty() {
             return;
         }
-        let keys: Vec<String> = scopes.iter().map(version_key).collect();
         let result = match &self.0.store {
             Store::Memory(m) => {
-                m.bump(&keys);
+                m.bump(scopes);
                 Ok(())
             }
-            Store::Redis(r) => r.bump(&keys).await,
+            Store::Redis(r) => {
+                let keys: Vec<String> = scopes.iter().map(version_key).collect();
+                r.bump(&keys).await
+            }
             Store::Disabled => Ok(()),
         };
         if let Err(err) = result {
@@ -245,7 +247,7 @@ impl Cache {
                 .invalidation_failures
                 .fetch_add(1, Ordering::Relaxed);
             metrics::counter!("cache_invalidation_failures_total").increment(1);
-            tracing::warn!(error = %err, scopes = keys.len(), "cache invalidation not delivered; kept pending");
+            tracing::warn!(error = %err, scopes = scopes.len(), "cache invalidation not delivered; kept pending");
         }
     }
 
@@ -364,13 +366,15 @@ impl Cache {
     /// For each slot: the cached JSON if any, and the scope's current version
     /// (`None` when the backend could not be asked: then nothing is stored).
     async fn lookup(&self, slots: &[Slot]) -> Vec<(Option<String>, Option<u64>)> {
-        let pairs: Vec<(String, String)> = slots
-            .iter()
-            .map(|s| (version_key(&s.scope), entry_base(s)))
-            .collect();
         let result = match &self.0.store {
-            Store::Memory(m) => Ok(m.get_versioned(&pairs).await),
-            Store::Redis(r) => r.get_versioned(&pairs).await,
+            Store::Memory(m) => Ok(m.get_versioned(slots).await),
+            Store::Redis(r) => {
+                let pairs: Vec<(String, String)> = slots
+                    .iter()
+                    .map(|s| (version_key(&s.scope), entry_base(s)))
+                    .collect();
+                r.get_versioned(&pairs).await
+            }
             Store::Disabled => return vec![(None, None); slots.len()],
         };
         match result {
@@ -413,7 +417,7 @@ fn version_key(scope: &Scope) -> String {
     }
 }
 
-fn entry_base(slot: &Slot) -> String {
+pub(crate) fn entry_base(slot: &Slot) -> String {
     format!("e:{}", slot.name)
 }
 
