@@ -217,3 +217,30 @@ async fn error_messages_never_carry_sql_or_driver_text() {
         assert!(!text.contains(leak), "{leak} leaked in {resp}");
     }
 }
+
+#[tokio::test]
+async fn an_unexpected_database_error_is_internal_and_says_nothing_more() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_app().await;
+    app.seed_customers(1).await;
+    // A schema the code does not expect (as after a botched manual change).
+    app.state
+        .store
+        .db
+        .execute_raw(Statement::from_string(
+            app.db.backend,
+            "ALTER TABLE customers RENAME COLUMN name TO full_name".to_owned(),
+        ))
+        .await
+        .expect("rename");
+    let resp = app
+        .query("{ customers { nodes { id name } } }", json!({}))
+        .await;
+    assert_eq!(error_code(&resp), "INTERNAL");
+    assert_eq!(error_message(&resp), "internal error");
+    let text = resp.to_string().to_lowercase();
+    assert!(
+        !text.contains("full_name") && !text.contains("sqlx"),
+        "{resp}"
+    );
+}
