@@ -375,16 +375,6 @@ async fn concurrent_misses_for_one_entry_run_one_query() {
     assert!(counters.coalesced() + (counters.hits() - hits_before) >= 19);
 }
 
-async fn readiness(app: &TestApp) -> (u16, Value) {
-    let resp = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .expect("readyz");
-    (resp.status().as_u16(), resp.json().await.expect("JSON"))
-}
-
 #[tokio::test]
 async fn losing_redis_only_costs_speed_and_recovers_without_stale_reads() {
     let Some(redis) = RedisServer::start().await else {
@@ -408,7 +398,7 @@ async fn losing_redis_only_costs_speed_and_recovers_without_stale_reads() {
 
     // Redis becomes unreachable (its entries survive behind the proxy).
     proxy.cut();
-    let (code, body) = readiness(&app).await;
+    let (code, body) = app.readiness().await;
     assert_eq!(
         (code, body["cache"].as_str(), body["status"].as_str()),
         (200, Some("down"), Some("degraded"))
@@ -434,7 +424,7 @@ async fn losing_redis_only_costs_speed_and_recovers_without_stale_reads() {
     proxy.restore();
     let mut ready = false;
     for _ in 0..50 {
-        if readiness(&app).await.1["cache"] == "up" {
+        if app.readiness().await.1["cache"] == "up" {
             ready = true;
             break;
         }
@@ -473,7 +463,7 @@ async fn a_restarted_redis_is_used_again_by_itself() {
         data(&app.query(STATS, id.clone()).await)["customer"]["orderCount"],
         0
     );
-    assert_eq!(readiness(&app).await.1["cache"], "down");
+    assert_eq!(app.readiness().await.1["cache"], "down");
 
     redis.restart().await;
     let mut cached = false;
@@ -486,5 +476,5 @@ async fn a_restarted_redis_is_used_again_by_itself() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(cached, "entries are cached in the restarted Redis");
-    assert_eq!(readiness(&app).await.0, 200);
+    assert_eq!(app.readiness().await.0, 200);
 }

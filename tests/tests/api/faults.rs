@@ -44,14 +44,8 @@ async fn an_unreachable_database_is_service_unavailable_until_it_returns() {
         "{resp}"
     );
 
-    let ready = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(ready.status(), 503);
-    let body: Value = ready.json().await.expect("JSON");
+    let (status, body) = app.readiness().await;
+    assert_eq!(status, 503);
     assert_eq!(body["database"], "down");
 
     // A mutation fails cleanly too, and writes nothing.
@@ -75,13 +69,7 @@ async fn an_unreachable_database_is_service_unavailable_until_it_returns() {
     }
     let resp = recovered.expect("the server recovers by itself");
     assert_eq!(resp["data"]["customers"]["totalCount"], 3);
-    let ready = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(ready.status(), 200);
+    assert_eq!(app.readiness().await.0, 200);
     assert_eq!(app.count_rows("customers").await, 3);
 }
 

@@ -13,14 +13,8 @@ async fn liveness_and_readiness_report_the_backends() {
         .expect("healthz");
     assert_eq!(resp.status(), 200);
 
-    let resp = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(resp.status(), 200);
-    let body: Value = resp.json().await.expect("JSON");
+    let (status, body) = app.readiness().await;
+    assert_eq!(status, 200);
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], "up");
     let expected_cache = if app.redis_prefix.is_some() {

@@ -332,6 +332,17 @@ impl TestApp {
         resp.json().await.expect("JSON body")
     }
 
+    /// `GET /readyz`: the status and the JSON body.
+    pub async fn readiness(&self) -> (u16, Value) {
+        let resp = self
+            .client
+            .get(format!("{}/readyz", self.address))
+            .send()
+            .await
+            .expect("readyz");
+        (resp.status().as_u16(), resp.json().await.expect("JSON"))
+    }
+
     /// The number of SQL statements the server has executed so far.
     pub fn statements(&self) -> u64 {
         self.state.statements.get()
