@@ -81,6 +81,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         "warm/cold throughput: {:.1}x",
         rows[1].1.rps() / rows[0].1.rps().max(1e-9)
     );
+    harness::forget_redis_keys(&server.state.settings).await;
     if let Some(rss) = driver::rss_mib() {
         println!("resident memory of the process (server and load generator): {rss:.0} MiB");
     }

@@ -195,6 +195,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         .await;
         let statements = server.state.statements.get() - before;
         rss_peak = rss_peak.max(driver::rss_mib().unwrap_or(0.0));
+        harness::forget_redis_keys(&server.state.settings).await;
         drop(server);
 
         let pool = sqlx::postgres::PgPoolOptions::new()

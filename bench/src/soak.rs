@@ -114,6 +114,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     )
     .await;
     let rss_end = driver::rss_mib().unwrap_or(0.0);
+    harness::forget_redis_keys(&server.state.settings).await;
     sampler.abort();
     let samples = samples.lock().map(|s| s.clone()).unwrap_or_default();
     let counters = server.state.store.cache.counters();

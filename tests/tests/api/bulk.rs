@@ -270,6 +270,8 @@ async fn the_import_command_reads_a_file_and_fails_on_bad_records() {
             "api".to_owned(),
             "--database-url".to_owned(),
             app.db.url.clone(),
+            // The in-process cache: the environment's REDIS_URL is not this test's.
+            "--redis-url=".to_owned(),
             "import".to_owned(),
             file.display().to_string(),
         ];

@@ -111,7 +111,12 @@ async fn the_migrate_commands_move_the_schema_version() {
     use clap::Parser;
     let test_db = TestDb::create().await;
     let run = |args: &[&str]| {
-        let mut argv = vec!["api", "--database-url", test_db.url.as_str()];
+        let mut argv = vec![
+            "api",
+            "--redis-url=",
+            "--database-url",
+            test_db.url.as_str(),
+        ];
         argv.extend_from_slice(args);
         api::cli::run(api::cli::Cli::try_parse_from(argv).expect("valid command line"))
     };

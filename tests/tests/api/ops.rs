@@ -167,6 +167,8 @@ async fn shutdown_lets_an_in_flight_mutation_finish() {
     let db = TestDb::create().await;
     let (mut settings, _prefix) = test_settings(&db);
     settings.max_bulk_rows = 20_000;
+    // Not about the cache, and this app is not a TestApp that would clean Redis up.
+    settings.redis_url = None;
     let app = api::startup::Application::build(
         settings,
         api::startup::BuildOptions {
