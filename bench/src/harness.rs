@@ -155,39 +155,9 @@ impl Server {
     }
 }
 
-/// Deletes the benchmark's keys (those starting with `prefix`) from Redis.
+/// Deletes the benchmark's keys (those under its prefix) from Redis.
 pub async fn forget_redis_keys(settings: &Settings) {
-    let Some(url) = settings.redis_url.as_deref() else {
-        return;
-    };
-    let Ok(client) = redis::Client::open(url) else {
-        return;
-    };
-    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
-        return;
-    };
-    let mut cursor: u64 = 0;
-    loop {
-        let Ok((next, keys)) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{}*", settings.redis_key_prefix))
-            .arg("COUNT")
-            .arg(1000)
-            .query_async::<(u64, Vec<String>)>(&mut conn)
-            .await
-        else {
-            return;
-        };
-        if !keys.is_empty() {
-            let _ = redis::cmd("DEL")
-                .arg(&keys)
-                .query_async::<()>(&mut conn)
-                .await;
-        }
-        if next == 0 {
-            return;
-        }
-        cursor = next;
+    if let Some(url) = settings.redis_url.as_deref() {
+        let _ = service::cache::delete_redis_prefix(url, &settings.redis_key_prefix).await;
     }
 }

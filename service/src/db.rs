@@ -33,7 +33,6 @@ impl Default for PoolSettings {
 #[derive(Debug, Default)]
 pub struct StatementCounter {
     statements: AtomicU64,
-    failed: AtomicU64,
     /// When set, the SQL of the most recent statements (for tests and debugging).
     recent: Option<std::sync::Mutex<std::collections::VecDeque<String>>>,
 }
@@ -64,11 +63,8 @@ impl StatementCounter {
             .unwrap_or_default()
     }
 
-    fn record(&self, sql: &str, failed: bool) {
+    fn record(&self, sql: &str) {
         self.statements.fetch_add(1, Ordering::Relaxed);
-        if failed {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-        }
         if let Some(recent) = &self.recent {
             let mut recent = recent
                 .lock()
@@ -82,10 +78,6 @@ impl StatementCounter {
 
     pub fn get(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
-    }
-
-    pub fn failed(&self) -> u64 {
-        self.failed.load(Ordering::Relaxed)
     }
 }
 
@@ -112,7 +104,7 @@ pub async fn connect(
         });
     let mut db = Database::connect(opts).await?;
     db.set_metric_callback(move |info| {
-        counter.record(&info.statement.sql, info.failed);
+        counter.record(&info.statement.sql);
         metrics::counter!("sql_statements_total", "failed" => if info.failed { "true" } else { "false" })
             .increment(1);
         metrics::histogram!("sql_statement_duration_seconds").record(info.elapsed.as_secs_f64());

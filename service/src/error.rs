@@ -28,10 +28,6 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn validation(msg: impl Into<String>) -> Self {
-        Self::Validation(msg.into())
-    }
-
     pub fn not_found(msg: impl Into<String>) -> Self {
         Self::NotFound(msg.into())
     }
@@ -60,11 +56,6 @@ impl Error {
         } else {
             Self::Db(err)
         }
-    }
-
-    /// True for errors a client may retry (database unreachable or saturated).
-    pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Unavailable(_))
     }
 }
 

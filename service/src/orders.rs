@@ -127,15 +127,6 @@ impl<'a> OrderService<'a> {
         Ok(values.pop().flatten().unwrap_or_default())
     }
 
-    /// Computes the ranking without the cache.
-    pub async fn top_customers_uncached(
-        &self,
-        limit: u64,
-        min_orders: i64,
-    ) -> Result<Vec<Spending>> {
-        ranking(&self.store.db, limit, min_orders).await
-    }
-
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create(&self, new: NewOrder) -> Result<Order> {
         let mut created = self.create_many(vec![new]).await?;

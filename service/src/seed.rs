@@ -265,34 +265,13 @@ pub mod copy {
             .map_err(sqlx_error)?;
         let mut buf = String::with_capacity(COPY_CHUNK + 4096);
         for (i, id) in ids.iter().enumerate() {
-            let c = customer(&mut rng, seed, i);
-            let created_at = c.created_at.unwrap_or_default();
-            let _ = write!(buf, "{id}\t");
-            escape(&mut buf, &c.name);
-            buf.push('\t');
-            escape(&mut buf, &c.email);
-            buf.push('\t');
-            match &c.phone {
-                Some(p) => escape(&mut buf, p),
-                None => buf.push_str("\\N"),
-            }
-            let _ = writeln!(
-                buf,
-                "\t{}",
-                created_at.to_rfc3339_opts(SecondsFormat::Micros, true)
-            );
+            customer_row(&mut buf, *id, &customer(&mut rng, seed, i));
             if buf.len() >= COPY_CHUNK {
-                copy.send(std::mem::take(&mut buf).into_bytes())
-                    .await
-                    .map_err(sqlx_error)?;
+                send(&mut copy, &mut buf).await?;
                 progress(SeedProgress::Customers(i + 1));
             }
         }
-        if !buf.is_empty() {
-            copy.send(std::mem::take(&mut buf).into_bytes())
-                .await
-                .map_err(sqlx_error)?;
-        }
+        send(&mut copy, &mut buf).await?;
         copy.finish().await.map_err(sqlx_error)?;
         progress(SeedProgress::Customers(ids.len()));
 
@@ -308,17 +287,11 @@ pub mod copy {
                 order_row(&mut buf, &order(&mut rng, &ids));
                 written += 1;
                 if buf.len() >= COPY_CHUNK {
-                    copy.send(std::mem::take(&mut buf).into_bytes())
-                        .await
-                        .map_err(sqlx_error)?;
+                    send(&mut copy, &mut buf).await?;
                     progress(SeedProgress::Orders(written));
                 }
             }
-            if !buf.is_empty() {
-                copy.send(std::mem::take(&mut buf).into_bytes())
-                    .await
-                    .map_err(sqlx_error)?;
-            }
+            send(&mut copy, &mut buf).await?;
             copy.finish().await.map_err(sqlx_error)?;
             progress(SeedProgress::Orders(written));
         }
@@ -327,6 +300,19 @@ pub mod copy {
             customers: ids.len(),
             orders: written,
         })
+    }
+
+    /// Sends what `buf` holds (if anything) and empties it.
+    async fn send<C>(copy: &mut sqlx::postgres::PgCopyIn<C>, buf: &mut String) -> Result<()>
+    where
+        C: std::ops::DerefMut<Target = sqlx::PgConnection>,
+    {
+        if !buf.is_empty() {
+            copy.send(std::mem::take(buf).into_bytes())
+                .await
+                .map_err(sqlx_error)?;
+        }
+        Ok(())
     }
 
     /// `COPY customers (id, name, email, phone, created_at)` text row.

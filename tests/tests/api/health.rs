@@ -12,6 +12,7 @@ async fn liveness_and_readiness_report_the_backends() {
         .await
         .expect("healthz");
     assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.expect("body"), "ok");
 
     let (status, body) = app.readiness().await;
     assert_eq!(status, 200);

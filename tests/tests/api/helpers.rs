@@ -142,12 +142,10 @@ impl Drop for TestApp {
     }
 }
 
-/// Removes a test's keys from a shared Redis (tests may scan; the server never does).
+/// Removes a test's keys from a shared Redis. Drop may run inside a
+/// runtime: use a thread with its own.
 fn delete_redis_keys(url: String, prefix: String) {
     let _ = std::thread::spawn(move || {
-        let Ok(client) = redis::Client::open(url.as_str()) else {
-            return;
-        };
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -155,38 +153,11 @@ fn delete_redis_keys(url: String, prefix: String) {
             return;
         };
         rt.block_on(async move {
-            let Ok(Ok(mut conn)) = tokio::time::timeout(
-                Duration::from_secs(2),
-                client.get_multiplexed_async_connection(),
+            let _ = tokio::time::timeout(
+                Duration::from_secs(5),
+                service::cache::delete_redis_prefix(&url, &prefix),
             )
-            .await
-            else {
-                return;
-            };
-            let mut cursor: u64 = 0;
-            loop {
-                let Ok((next, keys)) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(format!("{prefix}*"))
-                    .arg("COUNT")
-                    .arg(1000)
-                    .query_async::<(u64, Vec<String>)>(&mut conn)
-                    .await
-                else {
-                    return;
-                };
-                if !keys.is_empty() {
-                    let _ = redis::cmd("DEL")
-                        .arg(&keys)
-                        .query_async::<()>(&mut conn)
-                        .await;
-                }
-                if next == 0 {
-                    return;
-                }
-                cursor = next;
-            }
+            .await;
         });
     })
     .join();
