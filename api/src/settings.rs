@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use service::db::PoolSettings;
 
-use crate::graphql::SchemaLimits;
+use crate::graphql::lexical::TextLimits;
+use crate::graphql::pipeline::DocumentLimits;
+
+/// Deepest bracket nesting a document may have (the parser's recursion limit).
+pub const MAX_NESTING: usize = 64;
 
 /// The database used when `DATABASE_URL` is unset: a local SQLite file.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data.db?mode=rwc";
@@ -88,15 +92,97 @@ pub struct Settings {
     #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 16, global = true)]
     pub graphql_max_depth: usize,
 
-    /// Highest complexity an operation may have (a field costs 1; a page
-    /// multiplies its children by `first`).
+    /// Highest cost one HTTP request may have (a batch shares it): a field
+    /// costs 1, a list multiplies its fields by the rows it may return, and
+    /// fields that run a statement of their own cost more.
     #[arg(
         long,
         env = "GRAPHQL_MAX_COMPLEXITY",
-        default_value_t = 10_000,
+        default_value_t = 150_000,
         global = true
     )]
     pub graphql_max_complexity: usize,
+
+    /// Most field selections an operation may expand to once its fragments
+    /// are spread.
+    #[arg(
+        long,
+        env = "GRAPHQL_MAX_SELECTIONS",
+        default_value_t = 2_000,
+        global = true
+    )]
+    pub graphql_max_selections: usize,
+
+    /// Largest GraphQL document (the query text, not its variables), in bytes.
+    #[arg(
+        long,
+        env = "GRAPHQL_MAX_DOCUMENT_BYTES",
+        default_value_t = 32_768,
+        global = true
+    )]
+    pub graphql_max_document_bytes: usize,
+
+    /// Most lexical tokens a document may have.
+    #[arg(
+        long,
+        env = "GRAPHQL_MAX_TOKENS",
+        default_value_t = 4_000,
+        global = true
+    )]
+    pub graphql_max_tokens: usize,
+
+    /// Largest response body, in bytes; a larger answer is replaced by a
+    /// `RESPONSE_TOO_LARGE` error.
+    #[arg(
+        long,
+        env = "MAX_RESPONSE_BYTES",
+        default_value_t = 4 * 1024 * 1024,
+        global = true
+    )]
+    pub max_response_bytes: usize,
+
+    /// Pooled connections one HTTP request may hold at once.
+    #[arg(
+        long,
+        env = "DB_MAX_CONNECTIONS_PER_REQUEST",
+        default_value_t = 4,
+        global = true
+    )]
+    pub db_max_connections_per_request: usize,
+
+    /// Origins browsers may call the API from: `*`, or a comma-separated
+    /// list (`http://localhost:3000,https://app.example.com`). Unset: no CORS
+    /// headers (same origin only).
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", global = true)]
+    pub cors_allowed_origins: Option<String>,
+
+    /// A JSON manifest of trusted operations (Apollo's
+    /// `apollo-persisted-query-manifest`, or a `{"<sha256>": "<document>"}` map).
+    #[arg(long, env = "PERSISTED_QUERIES_FILE", global = true)]
+    pub persisted_queries_file: Option<std::path::PathBuf>,
+
+    /// Run only the operations of the manifest; refuse every other document
+    /// and every new registration with `FORBIDDEN`.
+    #[arg(long, env = "PERSISTED_QUERIES_ONLY", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub persisted_queries_only: bool,
+
+    /// How long an automatic persisted query stays registered, in seconds.
+    #[arg(
+        long,
+        env = "PERSISTED_QUERIES_TTL_SECS",
+        default_value_t = 86_400,
+        global = true
+    )]
+    pub persisted_queries_ttl_secs: u64,
+
+    /// Most automatic persisted queries kept (the oldest go first).
+    #[arg(
+        long,
+        env = "PERSISTED_QUERIES_MAX",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub persisted_queries_max: u64,
 
     /// Most rows `createCustomers` / `createOrders` take in one request.
     #[arg(long, env = "MAX_BULK_ROWS", default_value_t = 10_000, global = true)]
@@ -162,7 +248,17 @@ impl Default for Settings {
             db_idle_timeout_secs: 300,
             db_max_lifetime_secs: 1800,
             graphql_max_depth: 16,
-            graphql_max_complexity: 10_000,
+            graphql_max_complexity: 150_000,
+            graphql_max_selections: 2_000,
+            graphql_max_document_bytes: 32_768,
+            graphql_max_tokens: 4_000,
+            max_response_bytes: 4 * 1024 * 1024,
+            db_max_connections_per_request: 4,
+            cors_allowed_origins: None,
+            persisted_queries_file: None,
+            persisted_queries_only: false,
+            persisted_queries_ttl_secs: 86_400,
+            persisted_queries_max: 10_000,
             max_bulk_rows: 10_000,
             max_body_bytes: 8 * 1024 * 1024,
             request_timeout_secs: 30,
@@ -217,11 +313,17 @@ impl Settings {
         Duration::from_secs(self.cache_ttl_secs.max(1))
     }
 
-    pub fn schema_limits(&self) -> SchemaLimits {
-        SchemaLimits {
-            max_depth: self.graphql_max_depth,
-            max_complexity: self.graphql_max_complexity,
-            introspection: self.graphql_introspection,
+    pub fn document_limits(&self) -> DocumentLimits {
+        DocumentLimits {
+            text: TextLimits {
+                max_bytes: self.graphql_max_document_bytes,
+                max_tokens: self.graphql_max_tokens,
+                max_nesting: MAX_NESTING,
+            },
+            max_selections: self.graphql_max_selections as u64,
+            max_depth: self.graphql_max_depth as u64,
+            max_cost: self.graphql_max_complexity as u64,
+            max_bulk_rows: self.max_bulk_rows as u64,
         }
     }
 

@@ -6,68 +6,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use async_graphql::http::GraphiQLSource;
 use migration::{Migrator, MigratorTrait};
 use rand::Rng;
-use sea_orm::{DatabaseConnection, DbBackend};
+use sea_orm::DatabaseConnection;
 use service::Store;
 use service::cache::{Cache, RedisSettings};
 use service::db::StatementCounter;
+use service::documents::{DocumentRegistry, RegistryLimits};
 use tokio::net::TcpListener;
 
 use crate::auth::{Jwt, Role};
-use crate::graphql::{AppSchema, build_schema};
+use crate::graphql::build_schema;
+use crate::graphql::persisted::{Persisted, load_manifest};
+use crate::graphql::pipeline::Pipeline;
+use crate::playground::Playground;
 use crate::settings::{Settings, redact_url};
+use crate::state::AppState;
 
 /// Entries the in-process cache holds at most.
 const IN_PROCESS_CACHE_ENTRIES: u64 = 100_000;
-
-/// Shared by every request.
-#[derive(Clone)]
-pub struct AppState {
-    pub schema: AppSchema,
-    pub store: Store,
-    pub jwt: Jwt,
-    pub settings: Arc<Settings>,
-    pub statements: Arc<StatementCounter>,
-    pub graphiql_html: Arc<str>,
-    /// Per-client rate limiter, when `RATE_LIMIT_PER_SECOND` is set.
-    pub limiter: Option<Arc<crate::routes::middleware::ClientLimiter>>,
-    /// Requests being handled now.
-    pub in_flight: Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl AppState {
-    /// Updates the pool gauges before `/metrics` renders.
-    pub fn record_gauges(&self) {
-        let (size, idle) = pool_usage(&self.store.db);
-        metrics::gauge!("db_pool_connections", "state" => "idle").set(idle as f64);
-        metrics::gauge!("db_pool_connections", "state" => "in_use")
-            .set(size.saturating_sub(idle) as f64);
-        metrics::gauge!("db_pool_max_connections").set(f64::from(self.settings.db_max_connections));
-    }
-}
-
-/// Connections open and idle in the pool.
-pub fn pool_usage(db: &DatabaseConnection) -> (u32, u32) {
-    match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let pool = db.get_postgres_connection_pool();
-            (
-                pool.size(),
-                u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
-            )
-        }
-        DbBackend::Sqlite => {
-            let pool = db.get_sqlite_connection_pool();
-            (
-                pool.size(),
-                u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
-            )
-        }
-        _ => (0, 0),
-    }
-}
 
 /// How `build` prepares the database.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -131,6 +88,46 @@ pub fn build_cache(settings: &Settings) -> anyhow::Result<Cache> {
     }
 }
 
+/// Persisted queries: the manifest, if any, and the registry of automatic
+/// persisted queries (in Redis when `REDIS_URL` is set).
+fn build_persisted(settings: &Settings) -> anyhow::Result<Persisted> {
+    let manifest = match &settings.persisted_queries_file {
+        Some(path) => {
+            let m = load_manifest(path)?;
+            tracing::info!(operations = m.len(), file = %path.display(), only = settings.persisted_queries_only, "persisted-query manifest loaded");
+            m
+        }
+        None if settings.persisted_queries_only => {
+            anyhow::bail!(
+                "PERSISTED_QUERIES_ONLY=true needs PERSISTED_QUERIES_FILE (the operations to allow)"
+            )
+        }
+        None => Default::default(),
+    };
+    let limits = RegistryLimits {
+        ttl: Duration::from_secs(settings.persisted_queries_ttl_secs.max(1)),
+        max_documents: settings.persisted_queries_max.max(1),
+    };
+    let registry = match settings
+        .redis_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+    {
+        Some(url) => {
+            let mut redis = RedisSettings::new(url);
+            redis.key_prefix = settings.redis_key_prefix.clone();
+            redis.timeout = Duration::from_millis(settings.cache_timeout_ms.max(1));
+            DocumentRegistry::redis(&redis, limits).context("REDIS_URL is not a valid Redis URL")?
+        }
+        None => DocumentRegistry::in_process(limits),
+    };
+    Ok(Persisted::new(
+        manifest,
+        settings.persisted_queries_only,
+        registry,
+    ))
+}
+
 impl Application {
     pub async fn build(settings: Settings, options: BuildOptions) -> anyhow::Result<Self> {
         // Install the recorder first, so no metric recorded from here on is lost.
@@ -155,27 +152,28 @@ impl Application {
             Some(secret) => Jwt::new(secret.as_bytes()),
             None => dev_jwt(),
         };
-        let schema = build_schema(store.clone(), settings.schema_limits());
+        let schema = build_schema(store.clone(), settings.graphql_introspection);
+        let pipeline = Pipeline::new(
+            schema,
+            store.clone(),
+            settings.document_limits(),
+            build_persisted(&settings)?,
+        )?;
         let listener = TcpListener::bind(&settings.listen_addr)
             .await
             .with_context(|| format!("could not bind {}", settings.listen_addr))?;
         let port = listener.local_addr()?.port();
-        let graphiql_html: Arc<str> = GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("Customers & orders GraphQL")
-            .finish()
-            .into();
         let limiter = crate::routes::middleware::limiter(
             settings.rate_limit_per_second,
             settings.rate_limit_burst,
         );
         let state = AppState {
-            schema,
+            pipeline: Arc::new(pipeline),
             store,
             jwt,
             settings: Arc::new(settings),
             statements,
-            graphiql_html,
+            playground: Arc::new(Playground::new(false)),
             limiter,
             in_flight: Default::default(),
         };

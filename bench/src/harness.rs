@@ -5,7 +5,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use api::auth::{Jwt, Role};
 use api::settings::Settings;
-use api::startup::{AppState, Application, BuildOptions};
+use api::startup::{Application, BuildOptions};
+use api::state::AppState;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 
 pub const SECRET: &str = "benchmark-secret";

@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod cache;
 pub mod customers;
 pub mod db;
+pub mod documents;
 pub mod error;
 pub mod import;
 pub mod input;

@@ -13,6 +13,8 @@ pub enum Code {
     Unauthenticated,
     Forbidden,
     QueryTooComplex,
+    ResponseTooLarge,
+    PersistedQueryNotFound,
     ServiceUnavailable,
     Internal,
 }
@@ -26,10 +28,56 @@ impl Code {
             Code::Unauthenticated => "UNAUTHENTICATED",
             Code::Forbidden => "FORBIDDEN",
             Code::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Code::ResponseTooLarge => "RESPONSE_TOO_LARGE",
+            Code::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Code::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Code::Internal => "INTERNAL",
         }
     }
+}
+
+/// A response-level error with a code (no path: the request as a whole).
+pub fn coded(code: Code, message: impl Into<String>) -> ServerError {
+    let mut err = ServerError::new(message, None);
+    err.extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code.as_str());
+    err
+}
+
+/// The code an error carries, if any.
+pub fn code_of(err: &ServerError) -> Option<String> {
+    match err.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// A parse error as one readable line with its location: the parser's own
+/// message draws the document in ASCII art over several lines.
+pub fn parse_error(err: async_graphql::parser::Error) -> ServerError {
+    use async_graphql::parser::Error as E;
+    let positions: Vec<async_graphql::Pos> = err.positions().collect();
+    let message = match &err {
+        E::Syntax { message, start, .. } => {
+            let expected = message
+                .lines()
+                .rev()
+                .find_map(|l| l.trim().strip_prefix("= "))
+                .unwrap_or("unexpected input");
+            format!(
+                "syntax error at line {}, column {}: {expected}",
+                start.line, start.column
+            )
+        }
+        other => other.to_string(),
+    };
+    let mut e = ServerError::new(message, positions.first().copied());
+    e.locations = positions;
+    e.extensions
+        .get_or_insert_with(Default::default)
+        .set("code", Code::BadUserInput.as_str());
+    e
 }
 
 /// A GraphQL error with a code.
@@ -81,36 +129,17 @@ impl<T> ServiceResultExt<T> for Result<T, std::sync::Arc<service::Error>> {
 
 /// Gives every error of a response a code. Errors raised by the server's
 /// own resolvers already have one; the rest come from async-graphql's
-/// parsing, validation and argument coercion, which are input errors, or
-/// from the depth and complexity limits.
-pub fn ensure_codes(errors: &mut [ServerError], limits: (usize, usize)) {
+/// validation and argument coercion, which are input errors.
+pub fn ensure_codes(errors: &mut [ServerError]) {
     for err in errors {
         let has_code = err
             .extensions
             .as_ref()
             .is_some_and(|e| e.get("code").is_some());
-        if has_code {
-            continue;
+        if !has_code {
+            err.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", Code::BadUserInput.as_str());
         }
-        let code = match err.message.as_str() {
-            "Query is nested too deep." => {
-                err.message = format!(
-                    "query is nested too deep (the limit is {} levels); split it into smaller queries",
-                    limits.0
-                );
-                Code::QueryTooComplex
-            }
-            "Query is too complex." => {
-                err.message = format!(
-                    "query is too complex (the limit is {}); ask for smaller pages or fewer fields",
-                    limits.1
-                );
-                Code::QueryTooComplex
-            }
-            _ => Code::BadUserInput,
-        };
-        err.extensions
-            .get_or_insert_with(Default::default)
-            .set("code", code.as_str());
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use service::Store;
 
+use super::db_gate::DbGate;
 use super::inline::Inline;
 use service::model::{Customer, CustomerStats, Order, OrderKey, Page};
 
@@ -36,14 +37,20 @@ pub struct OrdersOf {
 
 pub struct Loaders {
     store: Store,
+    gate: DbGate,
 }
 
 impl Loaders {
     /// A loader for one request whose fetches run through `inline` (see
     /// [`super::inline`]): no timer, batches bounded by execution steps.
-    pub fn new_loader(store: Store, inline: &Arc<Inline>) -> AppLoader {
-        DataLoader::with_cache(Loaders { store }, inline.spawner(), HashMapCache::default())
-            .delay(std::time::Duration::ZERO)
+    /// Each fetch holds one of the request's database permits.
+    pub fn new_loader(store: Store, inline: &Arc<Inline>, gate: DbGate) -> AppLoader {
+        DataLoader::with_cache(
+            Loaders { store, gate },
+            inline.spawner(),
+            HashMapCache::default(),
+        )
+        .delay(std::time::Duration::ZERO)
     }
 }
 
@@ -57,9 +64,8 @@ impl Loader<CustomerId> for Loaders {
 
     async fn load(&self, keys: &[CustomerId]) -> Result<HashMap<CustomerId, Customer>, LoadError> {
         let found = self
-            .store
-            .customers()
-            .by_ids(&ids(keys, |k| k.0))
+            .gate
+            .run(self.store.customers().by_ids(&ids(keys, |k| k.0)))
             .await
             .map_err(Arc::new)?;
         Ok(found
@@ -75,9 +81,8 @@ impl Loader<OrderId> for Loaders {
 
     async fn load(&self, keys: &[OrderId]) -> Result<HashMap<OrderId, Order>, LoadError> {
         let found = self
-            .store
-            .orders()
-            .by_ids(&ids(keys, |k| k.0))
+            .gate
+            .run(self.store.orders().by_ids(&ids(keys, |k| k.0)))
             .await
             .map_err(Arc::new)?;
         Ok(found.into_iter().map(|(id, o)| (OrderId(id), o)).collect())
@@ -90,9 +95,8 @@ impl Loader<StatsOf> for Loaders {
 
     async fn load(&self, keys: &[StatsOf]) -> Result<HashMap<StatsOf, CustomerStats>, LoadError> {
         let found = self
-            .store
-            .customers()
-            .stats(&ids(keys, |k| k.0))
+            .gate
+            .run(self.store.customers().stats(&ids(keys, |k| k.0)))
             .await
             .map_err(Arc::new)?;
         Ok(found.into_iter().map(|(id, s)| (StatsOf(id), s)).collect())
@@ -116,9 +120,12 @@ impl Loader<OrdersOf> for Loaders {
         let mut out = HashMap::with_capacity(keys.len());
         for ((first, after), customer_ids) in groups {
             let pages = self
-                .store
-                .orders()
-                .pages_for_customers(&customer_ids, first, after)
+                .gate
+                .run(
+                    self.store
+                        .orders()
+                        .pages_for_customers(&customer_ids, first, after),
+                )
                 .await
                 .map_err(Arc::new)?;
             for (customer_id, page) in pages {

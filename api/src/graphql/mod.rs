@@ -1,13 +1,22 @@
 //! The GraphQL schema: roots split by domain, types, scalars, loaders and
 //! the error mapping. [`build_schema`] is pure: it connects and migrates nothing.
 
+pub mod arguments;
+pub mod complete;
+pub mod cost;
+pub mod db_gate;
 pub mod error;
 pub mod inline;
+pub mod lexical;
 pub mod loaders;
 pub mod mutation;
+pub mod persisted;
+pub mod pipeline;
 pub mod query;
 pub mod scalars;
+pub mod schema_index;
 pub mod types;
+pub mod variables;
 
 use async_graphql::{Context, EmptySubscription, Schema};
 use service::Store;
@@ -18,39 +27,47 @@ use self::query::QueryRoot;
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Limits applied to every operation before any database work.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct SchemaLimits {
-    pub max_depth: usize,
-    pub max_complexity: usize,
-    pub introspection: bool,
-}
-
-impl Default for SchemaLimits {
-    fn default() -> Self {
-        SchemaLimits {
-            max_depth: 16,
-            max_complexity: 10_000,
-            introspection: true,
-        }
-    }
-}
-
-pub fn build_schema(store: Store, limits: SchemaLimits) -> AppSchema {
+/// Builds the schema. Depth, size and cost are checked before a document
+/// reaches it (see [`pipeline`]); the recursion and directive limits stay as
+/// a second line.
+pub fn build_schema(store: Store, introspection: bool) -> AppSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         EmptySubscription,
     )
     .data(store)
-    .limit_depth(limits.max_depth)
-    .limit_complexity(limits.max_complexity)
     .limit_recursive_depth(64)
     .limit_directives(16);
-    if !limits.introspection {
+    if !introspection {
         builder = builder.disable_introspection();
     }
     builder.finish()
+}
+
+/// Distinct operation names kept as metric labels; later ones count as `other`.
+const MAX_OPERATION_LABELS: usize = 200;
+
+/// An operation name as a metric label: short, plain and bounded in number.
+pub fn metrics_label(name: &str) -> String {
+    static SEEN: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+        std::sync::OnceLock::new();
+    if name.is_empty()
+        || name.len() > 64
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return "invalid".to_owned();
+    }
+    let mut seen = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if seen.contains(name) || seen.len() < MAX_OPERATION_LABELS {
+        seen.insert(name.to_owned());
+        name.to_owned()
+    } else {
+        "other".to_owned()
+    }
 }
 
 /// The SDL of the schema, as `schema.graphql` holds it.

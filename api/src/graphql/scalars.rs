@@ -16,18 +16,18 @@ use super::error::bad_input;
 pub struct Decimal(pub Money);
 
 /// Exact money, serialized as a string with two decimals: "123.45". Input
-/// may be a string ("12.5") or a number (12.5), with at most two decimals.
+/// may be a string ("12.5") or a number (12.5, read from its decimal text,
+/// never through a float), with at most two decimals.
 #[Scalar(name = "Decimal")]
 impl ScalarType for Decimal {
     fn parse(value: Value) -> InputValueResult<Self> {
-        let text = match &value {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            _ => return Err(InputValueError::expected_type(value)),
-        };
-        text.parse::<Money>()
+        parse_decimal(&value)
             .map(Decimal)
-            .map_err(|e| InputValueError::custom(format!("{e} (got {text:?})")))
+            .map_err(InputValueError::custom)
+    }
+
+    fn is_valid(value: &Value) -> bool {
+        parse_decimal(value).is_ok()
     }
 
     fn to_value(&self) -> Value {
@@ -35,34 +35,63 @@ impl ScalarType for Decimal {
     }
 }
 
+/// Reads money from a string or a JSON number (its decimal text).
+pub fn parse_decimal(value: &Value) -> Result<Money, String> {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => {
+            return Err(format!(
+                "expected money as a string such as \"12.50\" (got {other})"
+            ));
+        }
+    };
+    text.parse::<Money>()
+        .map_err(|e| format!("{e} (got {text:?})"))
+}
+
 /// An instant in RFC 3339, always written in UTC (`2026-01-31T12:00:00.5Z`).
 /// Input may carry any offset; it is converted to UTC and kept to the microsecond.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct DateTime(pub chrono::DateTime<Utc>);
 
-/// An instant in RFC 3339, always returned in UTC ("2026-01-31T12:00:00.5Z").
-/// Input may carry any offset; it is kept to the microsecond.
+/// An instant in RFC 3339 (date, time and offset), always returned in UTC
+/// ("2026-01-31T12:00:00.5Z"). Input may carry any offset; it is kept to the
+/// microsecond. Years run from 1 to 9999.
 #[Scalar(
     name = "DateTime",
     specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339"
 )]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
-        match &value {
-            Value::String(s) => chrono::DateTime::parse_from_rfc3339(s.trim())
-                .map(|t| DateTime(service::input::truncate_to_micros(t.with_timezone(&Utc))))
-                .map_err(|_| {
-                    InputValueError::custom(format!(
-                        "expected an RFC 3339 date-time such as \"2026-01-31T12:00:00Z\" (got {s:?})"
-                    ))
-                }),
-            _ => Err(InputValueError::expected_type(value)),
-        }
+        parse_datetime(&value)
+            .map(DateTime)
+            .map_err(InputValueError::custom)
+    }
+
+    fn is_valid(value: &Value) -> bool {
+        parse_datetime(value).is_ok()
     }
 
     fn to_value(&self) -> Value {
         Value::String(self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
     }
+}
+
+/// Reads an RFC 3339 instant (years 1 to 9999), truncated to microseconds.
+pub fn parse_datetime(value: &Value) -> Result<chrono::DateTime<Utc>, String> {
+    let Value::String(s) = value else {
+        return Err(format!(
+            "expected an RFC 3339 date-time string such as \"2026-01-31T12:00:00Z\" (got {value})"
+        ));
+    };
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|t| service::input::truncate_to_micros(t.with_timezone(&Utc)))
+        .filter(|t| (1..=9999).contains(&chrono::Datelike::year(t)))
+        .ok_or_else(|| {
+            format!("expected an RFC 3339 date-time such as \"2026-01-31T12:00:00Z\" (got {s:?})")
+        })
 }
 
 /// Parses an `ID` argument: a positive integer in decimal.

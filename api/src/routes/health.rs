@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 use service::cache::CacheStatus;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// 200 while the process serves.
 pub async fn healthz() -> &'static str {

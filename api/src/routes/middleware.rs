@@ -21,7 +21,7 @@ use tracing::Instrument;
 
 use crate::auth::Auth;
 use crate::graphql::error::Code;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

@@ -1,23 +1,39 @@
-//! HTTP routes: GraphQL (and GraphiQL), health, readiness and metrics.
+//! HTTP routes: GraphQL (and the playground), health, readiness and
+//! metrics, behind the request middleware, CORS and compression.
 
 pub mod graphql;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
 
+use std::time::Duration;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
 use axum::routing::get;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::startup::AppState;
+use crate::state::AppState;
+
+/// How long browsers may cache a preflight's answer.
+const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
+/// Responses smaller than this go out uncompressed (not worth the CPU).
+const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
-    Router::new()
+    let cors = cors_layer(state.settings.cors_allowed_origins.as_deref());
+    let mut router = Router::new()
+        .route("/", get(crate::playground::root))
         .route(
             "/graphql",
             get(graphql::graphql_get).post(graphql::graphql_post),
         )
+        .route("/graphql/assets/{name}", get(crate::playground::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
@@ -26,5 +42,65 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::observe,
         ))
-        .with_state(state)
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .br(true)
+                .quality(CompressionLevel::Precise(4))
+                .compress_when(
+                    SizeAbove::new(COMPRESS_ABOVE_BYTES)
+                        .and(NotForContentType::GRPC)
+                        .and(NotForContentType::IMAGES)
+                        .and(NotForContentType::SSE),
+                ),
+        );
+    if let Some(cors) = cors {
+        router = router
+            .layer(cors)
+            .layer(axum::middleware::map_response(preflight_no_content));
+    }
+    router.with_state(state)
+}
+
+/// CORS from `CORS_ALLOWED_ORIGINS` (`*` or a comma-separated list); `None`
+/// when unset (same origin only: no CORS headers at all).
+pub fn cors_layer(origins: Option<&str>) -> Option<CorsLayer> {
+    let origins = origins.map(str::trim).filter(|o| !o.is_empty())?;
+    let allow = if origins == "*" {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .split(',')
+                .map(|o| o.trim().trim_end_matches('/'))
+                .filter(|o| !o.is_empty())
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::AUTHORIZATION,
+                header::ACCEPT,
+                middleware::REQUEST_ID,
+                HeaderName::from_static("apollo-require-preflight"),
+            ])
+            .expose_headers([middleware::REQUEST_ID])
+            .max_age(PREFLIGHT_MAX_AGE),
+    )
+}
+
+/// A preflight answered by the CORS layer has no body: say so with 204.
+async fn preflight_no_content(mut response: Response) -> Response {
+    if response.status() == StatusCode::OK
+        && response
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_ALLOW_METHODS)
+    {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+    }
+    response
 }

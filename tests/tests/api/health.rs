@@ -1,6 +1,8 @@
 use serde_json::{Value, json};
 
-use crate::helpers::{data, error_code, spawn_app};
+use api::auth::Role;
+
+use crate::helpers::{data, error_code, spawn_app, token};
 
 #[tokio::test]
 async fn liveness_and_readiness_report_the_backends() {
@@ -29,9 +31,22 @@ async fn liveness_and_readiness_report_the_backends() {
 #[tokio::test]
 async fn metrics_are_prometheus_text_with_request_and_sql_counters() {
     let app = spawn_app().await;
+    // A caller with a token names its operations; a stranger's names are
+    // not labels (anyone could fill the label set with junk).
     data(
-        &app.query("query Probe { customers { totalCount } }", json!({}))
-            .await,
+        &app.graphql(
+            "query Probe { customers { totalCount } }",
+            json!({}),
+            Some(&token(Role::Reader)),
+        )
+        .await,
+    );
+    data(
+        &app.query(
+            "query StrangersJunkName7 { customers { totalCount } }",
+            json!({}),
+        )
+        .await,
     );
     let resp = app
         .client
@@ -47,6 +62,11 @@ async fn metrics_are_prometheus_text_with_request_and_sql_counters() {
         "{text}"
     );
     assert!(text.contains("db_pool_connections"), "{text}");
+    assert!(!text.contains("StrangersJunkName7"), "{text}");
+    assert!(
+        text.contains("graphql_requests_total{operation=\"unlisted\""),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -56,6 +76,7 @@ async fn get_serves_graphiql_or_runs_a_query_but_never_a_mutation() {
     let page = app
         .client
         .get(format!("{}/graphql", app.address))
+        .header("accept", "text/html,application/xhtml+xml")
         .send()
         .await
         .expect("graphiql");

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use api::auth::{Jwt, Role};
 use api::settings::Settings;
-use api::startup::{AppState, Application, BuildOptions};
+use api::startup::{Application, BuildOptions};
+use api::state::AppState;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use serde_json::{Value, json};
 

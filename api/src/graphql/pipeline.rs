@@ -1,0 +1,373 @@
+//! One operation's way through the server, whatever the transport:
+//!
+//! 1. [`Pipeline::prepare`]: the persisted document (if the request sent a
+//!    hash), the text limits, parsing, the operation, the expansion
+//!    (selections and depth), every argument value, the cost. Anything
+//!    refused here never reaches async-graphql or the database.
+//! 2. [`Pipeline::execute`]: async-graphql validates and runs it with fresh
+//!    dataloaders and the request's database gate; the result is then
+//!    completed to the specification (field order, null propagation).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::{Name, Request, Response, ServerError, Variables};
+use service::Store;
+
+use super::AppSchema;
+use super::arguments;
+use super::cost::{IntrospectionSizes, Pricer, expansion};
+use super::db_gate::DbGate;
+use super::error::{Code, code_of, coded, ensure_codes, parse_error};
+use super::inline::{Inline, drive};
+use super::lexical::{self, TextLimits};
+use super::loaders::Loaders;
+use super::persisted::{Persisted, Registration};
+use super::schema_index::SchemaIndex;
+use crate::auth::Auth;
+
+/// Every limit a document must keep, checked before any database work.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct DocumentLimits {
+    pub text: TextLimits,
+    /// Field selections once every fragment is expanded.
+    pub max_selections: u64,
+    /// Deepest field nesting.
+    pub max_depth: u64,
+    /// Cost of one HTTP request (a batch shares it).
+    pub max_cost: u64,
+    /// Rows a bulk input may carry (for pricing).
+    pub max_bulk_rows: u64,
+}
+
+/// How an HTTP transport should answer a refused request.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// A request error: 400 for `application/graphql-response+json`.
+    BadRequest,
+    /// The persisted query is unknown: 200, so clients send the document.
+    NotFound,
+    /// The safelist refused it: 403.
+    Forbidden,
+}
+
+/// A request that will not run, and why.
+#[derive(Debug)]
+pub struct Refused {
+    pub kind: Refusal,
+    pub errors: Vec<ServerError>,
+}
+
+impl Refused {
+    fn bad(errors: Vec<ServerError>) -> Self {
+        Refused {
+            kind: Refusal::BadRequest,
+            errors,
+        }
+    }
+
+    fn one(code: Code, message: impl Into<String>) -> Self {
+        Self::bad(vec![coded(code, message)])
+    }
+}
+
+/// A checked request, ready to run.
+pub struct Prepared {
+    request: Request,
+    doc: Arc<ExecutableDocument>,
+    operation: Option<Name>,
+    /// Query, mutation or subscription.
+    pub kind: OperationType,
+    /// Its cost (see [`super::cost`]).
+    pub cost: u64,
+    /// The operation's name, for metrics.
+    pub name: Option<String>,
+    /// Variables with the operation's defaults, for `@skip`/`@include`.
+    variables: Variables,
+}
+
+/// What execution produced. `data` is `None` when the request never
+/// started executing (async-graphql's validation refused it).
+pub struct Executed {
+    pub data: Option<async_graphql::Value>,
+    pub errors: Vec<ServerError>,
+}
+
+pub struct Pipeline {
+    pub schema: AppSchema,
+    index: SchemaIndex,
+    sizes: IntrospectionSizes,
+    pub limits: DocumentLimits,
+    pub persisted: Persisted,
+    store: Store,
+}
+
+impl Pipeline {
+    pub fn new(
+        schema: AppSchema,
+        store: Store,
+        limits: DocumentLimits,
+        persisted: Persisted,
+    ) -> anyhow::Result<Self> {
+        let sdl = schema.sdl();
+        let index = SchemaIndex::from_sdl(&sdl)
+            .map_err(|e| anyhow::anyhow!("the schema's SDL does not parse: {e}"))?;
+        let names: Vec<String> = sdl
+            .lines()
+            .filter_map(|l| {
+                let mut words = l.split_whitespace();
+                match words.next()? {
+                    "type" | "input" | "enum" | "scalar" => words.next().map(str::to_owned),
+                    _ => None,
+                }
+            })
+            .collect();
+        let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let sizes = IntrospectionSizes::of(&index, &name_refs);
+        Ok(Pipeline {
+            schema,
+            index,
+            sizes,
+            limits,
+            persisted,
+            store,
+        })
+    }
+
+    /// Checks a request; see the module's description.
+    pub async fn prepare(&self, mut request: Request) -> Result<Prepared, Refused> {
+        let registration = self.persisted.resolve(&mut request).await.map_err(|r| {
+            let kind = match r.code {
+                Code::PersistedQueryNotFound => Refusal::NotFound,
+                Code::Forbidden => Refusal::Forbidden,
+                _ => Refusal::BadRequest,
+            };
+            Refused {
+                kind,
+                errors: vec![r.into_error()],
+            }
+        })?;
+        if request.query.trim().is_empty() {
+            return Err(Refused::one(
+                Code::BadUserInput,
+                "the request has no `query` (nor a known persisted-query hash)",
+            ));
+        }
+        lexical::check(&request.query, self.limits.text)
+            .map_err(|m| Refused::one(Code::QueryTooComplex, m))?;
+        let doc = async_graphql::parser::parse_query(&request.query)
+            .map_err(|e| Refused::bad(vec![parse_error(e)]))?;
+        let (operation, kind) = select(&doc, request.operation_name.as_deref())?;
+        let op_def = operation_of(&doc, operation.as_ref())
+            .ok_or_else(|| Refused::one(Code::BadUserInput, "the operation is missing"))?;
+        let (selections, depth) =
+            expansion(&doc, op_def).map_err(|m| Refused::one(Code::BadUserInput, m))?;
+        if selections > self.limits.max_selections {
+            return Err(Refused::one(
+                Code::QueryTooComplex,
+                format!(
+                    "the operation expands to {selections} field selections once its fragments are spread; at most {} are accepted",
+                    self.limits.max_selections
+                ),
+            ));
+        }
+        if depth > self.limits.max_depth {
+            return Err(Refused::one(
+                Code::QueryTooComplex,
+                format!(
+                    "the operation nests fields {depth} levels deep; at most {} are accepted (split it into smaller queries)",
+                    self.limits.max_depth
+                ),
+            ));
+        }
+        let variables =
+            super::variables::with_defaults(&op_def.variable_definitions, &request.variables)
+                .unwrap_or_else(|| request.variables.clone());
+        let root = self.root_of(kind)?;
+        let problems = arguments::check(&self.index, &doc, op_def, root, &variables);
+        if !problems.is_empty() {
+            let mut errors: Vec<ServerError> = problems
+                .messages
+                .into_iter()
+                .map(|m| coded(Code::BadUserInput, m))
+                .collect();
+            if problems.unreported > 0 {
+                errors.push(coded(
+                    Code::BadUserInput,
+                    format!("… and {} more bad values not listed", problems.unreported),
+                ));
+            }
+            return Err(Refused::bad(errors));
+        }
+        let cost = Pricer::new(
+            &self.index,
+            &doc,
+            &variables,
+            self.sizes,
+            self.limits.max_bulk_rows,
+        )
+        .price(op_def, root);
+        if cost > self.limits.max_cost {
+            return Err(Refused::one(
+                Code::QueryTooComplex,
+                too_costly(cost, self.limits.max_cost),
+            ));
+        }
+        if let Some(Registration { hash }) = registration {
+            self.persisted
+                .register(Registration { hash }, &request.query)
+                .await;
+        }
+        let name = request
+            .operation_name
+            .clone()
+            .or_else(|| operation.as_ref().map(|n| n.to_string()));
+        let doc = Arc::new(doc);
+        request.set_parsed_query((*doc).clone());
+        Ok(Prepared {
+            request,
+            doc,
+            operation,
+            kind,
+            cost,
+            name,
+            variables,
+        })
+    }
+
+    fn root_of(&self, kind: OperationType) -> Result<&str, Refused> {
+        match kind {
+            OperationType::Query => Ok(&self.index.query),
+            OperationType::Mutation => self
+                .index
+                .mutation
+                .as_deref()
+                .ok_or_else(|| Refused::one(Code::BadUserInput, "this schema has no mutations")),
+            OperationType::Subscription => self.index.subscription.as_deref().ok_or_else(|| {
+                Refused::one(Code::BadUserInput, "this schema has no subscriptions")
+            }),
+        }
+    }
+
+    /// Runs a prepared request with fresh dataloaders and `gate`.
+    pub async fn execute(&self, prepared: Prepared, auth: &Auth, gate: &DbGate) -> Executed {
+        let started = Instant::now();
+        let Prepared {
+            request,
+            doc,
+            operation,
+            kind,
+            name,
+            variables,
+            ..
+        } = prepared;
+        let label = self.label(name.as_deref(), auth);
+        let inline = Inline::new();
+        let request = request
+            .data(auth.clone())
+            .data(gate.clone())
+            .data(Loaders::new_loader(
+                self.store.clone(),
+                &inline,
+                gate.clone(),
+            ));
+        let response: Response = drive(self.schema.execute(request), inline).await;
+        let mut errors = response.errors;
+        ensure_codes(&mut errors);
+        // Validation refused it: nothing executed, so no `data`.
+        let executed = !(matches!(response.data, async_graphql::Value::Null)
+            && !errors.is_empty()
+            && errors.iter().all(|e| e.path.is_empty()));
+        let data = executed.then(|| {
+            let root = self.root_of(kind).unwrap_or("Query");
+            match operation_of(&doc, operation.as_ref()) {
+                Some(op) => super::complete::complete(
+                    &self.index,
+                    &doc,
+                    op,
+                    root,
+                    &variables,
+                    response.data,
+                ),
+                None => response.data,
+            }
+        });
+        record(&label, &errors, started);
+        Executed { data, errors }
+    }
+
+    /// Operation names label metrics only when the server knows them (the
+    /// manifest declares them, or an authenticated caller sent them), so
+    /// strangers cannot fill the label set with junk.
+    fn label(&self, name: Option<&str>, auth: &Auth) -> String {
+        let Some(name) = name else {
+            return "anonymous".to_owned();
+        };
+        let known = self.persisted.knows_name(name) || matches!(auth, Auth::Bearer(_));
+        if !known {
+            return "unlisted".to_owned();
+        }
+        super::metrics_label(name)
+    }
+}
+
+pub fn too_costly(cost: u64, max: u64) -> String {
+    format!(
+        "the request would cost {cost}; at most {max} is accepted (a list multiplies its fields by the rows it may return: ask for smaller pages or fewer fields)"
+    )
+}
+
+fn record(label: &str, errors: &[ServerError], started: Instant) {
+    let outcome = if errors.is_empty() { "ok" } else { "error" };
+    for err in errors {
+        let code = code_of(err).unwrap_or_default();
+        metrics::counter!("graphql_errors_total", "code" => code).increment(1);
+    }
+    metrics::counter!("graphql_requests_total", "operation" => label.to_owned(), "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("graphql_request_duration_seconds", "operation" => label.to_owned())
+        .record(started.elapsed().as_secs_f64());
+}
+
+/// The operation a request runs: the named one, or the document's only one.
+fn select(
+    doc: &ExecutableDocument,
+    name: Option<&str>,
+) -> Result<(Option<Name>, OperationType), Refused> {
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Ok((None, op.node.ty)),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .get_key_value(name)
+            .map(|(n, op)| (Some(n.clone()), op.node.ty))
+            .ok_or_else(|| {
+                Refused::one(
+                    Code::BadUserInput,
+                    format!("the document has no operation named \"{name}\""),
+                )
+            }),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            let (n, op) = ops
+                .iter()
+                .next()
+                .map(|(n, op)| (n.clone(), op.node.ty))
+                .ok_or_else(|| Refused::one(Code::BadUserInput, "the document has no operation"))?;
+            Ok((Some(n), op))
+        }
+        (DocumentOperations::Multiple(_), None) => Err(Refused::one(
+            Code::BadUserInput,
+            "the document has several operations: say which one in `operationName`",
+        )),
+    }
+}
+
+fn operation_of<'a>(
+    doc: &'a ExecutableDocument,
+    name: Option<&Name>,
+) -> Option<&'a async_graphql::parser::types::OperationDefinition> {
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(n)) => ops.get(n).map(|op| &op.node),
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}

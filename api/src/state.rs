@@ -1,0 +1,61 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
+use sea_orm::{DatabaseConnection, DbBackend};
+use service::Store;
+use service::db::StatementCounter;
+
+use crate::auth::Jwt;
+use crate::graphql::pipeline::Pipeline;
+use crate::playground::Playground;
+use crate::routes::middleware::ClientLimiter;
+use crate::settings::Settings;
+
+/// Shared by every request. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub pipeline: Arc<Pipeline>,
+    pub store: Store,
+    pub jwt: Jwt,
+    pub settings: Arc<Settings>,
+    pub statements: Arc<StatementCounter>,
+    pub playground: Arc<Playground>,
+    /// Per-client rate limiter, when `RATE_LIMIT_PER_SECOND` is set.
+    pub limiter: Option<Arc<ClientLimiter>>,
+    /// Requests being handled now.
+    pub in_flight: Arc<AtomicUsize>,
+}
+
+impl AppState {
+    /// Updates the pool gauges before `/metrics` renders.
+    pub fn record_gauges(&self) {
+        let (size, idle) = pool_usage(&self.store.db);
+        metrics::gauge!("db_pool_connections", "state" => "idle").set(idle as f64);
+        metrics::gauge!("db_pool_connections", "state" => "in_use")
+            .set(size.saturating_sub(idle) as f64);
+        metrics::gauge!("db_pool_max_connections").set(f64::from(self.settings.db_max_connections));
+    }
+}
+
+/// Connections open and idle in the pool.
+pub fn pool_usage(db: &DatabaseConnection) -> (u32, u32) {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (
+                pool.size(),
+                u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            )
+        }
+        DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (
+                pool.size(),
+                u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            )
+        }
+        _ => (0, 0),
+    }
+}
