@@ -14,7 +14,7 @@ use crate::cache::{Scope, Slot, index_by};
 use crate::db::rows_per_insert;
 use crate::error::{Error, Result};
 use crate::input::{CustomerPatch, NewCustomer};
-use crate::model::{Customer, CustomerFilter, CustomerStats, Page};
+use crate::model::{Customer, CustomerFilter, CustomerStats, Page, PageRequest};
 use crate::{Store, orders};
 
 pub struct CustomerService<'a> {
@@ -77,39 +77,30 @@ impl<'a> CustomerService<'a> {
         Ok(index_by(ids, values))
     }
 
-    /// One page of customers by id ascending, starting after `after`.
+    /// One page of customers by id ascending (see [`PageRequest`]).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list(
         &self,
         filter: &CustomerFilter,
-        first: u64,
-        after: Option<i64>,
+        page: PageRequest<i64>,
     ) -> Result<Page<Customer>> {
-        if first == 0 {
-            return Ok(Page {
-                items: Vec::new(),
-                has_next_page: self.exists_after(filter, after).await?,
-            });
-        }
         let mut query = customer::Entity::find().filter(filter_condition(filter));
-        if let Some(after) = after {
+        if let Some(after) = page.after {
             query = query.filter(customer::Column::Id.gt(after));
         }
-        let rows = query
-            .order_by_asc(customer::Column::Id)
-            .limit(first + 1)
-            .all(&self.store.db)
-            .await?;
-        let page = Page::from_overfetch(rows.into_iter().map(Customer::from).collect(), first);
-        Ok(page)
-    }
-
-    async fn exists_after(&self, filter: &CustomerFilter, after: Option<i64>) -> Result<bool> {
-        let mut query = customer::Entity::find().filter(filter_condition(filter));
-        if let Some(after) = after {
-            query = query.filter(customer::Column::Id.gt(after));
+        if let Some(before) = page.before {
+            query = query.filter(customer::Column::Id.lt(before));
         }
-        Ok(query.limit(1).one(&self.store.db).await?.is_some())
+        let query = if page.from_end {
+            query.order_by_desc(customer::Column::Id)
+        } else {
+            query.order_by_asc(customer::Column::Id)
+        };
+        let rows = query.limit(page.limit()).all(&self.store.db).await?;
+        Ok(Page::from_rows(
+            rows.into_iter().map(Customer::from).collect(),
+            &page,
+        ))
     }
 
     /// How many customers match the filter.

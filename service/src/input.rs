@@ -138,7 +138,60 @@ fn parse_name(name: &str) -> Result<String, String> {
     if name.chars().any(char::is_control) {
         return Err("name must not contain control characters".into());
     }
+    if name.chars().any(is_bidi_control) {
+        return Err(
+            "name must not contain bidirectional control characters (they reorder how text is shown)"
+                .into(),
+        );
+    }
+    if name.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
+        return Err("name must contain a visible character".into());
+    }
     Ok(name.to_owned())
+}
+
+/// Characters that change the direction text is shown in.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that show nothing: zero-width and formatting characters,
+/// variation selectors, fillers, tags.
+fn is_invisible(c: char) -> bool {
+    is_bidi_control(c)
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200D}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E007F}'
+                | '\u{E0100}'..='\u{E01EF}'
+        )
+}
+
+/// A search text (a filter's substring or email): any text without control
+/// characters (a NUL byte cannot reach the database), at most 320 characters.
+pub fn parse_search_text(what: &str, text: &str) -> Result<String, String> {
+    if text.chars().any(char::is_control) {
+        return Err(format!("{what} must not contain control characters"));
+    }
+    if text.chars().count() > EMAIL_MAX_CHARS {
+        return Err(format!(
+            "{what} must be at most {EMAIL_MAX_CHARS} characters"
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 /// Checks the syntax of an address (`local@domain.tld`) and lower-cases it:
@@ -222,6 +275,22 @@ mod tests {
         assert!(parse_name(&"é".repeat(100)).is_ok());
         assert!(parse_name(&"é".repeat(101)).is_err());
         assert!(parse_name("a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn names_need_a_visible_character_and_no_bidi_controls() {
+        assert!(parse_name("\u{200B}\u{200C}\u{200D}").is_err());
+        assert!(parse_name("\u{FEFF} \u{2060}").is_err());
+        assert!(parse_name("\u{202E}\u{2066}").is_err());
+        assert!(parse_name("evil\u{202E}gnp.exe").is_err());
+        assert!(parse_name("Zoë \u{200D}").is_ok());
+        assert!(parse_name("李小龙").is_ok());
+    }
+
+    #[test]
+    fn search_texts_refuse_control_characters() {
+        assert!(parse_search_text("nameContains", "a\u{0}b").is_err());
+        assert_eq!(parse_search_text("email", "Ada").as_deref(), Ok("Ada"));
     }
 
     #[test]

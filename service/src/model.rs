@@ -82,22 +82,64 @@ pub struct OrderKey {
     pub id: i64,
 }
 
-/// One page of a keyset-paginated list: `items` in order, and whether more follow.
+/// Which slice of a keyset-ordered list to read: rows strictly between
+/// `after` and `before` (in list order), the first `size` of them, or with
+/// `from_end` the last `size` (a "previous page").
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PageRequest<K> {
+    pub size: u64,
+    pub after: Option<K>,
+    pub before: Option<K>,
+    pub from_end: bool,
+}
+
+impl<K> PageRequest<K> {
+    /// The first `size` rows after `after`.
+    pub fn first(size: u64, after: Option<K>) -> Self {
+        PageRequest {
+            size,
+            after,
+            before: None,
+            from_end: false,
+        }
+    }
+
+    /// Rows to read: one more than wanted, to learn whether more exist.
+    pub fn limit(&self) -> u64 {
+        self.size.saturating_add(1)
+    }
+}
+
+/// One page of a keyset-paginated list: `items` in list order, and whether
+/// rows precede and follow it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub has_next_page: bool,
+    pub has_previous_page: bool,
 }
 
 impl<T> Page<T> {
-    /// Builds a page from up to `first + 1` rows: the extra row only says
-    /// that another page exists.
-    pub fn from_overfetch(mut rows: Vec<T>, first: u64) -> Self {
-        let has_next_page = rows.len() as u64 > first;
-        rows.truncate(usize::try_from(first).unwrap_or(usize::MAX));
-        Page {
-            items: rows,
-            has_next_page,
+    /// Builds a page from up to `size + 1` rows read in the request's
+    /// direction (backwards for `from_end`): the extra row only says that
+    /// more exist on that side. The other side has rows when the request
+    /// started from a cursor there.
+    pub fn from_rows<K>(mut rows: Vec<T>, request: &PageRequest<K>) -> Self {
+        let more = rows.len() as u64 > request.size;
+        rows.truncate(usize::try_from(request.size).unwrap_or(usize::MAX));
+        if request.from_end {
+            rows.reverse();
+            Page {
+                items: rows,
+                has_next_page: request.before.is_some(),
+                has_previous_page: more,
+            }
+        } else {
+            Page {
+                items: rows,
+                has_next_page: more,
+                has_previous_page: request.after.is_some(),
+            }
         }
     }
 }
@@ -107,6 +149,7 @@ impl<T> Default for Page<T> {
         Page {
             items: Vec::new(),
             has_next_page: false,
+            has_previous_page: false,
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::cache::{Scope, Slot};
 use crate::db::rows_per_insert;
 use crate::error::{Error, Result};
 use crate::input::{NewOrder, OrderPatch};
-use crate::model::{CustomerStats, Order, OrderFilter, OrderKey, Page, Spending};
+use crate::model::{CustomerStats, Order, OrderFilter, OrderKey, Page, PageRequest, Spending};
 use crate::money::Money;
 
 pub struct OrderService<'a> {
@@ -39,27 +39,33 @@ impl<'a> OrderService<'a> {
         Ok(rows.into_iter().map(|m| (m.id, Order::from(m))).collect())
     }
 
-    /// One page of orders, newest first, starting after `after`.
+    /// One page of orders, newest first (see [`PageRequest`]).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list(
         &self,
         filter: &OrderFilter,
-        first: u64,
-        after: Option<OrderKey>,
+        page: PageRequest<OrderKey>,
     ) -> Result<Page<Order>> {
         let mut query = order::Entity::find().filter(filter_condition(filter));
-        if let Some(after) = after {
-            query = query.filter(before_key(after));
+        if let Some(after) = page.after {
+            query = query.filter(older_than(after));
         }
-        let rows = query
-            .order_by_desc(order::Column::CreatedAt)
-            .order_by_desc(order::Column::Id)
-            .limit(first + 1)
-            .all(&self.store.db)
-            .await?;
-        Ok(Page::from_overfetch(
+        if let Some(before) = page.before {
+            query = query.filter(newer_than(before));
+        }
+        let query = if page.from_end {
+            query
+                .order_by_asc(order::Column::CreatedAt)
+                .order_by_asc(order::Column::Id)
+        } else {
+            query
+                .order_by_desc(order::Column::CreatedAt)
+                .order_by_desc(order::Column::Id)
+        };
+        let rows = query.limit(page.limit()).all(&self.store.db).await?;
+        Ok(Page::from_rows(
             rows.into_iter().map(Order::from).collect(),
-            first,
+            &page,
         ))
     }
 
@@ -71,16 +77,14 @@ impl<'a> OrderService<'a> {
             .await?)
     }
 
-    /// The first page of each customer's orders, newest first, in one
-    /// statement for all customers: a `LATERAL` join over the
-    /// `(customer_id, created_at, id)` index on PostgreSQL, a `row_number()`
-    /// window on SQLite.
+    /// A page of each customer's orders, newest first, in one statement for
+    /// all customers: a `LATERAL` join over the `(customer_id, created_at,
+    /// id)` index on PostgreSQL, a `row_number()` window on SQLite.
     #[tracing::instrument(level = "debug", skip_all, fields(n = customer_ids.len()))]
     pub async fn pages_for_customers(
         &self,
         customer_ids: &[i64],
-        first: u64,
-        after: Option<OrderKey>,
+        page: PageRequest<OrderKey>,
     ) -> Result<HashMap<i64, Page<Order>>> {
         let mut pages: HashMap<i64, Page<Order>> = HashMap::new();
         if customer_ids.is_empty() {
@@ -94,10 +98,9 @@ impl<'a> OrderService<'a> {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let limit = i64::try_from(first + 1).unwrap_or(i64::MAX);
         let stmt = match backend {
-            DbBackend::Postgres => lateral_page_statement(&ids, limit, after),
-            _ => window_page_statement(backend, &ids, limit, after),
+            DbBackend::Postgres => lateral_page_statement(&ids, &page),
+            _ => window_page_statement(backend, &ids, &page),
         };
         let rows = order::Model::find_by_statement(stmt).all(db).await?;
         let mut grouped: HashMap<i64, Vec<Order>> = HashMap::new();
@@ -106,7 +109,7 @@ impl<'a> OrderService<'a> {
         }
         for id in ids {
             let rows = grouped.remove(&id).unwrap_or_default();
-            pages.insert(id, Page::from_overfetch(rows, first));
+            pages.insert(id, Page::from_rows(rows, &page));
         }
         Ok(pages)
     }
@@ -359,13 +362,22 @@ async fn ranking<C: ConnectionTrait>(
         .collect())
 }
 
-/// Rows strictly after `key` in newest-first order: `(created_at, id) < key`.
-fn before_key(key: OrderKey) -> SimpleExpr {
+/// Rows after `key` in newest-first order: `(created_at, id) < key`.
+fn older_than(key: OrderKey) -> SimpleExpr {
     Expr::tuple([
         Expr::col((order::Entity, order::Column::CreatedAt)),
         Expr::col((order::Entity, order::Column::Id)),
     ])
     .lt(Expr::tuple([Expr::val(key.created_at), Expr::val(key.id)]))
+}
+
+/// Rows before `key` in newest-first order: `(created_at, id) > key`.
+fn newer_than(key: OrderKey) -> SimpleExpr {
+    Expr::tuple([
+        Expr::col((order::Entity, order::Column::CreatedAt)),
+        Expr::col((order::Entity, order::Column::Id)),
+    ])
+    .gt(Expr::tuple([Expr::val(key.created_at), Expr::val(key.id)]))
 }
 
 fn filter_condition(filter: &OrderFilter) -> Condition {
@@ -393,23 +405,44 @@ fn filter_condition(filter: &OrderFilter) -> Condition {
 
 const ORDER_COLUMNS: &str = "id, customer_id, total_cents, status, created_at";
 
-fn lateral_page_statement(ids: &[i64], limit: i64, after: Option<OrderKey>) -> Statement {
-    let mut values: Vec<Value> = vec![Value::from(ids.to_vec()), Value::from(limit)];
-    let keyset = match after {
-        Some(k) => {
+/// The keyset conditions and direction of a per-customer page; `n` numbers
+/// the placeholders (`$n` on PostgreSQL, `?` elsewhere).
+fn keyset_sql(
+    page: &PageRequest<OrderKey>,
+    values: &mut Vec<Value>,
+    prefix: &str,
+    mut placeholder: impl FnMut() -> String,
+) -> (String, &'static str) {
+    let mut sql = String::new();
+    for (key, op) in [(page.after, "<"), (page.before, ">")] {
+        if let Some(k) = key {
             values.push(Value::from(k.created_at));
             values.push(Value::from(k.id));
-            " AND (o.created_at, o.id) < ($3, $4)"
+            let (a, b) = (placeholder(), placeholder());
+            sql.push_str(&format!(
+                " AND ({prefix}created_at, {prefix}id) {op} ({a}, {b})"
+            ));
         }
-        None => "",
-    };
+    }
+    let direction = if page.from_end { "ASC" } else { "DESC" };
+    (sql, direction)
+}
+
+fn lateral_page_statement(ids: &[i64], page: &PageRequest<OrderKey>) -> Statement {
+    let limit = i64::try_from(page.limit()).unwrap_or(i64::MAX);
+    let mut values: Vec<Value> = vec![Value::from(ids.to_vec()), Value::from(limit)];
+    let mut n = 2;
+    let (keyset, dir) = keyset_sql(page, &mut values, "o.", || {
+        n += 1;
+        format!("${n}")
+    });
     let sql = format!(
         "SELECT o.id, o.customer_id, o.total_cents, o.status, o.created_at \
          FROM unnest($1::bigint[]) AS p(cid) \
          CROSS JOIN LATERAL ( \
            SELECT {ORDER_COLUMNS} FROM orders o \
            WHERE o.customer_id = p.cid{keyset} \
-           ORDER BY o.created_at DESC, o.id DESC LIMIT $2 \
+           ORDER BY o.created_at {dir}, o.id {dir} LIMIT $2 \
          ) o"
     );
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
@@ -418,26 +451,18 @@ fn lateral_page_statement(ids: &[i64], limit: i64, after: Option<OrderKey>) -> S
 fn window_page_statement(
     backend: DbBackend,
     ids: &[i64],
-    limit: i64,
-    after: Option<OrderKey>,
+    page: &PageRequest<OrderKey>,
 ) -> Statement {
     let placeholders = vec!["?"; ids.len()].join(", ");
     let mut values: Vec<Value> = ids.iter().map(|id| Value::from(*id)).collect();
-    let keyset = match after {
-        Some(k) => {
-            values.push(Value::from(k.created_at));
-            values.push(Value::from(k.id));
-            " AND (created_at, id) < (?, ?)"
-        }
-        None => "",
-    };
-    values.push(Value::from(limit));
+    let (keyset, dir) = keyset_sql(page, &mut values, "", || "?".to_owned());
+    values.push(Value::from(i64::try_from(page.limit()).unwrap_or(i64::MAX)));
     let sql = format!(
         "SELECT {ORDER_COLUMNS} FROM ( \
            SELECT {ORDER_COLUMNS}, row_number() OVER ( \
-             PARTITION BY customer_id ORDER BY created_at DESC, id DESC) AS rn \
+             PARTITION BY customer_id ORDER BY created_at {dir}, id {dir}) AS rn \
            FROM orders WHERE customer_id IN ({placeholders}){keyset} \
-         ) AS ranked WHERE rn <= ? ORDER BY customer_id, created_at DESC, id DESC"
+         ) AS ranked WHERE rn <= ? ORDER BY customer_id, created_at {dir}, id {dir}"
     );
     Statement::from_sql_and_values(backend, sql, values)
 }

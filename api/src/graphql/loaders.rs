@@ -10,7 +10,7 @@ use service::Store;
 
 use super::db_gate::DbGate;
 use super::inline::Inline;
-use service::model::{Customer, CustomerStats, Order, OrderKey, Page};
+use service::model::{Customer, CustomerStats, Order, OrderKey, Page, PageRequest};
 
 pub type AppLoader = DataLoader<Loaders, HashMapCache>;
 pub type LoadError = Arc<service::Error>;
@@ -31,8 +31,7 @@ pub struct StatsOf(pub i64);
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct OrdersOf {
     pub customer_id: i64,
-    pub first: u64,
-    pub after: Option<OrderKey>,
+    pub page: PageRequest<OrderKey>,
 }
 
 pub struct Loaders {
@@ -107,36 +106,23 @@ impl Loader<OrdersOf> for Loaders {
     type Value = Page<Order>;
     type Error = LoadError;
 
-    /// Keys of one level share `first` and `after`, so this is one statement;
-    /// keys with different page arguments are grouped, one statement a group.
+    /// Keys of one level share their page arguments, so this is one
+    /// statement; keys with different page arguments are grouped, one
+    /// statement a group.
     async fn load(&self, keys: &[OrdersOf]) -> Result<HashMap<OrdersOf, Page<Order>>, LoadError> {
-        let mut groups: HashMap<(u64, Option<OrderKey>), Vec<i64>> = HashMap::new();
+        let mut groups: HashMap<PageRequest<OrderKey>, Vec<i64>> = HashMap::new();
         for k in keys {
-            groups
-                .entry((k.first, k.after))
-                .or_default()
-                .push(k.customer_id);
+            groups.entry(k.page).or_default().push(k.customer_id);
         }
         let mut out = HashMap::with_capacity(keys.len());
-        for ((first, after), customer_ids) in groups {
+        for (page, customer_ids) in groups {
             let pages = self
                 .gate
-                .run(
-                    self.store
-                        .orders()
-                        .pages_for_customers(&customer_ids, first, after),
-                )
+                .run(self.store.orders().pages_for_customers(&customer_ids, page))
                 .await
                 .map_err(Arc::new)?;
-            for (customer_id, page) in pages {
-                out.insert(
-                    OrdersOf {
-                        customer_id,
-                        first,
-                        after,
-                    },
-                    page,
-                );
+            for (customer_id, found) in pages {
+                out.insert(OrdersOf { customer_id, page }, found);
             }
         }
         Ok(out)

@@ -78,7 +78,7 @@ pub fn sdl() -> String {
         EmptySubscription,
     )
     .finish()
-    .sdl()
+    .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 pub(crate) fn store<'a>(ctx: &Context<'a>) -> &'a Store {

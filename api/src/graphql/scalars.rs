@@ -4,7 +4,7 @@ use async_graphql::{ID, InputValueError, InputValueResult, Scalar, ScalarType, V
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{SecondsFormat, Utc};
-use service::model::OrderKey;
+use service::model::{OrderKey, PageRequest};
 use service::money::Money;
 
 use super::error::bad_input;
@@ -152,23 +152,44 @@ pub mod cursor {
     }
 }
 
-/// Checks a page size: 0..=100.
-pub fn page_size(first: i32) -> async_graphql::Result<u64> {
-    if (0..=MAX_PAGE).contains(&first) {
-        Ok(u64::try_from(first).unwrap_or_default())
-    } else {
-        Err(bad_input(format!(
-            "first must be between 0 and {MAX_PAGE} (got {first})"
-        )))
-    }
-}
-
+/// Most rows one page may hold.
 pub const MAX_PAGE: i32 = 100;
 
-/// Complexity of a page: its children count once per possible row.
-pub fn page_complexity(first: i32, child_complexity: usize) -> usize {
-    let rows = usize::try_from(first.clamp(1, MAX_PAGE)).unwrap_or(1);
-    rows.saturating_mul(child_complexity).saturating_add(1)
+/// Reads a connection's `first`/`last`/`after`/`before`: at most one of
+/// `first` and `last`, each 0 to [`MAX_PAGE`]; neither means `default` rows
+/// from the start.
+pub fn page_request<K>(
+    first: Option<i32>,
+    last: Option<i32>,
+    after: Option<K>,
+    before: Option<K>,
+    default: u64,
+) -> async_graphql::Result<PageRequest<K>> {
+    let size = |name: &str, n: i32| {
+        if (0..=MAX_PAGE).contains(&n) {
+            Ok(u64::try_from(n).unwrap_or_default())
+        } else {
+            Err(bad_input(format!(
+                "{name} must be between 0 and {MAX_PAGE} (got {n})"
+            )))
+        }
+    };
+    let (size, from_end) = match (first, last) {
+        (Some(_), Some(_)) => {
+            return Err(bad_input(
+                "give `first` (a page from the start) or `last` (a page from the end), not both",
+            ));
+        }
+        (Some(n), None) => (size("first", n)?, false),
+        (None, Some(n)) => (size("last", n)?, true),
+        (None, None) => (default, false),
+    };
+    Ok(PageRequest {
+        size,
+        after,
+        before,
+        from_end,
+    })
 }
 
 #[cfg(test)]

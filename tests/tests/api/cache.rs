@@ -328,8 +328,7 @@ async fn reads_racing_200_writes_end_equal_to_the_database() {
                 customer_id: Some(customer),
                 ..Default::default()
             },
-            100,
-            None,
+            service::model::PageRequest::first(100, None),
         )
         .await
         .expect("orders");

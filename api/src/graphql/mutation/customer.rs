@@ -18,7 +18,7 @@ impl CustomerMutation {
     async fn create_customer(
         &self,
         ctx: &Context<'_>,
-        input: CreateCustomerInput,
+        #[graphql(desc = "The customer to create.")] input: CreateCustomerInput,
     ) -> async_graphql::Result<Customer> {
         let new = input.parse().map_err(bad_input)?;
         Ok(Customer(store(ctx).customers().create(new).await.gql()?))
@@ -30,10 +30,11 @@ impl CustomerMutation {
     async fn create_customers(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The customers to create, at most MAX_BULK_ROWS (10,000 by default).")]
         input: Vec<CreateCustomerInput>,
     ) -> async_graphql::Result<Vec<Customer>> {
         let store = store(ctx);
-        let news = parse_all(&input, store.limits.max_bulk_rows, "customers", |c| {
+        let news = parse_all(ctx, &input, store.limits.max_bulk_rows, "customers", |c| {
             c.parse().map_err(bad_input)
         })?;
         let created = store.customers().create_many(news).await.gql()?;
@@ -45,8 +46,8 @@ impl CustomerMutation {
     async fn update_customer(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: UpdateCustomerInput,
+        #[graphql(desc = "The customer to change.")] id: ID,
+        #[graphql(desc = "The fields to change.")] input: UpdateCustomerInput,
     ) -> async_graphql::Result<Customer> {
         let id = parse_id(&id, "customer")?;
         let patch = input.parse()?;
@@ -57,7 +58,11 @@ impl CustomerMutation {
 
     /// Deletes a customer and its orders. `NOT_FOUND` when absent.
     #[graphql(guard = "WriterGuard")]
-    async fn delete_customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+    async fn delete_customer(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer to delete.")] id: ID,
+    ) -> async_graphql::Result<bool> {
         let id = parse_id(&id, "customer")?;
         store(ctx).customers().delete(id).await.gql()?;
         Ok(true)

@@ -4,33 +4,58 @@ mod order;
 pub use customer::CustomerMutation;
 pub use order::OrderMutation;
 
-/// The mutation root, split by domain. Every mutation needs a `writer` token.
+/// Writes. Every mutation needs `Authorization: Bearer <token>` with the
+/// `writer` role (`UNAUTHENTICATED` without a valid token, `FORBIDDEN` with a
+/// `reader` token). A failed mutation changes nothing.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(CustomerMutation, OrderMutation);
 
-/// Parses every item of a bulk input first; the error names the index.
+/// Parses every item of a bulk input before anything is written. Each bad
+/// row is reported as its own error naming it (`input[12]: …`, with
+/// `extensions.index`), up to [`MAX_REPORTED`](crate::graphql::arguments::MAX_REPORTED).
 pub(crate) fn parse_all<T, U>(
+    ctx: &async_graphql::Context<'_>,
     items: &[T],
     max: usize,
     what: &str,
     parse: impl Fn(&T) -> async_graphql::Result<U>,
 ) -> async_graphql::Result<Vec<U>> {
+    use async_graphql::ErrorExtensions;
     if items.len() > max {
         return Err(crate::graphql::error::bad_input(format!(
             "at most {max} {what} per request (got {}); split the input into several requests",
             items.len()
         )));
     }
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            parse(item).map_err(|e| {
-                let mut e = e;
+    let mut parsed = Vec::with_capacity(items.len());
+    let mut errors = Vec::new();
+    let mut unreported = 0usize;
+    for (i, item) in items.iter().enumerate() {
+        match parse(item) {
+            Ok(v) => parsed.push(v),
+            Err(mut e) => {
+                if errors.len() == crate::graphql::arguments::MAX_REPORTED {
+                    unreported += 1;
+                    continue;
+                }
                 e.message = format!("input[{i}]: {}", e.message);
-                e
-            })
-        })
-        .collect()
+                errors.push(e.extend_with(|_, ext| ext.set("index", i)));
+            }
+        }
+    }
+    let mut errors = errors.into_iter();
+    let Some(first) = errors.next() else {
+        return Ok(parsed);
+    };
+    for e in errors {
+        ctx.add_error(ctx.set_error_path(e.into_server_error(ctx.item.pos)));
+    }
+    if unreported > 0 {
+        let e = crate::graphql::error::bad_input(format!(
+            "… and {unreported} more bad rows not listed"
+        ));
+        ctx.add_error(ctx.set_error_path(e.into_server_error(ctx.item.pos)));
+    }
+    Err(first)
 }

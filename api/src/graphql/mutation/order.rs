@@ -18,7 +18,7 @@ impl OrderMutation {
     async fn create_order(
         &self,
         ctx: &Context<'_>,
-        input: CreateOrderInput,
+        #[graphql(desc = "The order to create.")] input: CreateOrderInput,
     ) -> async_graphql::Result<Order> {
         let new = input.parse()?;
         Ok(Order(store(ctx).orders().create(new).await.gql()?))
@@ -30,10 +30,13 @@ impl OrderMutation {
     async fn create_orders(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The orders to create, at most MAX_BULK_ROWS (10,000 by default).")]
         input: Vec<CreateOrderInput>,
     ) -> async_graphql::Result<Vec<Order>> {
         let store = store(ctx);
-        let news = parse_all(&input, store.limits.max_bulk_rows, "orders", |o| o.parse())?;
+        let news = parse_all(ctx, &input, store.limits.max_bulk_rows, "orders", |o| {
+            o.parse()
+        })?;
         let created = store.orders().create_many(news).await.gql()?;
         Ok(created.into_iter().map(Order).collect())
     }
@@ -43,8 +46,8 @@ impl OrderMutation {
     async fn update_order(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: UpdateOrderInput,
+        #[graphql(desc = "The order to change.")] id: ID,
+        #[graphql(desc = "The fields to change.")] input: UpdateOrderInput,
     ) -> async_graphql::Result<Order> {
         let id = parse_id(&id, "order")?;
         let patch = input.parse()?;
@@ -53,7 +56,11 @@ impl OrderMutation {
 
     /// Deletes an order. `NOT_FOUND` when absent.
     #[graphql(guard = "WriterGuard")]
-    async fn delete_order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+    async fn delete_order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order to delete.")] id: ID,
+    ) -> async_graphql::Result<bool> {
         let id = parse_id(&id, "order")?;
         store(ctx).orders().delete(id).await.gql()?;
         Ok(true)

@@ -1,9 +1,10 @@
 use async_graphql::{Context, ID, Object};
 use service::model;
 
+use crate::graphql::db_gate::gated;
 use crate::graphql::error::{ServiceResultExt, bad_input};
 use crate::graphql::loaders::{CustomerId, StatsOf};
-use crate::graphql::scalars::{cursor, page_complexity, page_size, parse_id};
+use crate::graphql::scalars::{cursor, page_request, parse_id};
 use crate::graphql::types::inputs::CustomerFilter;
 use crate::graphql::types::{Customer, CustomerConnection, CustomerSpending};
 use crate::graphql::{loader, store};
@@ -11,13 +12,20 @@ use crate::graphql::{loader, store};
 #[derive(Default)]
 pub struct CustomerQuery;
 
+/// Customers in a page when neither `first` nor `last` is given.
+const DEFAULT_CUSTOMERS_PAGE: u64 = 20;
+
 /// Most rows `topCustomers` returns.
 const MAX_TOP: i32 = 100;
 
 #[Object]
 impl CustomerQuery {
     /// One customer by id; null when absent.
-    async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Customer>> {
+    async fn customer(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's id.")] id: ID,
+    ) -> async_graphql::Result<Option<Customer>> {
         let id = parse_id(&id, "customer")?;
         Ok(loader(ctx)
             .load_one(CustomerId(id))
@@ -26,34 +34,43 @@ impl CustomerQuery {
             .map(Customer))
     }
 
-    /// Customers by id ascending, with keyset pagination.
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    /// Customers by id ascending, with keyset pagination: `first`/`after`
+    /// for the next page, `last`/`before` for the previous one.
     async fn customers(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20, desc = "Page size, 0 to 100.")] first: i32,
-        #[graphql(desc = "Cursor of the customer after which the page starts.")] after: Option<
-            String,
+        #[graphql(
+            desc = "The first rows of the page, 0 to 100 (20 when neither `first` nor `last` is given)."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after the customer with this cursor (an `endCursor` or an edge's `cursor`)."
+        )]
+        after: Option<String>,
+        #[graphql(
+            desc = "The last rows of the page, 0 to 100: a previous page, with `before`. Not together with `first`."
+        )]
+        last: Option<i32>,
+        #[graphql(
+            desc = "End before the customer with this cursor (a `startCursor` or an edge's `cursor`)."
+        )]
+        before: Option<String>,
+        #[graphql(desc = "Only customers matching every given condition.")] filter: Option<
+            CustomerFilter,
         >,
-        filter: Option<CustomerFilter>,
     ) -> async_graphql::Result<CustomerConnection> {
-        let first = page_size(first)?;
-        let after_id = after.as_deref().map(cursor::parse_customer).transpose()?;
-        let filter: model::CustomerFilter = filter.unwrap_or_default().into();
-        let page = store(ctx)
-            .customers()
-            .list(&filter, first, after_id)
+        let after = after.as_deref().map(cursor::parse_customer).transpose()?;
+        let before = before.as_deref().map(cursor::parse_customer).transpose()?;
+        let request = page_request(first, last, after, before, DEFAULT_CUSTOMERS_PAGE)?;
+        let filter: model::CustomerFilter = filter.unwrap_or_default().parse()?;
+        let page = gated(ctx, store(ctx).customers().list(&filter, request))
             .await
             .gql()?;
         // Later lookups of these customers in this request cost nothing.
         loader(ctx)
             .feed_many(page.items.iter().map(|c| (CustomerId(c.id), c.clone())))
             .await;
-        Ok(CustomerConnection {
-            page,
-            has_previous_page: after_id.is_some(),
-            filter,
-        })
+        Ok(CustomerConnection { page, filter })
     }
 
     /// Customers with at least `minOrders` orders, by total spent descending,
@@ -74,11 +91,14 @@ impl CustomerQuery {
                 "minOrders must not be negative (got {min_orders})"
             )));
         }
-        let ranking = store(ctx)
-            .orders()
-            .top_customers(u64::try_from(limit).unwrap_or(10), i64::from(min_orders))
-            .await
-            .gql()?;
+        let ranking = gated(
+            ctx,
+            store(ctx)
+                .orders()
+                .top_customers(u64::try_from(limit).unwrap_or(10), i64::from(min_orders)),
+        )
+        .await
+        .gql()?;
         // The ranking already holds each customer's aggregates.
         loader(ctx)
             .feed_many(ranking.iter().map(|s| {

@@ -4,7 +4,7 @@ mod order;
 pub use customer::CustomerQuery;
 pub use order::OrderQuery;
 
-/// The query root, split by domain.
+/// Reads: open to anonymous callers. Customers, orders and the spending ranking.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Query")]
 pub struct QueryRoot(CustomerQuery, OrderQuery);

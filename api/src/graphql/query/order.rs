@@ -1,8 +1,12 @@
 use async_graphql::{Context, ID, Object};
 
+use crate::graphql::db_gate::gated;
 use crate::graphql::error::ServiceResultExt;
 use crate::graphql::loaders::OrderId;
-use crate::graphql::scalars::{cursor, page_complexity, page_size, parse_id};
+use crate::graphql::scalars::{cursor, page_request, parse_id};
+
+/// Orders in a page when neither `first` nor `last` is given.
+const DEFAULT_ORDERS_PAGE: u64 = 20;
 use crate::graphql::types::connection::OrderTotal;
 use crate::graphql::types::inputs::OrderFilter;
 use crate::graphql::types::{Order, OrderConnection};
@@ -14,32 +18,50 @@ pub struct OrderQuery;
 #[Object]
 impl OrderQuery {
     /// One order by id; null when absent.
-    async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Order>> {
+    async fn order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order's id.")] id: ID,
+    ) -> async_graphql::Result<Option<Order>> {
         let id = parse_id(&id, "order")?;
         Ok(loader(ctx).load_one(OrderId(id)).await.gql()?.map(Order))
     }
 
     /// Orders newest first (`createdAt` descending, then `id` descending),
-    /// with keyset pagination.
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    /// with keyset pagination: `first`/`after` for the next (older) page,
+    /// `last`/`before` for the previous (newer) one.
     async fn orders(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20, desc = "Page size, 0 to 100.")] first: i32,
-        #[graphql(desc = "Cursor of the order after which the page starts.")] after: Option<String>,
-        filter: Option<OrderFilter>,
+        #[graphql(
+            desc = "The first rows of the page, 0 to 100 (20 when neither `first` nor `last` is given)."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after the order with this cursor (an `endCursor` or an edge's `cursor`)."
+        )]
+        after: Option<String>,
+        #[graphql(
+            desc = "The last rows of the page, 0 to 100: a previous page, with `before`. Not together with `first`."
+        )]
+        last: Option<i32>,
+        #[graphql(
+            desc = "End before the order with this cursor (a `startCursor` or an edge's `cursor`)."
+        )]
+        before: Option<String>,
+        #[graphql(desc = "Only orders matching every given condition.")] filter: Option<
+            OrderFilter,
+        >,
     ) -> async_graphql::Result<OrderConnection> {
-        let first = page_size(first)?;
-        let after_key = after.as_deref().map(cursor::parse_order).transpose()?;
+        let after = after.as_deref().map(cursor::parse_order).transpose()?;
+        let before = before.as_deref().map(cursor::parse_order).transpose()?;
+        let request = page_request(first, last, after, before, DEFAULT_ORDERS_PAGE)?;
         let filter = filter.unwrap_or_default().parse()?;
-        let page = store(ctx)
-            .orders()
-            .list(&filter, first, after_key)
+        let page = gated(ctx, store(ctx).orders().list(&filter, request))
             .await
             .gql()?;
         Ok(OrderConnection {
             page,
-            has_previous_page: after_key.is_some(),
             total: OrderTotal::Matching(filter),
         })
     }

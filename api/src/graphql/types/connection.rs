@@ -22,14 +22,10 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
-fn page_info<T>(
-    page: &Page<T>,
-    has_previous_page: bool,
-    cursor_of: impl Fn(&T) -> String,
-) -> PageInfo {
+fn page_info<T>(page: &Page<T>, cursor_of: impl Fn(&T) -> String) -> PageInfo {
     PageInfo {
         has_next_page: page.has_next_page,
-        has_previous_page,
+        has_previous_page: page.has_previous_page,
         start_cursor: page.items.first().map(&cursor_of),
         end_cursor: page.items.last().map(&cursor_of),
     }
@@ -44,16 +40,17 @@ fn to_int(n: i64) -> async_graphql::Result<i32> {
 pub struct CustomerEdge {
     /// Opaque position of this customer in the list; pass it as `after`.
     pub cursor: String,
+    /// The customer.
     pub node: Customer,
 }
 
 /// A page of customers, by id ascending.
 pub struct CustomerConnection {
     pub page: Page<model::Customer>,
-    pub has_previous_page: bool,
     pub filter: CustomerFilter,
 }
 
+/// A page of customers, by id ascending, with where it stands in the list.
 #[Object]
 impl CustomerConnection {
     /// The customers of this page with their cursors.
@@ -75,9 +72,7 @@ impl CustomerConnection {
 
     /// Where this page stands in the list.
     async fn page_info(&self) -> PageInfo {
-        page_info(&self.page, self.has_previous_page, |c| {
-            cursor::customer(c.id)
-        })
+        page_info(&self.page, |c| cursor::customer(c.id))
     }
 
     /// How many customers match the filter, over all pages.
@@ -92,6 +87,7 @@ impl CustomerConnection {
 pub struct OrderEdge {
     /// Opaque position of this order in the list; pass it as `after`.
     pub cursor: String,
+    /// The order.
     pub node: Order,
 }
 
@@ -106,10 +102,10 @@ pub enum OrderTotal {
 /// A page of orders, newest first.
 pub struct OrderConnection {
     pub page: Page<model::Order>,
-    pub has_previous_page: bool,
     pub total: OrderTotal,
 }
 
+/// A page of orders, newest first, with where it stands in the list.
 #[Object]
 impl OrderConnection {
     /// The orders of this page with their cursors.
@@ -131,9 +127,7 @@ impl OrderConnection {
 
     /// Where this page stands in the list.
     async fn page_info(&self) -> PageInfo {
-        page_info(&self.page, self.has_previous_page, |o| {
-            cursor::order(o.key())
-        })
+        page_info(&self.page, |o| cursor::order(o.key()))
     }
 
     /// How many orders the whole list holds, over all pages.

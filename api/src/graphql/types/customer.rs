@@ -6,12 +6,16 @@ use super::connection::{OrderConnection, OrderTotal};
 use crate::graphql::error::{Code, ServiceResultExt, gql_error};
 use crate::graphql::loader;
 use crate::graphql::loaders::{CustomerId, OrdersOf, StatsOf};
-use crate::graphql::scalars::{DateTime, Decimal, cursor, page_complexity, page_size, to_id};
+use crate::graphql::scalars::{DateTime, Decimal, cursor, page_request, to_id};
+
+/// Orders in a customer's page when neither `first` nor `last` is given.
+const DEFAULT_ORDERS_PAGE: u64 = 10;
 
 /// A customer of the shop.
 #[derive(Clone, Debug)]
 pub struct Customer(pub model::Customer);
 
+/// A customer of the shop.
 #[Object]
 impl Customer {
     /// The primary key in decimal, e.g. "42".
@@ -41,27 +45,39 @@ impl Customer {
 
     /// The customer's orders, newest first (`createdAt` descending, then `id`
     /// descending). Loaded for all customers of a page in one statement.
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn orders(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 10, desc = "Page size, 0 to 100.")] first: i32,
-        #[graphql(desc = "Cursor of the order after which the page starts.")] after: Option<String>,
+        #[graphql(
+            desc = "The first rows of the page, 0 to 100 (10 when neither `first` nor `last` is given)."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after the order with this cursor (an `endCursor` or an edge's `cursor`)."
+        )]
+        after: Option<String>,
+        #[graphql(
+            desc = "The last rows of the page, 0 to 100: a previous page, with `before`. Not together with `first`."
+        )]
+        last: Option<i32>,
+        #[graphql(
+            desc = "End before the order with this cursor (a `startCursor` or an edge's `cursor`)."
+        )]
+        before: Option<String>,
     ) -> async_graphql::Result<OrderConnection> {
-        let first = page_size(first)?;
-        let after_key = after.as_deref().map(cursor::parse_order).transpose()?;
+        let after = after.as_deref().map(cursor::parse_order).transpose()?;
+        let before = before.as_deref().map(cursor::parse_order).transpose()?;
+        let page = page_request(first, last, after, before, DEFAULT_ORDERS_PAGE)?;
         let page = loader(ctx)
             .load_one(OrdersOf {
                 customer_id: self.0.id,
-                first,
-                after: after_key,
+                page,
             })
             .await
             .gql()?
             .unwrap_or_default();
         Ok(OrderConnection {
             page,
-            has_previous_page: after_key.is_some(),
             total: OrderTotal::OfCustomer(self.0.id),
         })
     }
@@ -83,6 +99,7 @@ impl Customer {
 /// One row of the spending ranking.
 pub struct CustomerSpending(pub model::Spending);
 
+/// One row of the spending ranking: a customer and its aggregates.
 #[Object]
 impl CustomerSpending {
     /// The ranked customer.

@@ -2,20 +2,24 @@
 //! that name the field (and, in bulk, the input index).
 
 use async_graphql::{ID, InputObject, MaybeUndefined};
-use service::input::{CustomerPatch, NewCustomer, NewOrder, OrderPatch};
+use service::input::{CustomerPatch, NewCustomer, NewOrder, OrderPatch, parse_search_text};
 use service::model;
 
 use super::order::OrderStatus;
 use crate::graphql::error::bad_input;
 use crate::graphql::scalars::{DateTime, Decimal, parse_id};
 
+/// A new customer.
 #[derive(InputObject)]
 pub struct CreateCustomerInput {
-    /// 1 to 100 characters (surrounding spaces are trimmed).
+    /// 1 to 100 characters (surrounding spaces are trimmed), with at least
+    /// one visible character and no control or bidirectional control characters.
     pub name: String,
-    /// A valid address, unique regardless of case.
+    /// A valid address (`local@domain.tld`), unique regardless of case;
+    /// stored lower-cased.
     pub email: String,
-    /// Optional phone number: digits with optional `+ - . ( )` and spaces.
+    /// Optional phone number: digits with optional `+ - . ( )` and spaces,
+    /// at most 32 characters.
     pub phone: Option<String>,
 }
 
@@ -25,11 +29,15 @@ impl CreateCustomerInput {
     }
 }
 
-/// Fields left out stay as they are; `phone: null` clears the phone.
+/// Changes to a customer: fields left out stay as they are; `phone: null`
+/// clears the phone.
 #[derive(InputObject)]
 pub struct UpdateCustomerInput {
+    /// The new name (same rules as when creating).
     pub name: Option<String>,
+    /// The new email (same rules as when creating; `CONFLICT` when taken).
     pub email: Option<String>,
+    /// The new phone number; `null` clears it.
     pub phone: MaybeUndefined<String>,
 }
 
@@ -44,15 +52,17 @@ impl UpdateCustomerInput {
     }
 }
 
+/// A new order.
 #[derive(InputObject)]
 pub struct CreateOrderInput {
     /// The customer placing the order; must exist.
     pub customer_id: ID,
-    /// At least 0, at most two decimals.
+    /// 0 to 1000000000.00, at most two decimals.
     pub total: Decimal,
+    /// Where the order starts; `PENDING` when left out.
     #[graphql(default_with = "Some(OrderStatus::Pending)")]
     pub status: Option<OrderStatus>,
-    /// Defaults to now.
+    /// When the order was placed; now when left out.
     pub created_at: Option<DateTime>,
 }
 
@@ -69,10 +79,12 @@ impl CreateOrderInput {
     }
 }
 
-/// Fields left out stay as they are.
+/// Changes to an order: fields left out stay as they are.
 #[derive(InputObject)]
 pub struct UpdateOrderInput {
+    /// The new total (same rules as when creating).
     pub total: Option<Decimal>,
+    /// The new status.
     pub status: Option<OrderStatus>,
 }
 
@@ -82,6 +94,7 @@ impl UpdateOrderInput {
     }
 }
 
+/// Conditions on customers; every given one must hold.
 #[derive(InputObject, Default)]
 pub struct CustomerFilter {
     /// Case-insensitive substring of the name.
@@ -90,26 +103,33 @@ pub struct CustomerFilter {
     pub email: Option<String>,
 }
 
-impl From<CustomerFilter> for model::CustomerFilter {
-    fn from(f: CustomerFilter) -> Self {
-        model::CustomerFilter {
-            name_contains: f.name_contains,
-            email: f.email,
-        }
+impl CustomerFilter {
+    pub fn parse(self) -> async_graphql::Result<model::CustomerFilter> {
+        let text = |what: &str, v: Option<String>| {
+            v.map(|t| parse_search_text(what, &t).map_err(bad_input))
+                .transpose()
+        };
+        Ok(model::CustomerFilter {
+            name_contains: text("filter.nameContains", self.name_contains)?,
+            email: text("filter.email", self.email)?,
+        })
     }
 }
 
+/// Conditions on orders; every given one must hold.
 #[derive(InputObject, Default)]
 pub struct OrderFilter {
+    /// Only the orders of this customer.
     pub customer_id: Option<ID>,
+    /// Only orders with this status.
     pub status: Option<OrderStatus>,
     /// Inclusive: `createdAt >= createdAfter`.
     pub created_after: Option<DateTime>,
     /// Exclusive: `createdAt < createdBefore`.
     pub created_before: Option<DateTime>,
-    /// Inclusive.
+    /// Inclusive: `total >= minTotal`.
     pub min_total: Option<Decimal>,
-    /// Inclusive.
+    /// Inclusive: `total <= maxTotal`.
     pub max_total: Option<Decimal>,
 }
 

@@ -11,9 +11,13 @@ use crate::graphql::scalars::{DateTime, Decimal, to_id};
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "service::model::OrderStatus")]
 pub enum OrderStatus {
+    /// Placed, not yet paid.
     Pending,
+    /// Paid, not yet shipped.
     Paid,
+    /// On its way or delivered.
     Shipped,
+    /// Called off; it still counts in the customer's totals.
     Cancelled,
 }
 
@@ -21,6 +25,7 @@ pub enum OrderStatus {
 #[derive(Clone, Debug)]
 pub struct Order(pub model::Order);
 
+/// An order placed by a customer.
 #[Object]
 impl Order {
     /// The primary key in decimal.
