@@ -29,9 +29,9 @@ use super::variables::directive_condition;
 /// A non-null position received `null`: its parent must become `null`.
 struct Nulled;
 
-/// Rebuilds `data` of `operation` (whose root type is `root`). `data` is left
-/// as it is when it is not an object (the request never executed, or the
-/// root already failed).
+/// Rebuilds `data` of `operation` (whose root type is `root`) after it
+/// executed. The executor answers `null` when every root field failed; that
+/// is completed like an object without fields.
 pub fn complete(
     index: &SchemaIndex,
     doc: &ExecutableDocument,
@@ -40,8 +40,10 @@ pub fn complete(
     variables: &Variables,
     data: Value,
 ) -> Value {
-    let Value::Object(map) = data else {
-        return data;
+    let map = match data {
+        Value::Object(map) => map,
+        Value::Null => IndexMap::new(),
+        other => return other,
     };
     let walker = Walker {
         index,

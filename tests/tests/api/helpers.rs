@@ -39,6 +39,20 @@ pub fn unique_name(prefix: &str) -> String {
     )
 }
 
+/// A path in the temporary directory no other test uses: `stem…`.`extension`.
+pub fn temp_path(stem: &str, extension: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("{}.{extension}", unique_name(stem)))
+}
+
+/// A variable an ignored test needs; its absence fails the test (it was
+/// asked to run, so it must not pass without testing).
+pub fn require_env(name: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| panic!("this test needs {name}; see .ci/run"))
+}
+
 /// A database of its own for one test, removed when dropped.
 pub struct TestDb {
     pub url: String,
