@@ -162,6 +162,100 @@ async fn more_rows_than_the_limit_are_refused_with_the_limit_named() {
     );
 }
 
+fn messages(resp: &Value) -> Vec<String> {
+    resp["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn every_bad_row_is_named_even_when_its_value_cannot_be_parsed() {
+    let app = spawn_app().await;
+    let ids = app.seed_customers(1).await;
+    let good = json!({ "customerId": ids[0].to_string(), "total": "10.00" });
+    let mut rows: Vec<Value> = vec![good; 20];
+    rows[3] = json!({ "total": "1.00" });
+    rows[7] = json!({ "customerId": ids[0].to_string(), "total": "1.00", "status": "BOGUS" });
+    rows[12] = json!({ "customerId": ids[0].to_string(), "total": "12.345" });
+    rows[15] = json!({ "customerId": ids[0].to_string(), "total": true, "createdAt": "yesterday" });
+    let resp = app
+        .mutate(
+            "mutation($rows: [CreateOrderInput!]!) { createOrders(input: $rows) { id } }",
+            json!({ "rows": rows }),
+        )
+        .await;
+    let m = messages(&resp);
+    assert!(resp.get("data").is_none(), "refused before running: {resp}");
+    for (prefix, words) in [
+        ("input[3].customerId:", "required"),
+        ("input[7].status:", "PENDING"),
+        ("input[12].total:", "two decimals"),
+        ("input[15].total:", "money"),
+        ("input[15].createdAt:", "RFC 3339"),
+    ] {
+        assert!(
+            m.iter().any(|e| e.starts_with(prefix) && e.contains(words)),
+            "{prefix} … {words} in {m:#?}"
+        );
+    }
+    assert_eq!(m.len(), 5, "{m:#?}");
+    assert!(
+        resp["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|e| e["extensions"]["code"] == "BAD_USER_INPUT")
+    );
+
+    // Rows whose values parse but break a rule: each named, with its index.
+    let mut rows: Vec<Value> = (0..10)
+        .map(|_| json!({ "customerId": ids[0].to_string(), "total": "5.00" }))
+        .collect();
+    rows[2]["total"] = json!("-1.00");
+    rows[9]["total"] = json!("2000000000.00");
+    let resp = app
+        .mutate(
+            "mutation($rows: [CreateOrderInput!]!) { createOrders(input: $rows) { id } }",
+            json!({ "rows": rows }),
+        )
+        .await;
+    let errors = resp["errors"].as_array().cloned().unwrap_or_default();
+    let indices: Vec<u64> = errors
+        .iter()
+        .filter_map(|e| e["extensions"]["index"].as_u64())
+        .collect();
+    assert_eq!(indices, [2, 9], "{resp}");
+    assert!(
+        messages(&resp)[0].starts_with("input[2]: total must not be negative"),
+        "{resp}"
+    );
+    assert_eq!(app.count_rows("orders").await, 0, "nothing written");
+}
+
+#[tokio::test]
+async fn at_most_a_hundred_bad_rows_are_listed_and_the_rest_counted() {
+    let app = spawn_app().await;
+    let rows: Vec<Value> = (0..150)
+        .map(|_| json!({ "customerId": "1", "total": "0.001" }))
+        .collect();
+    let resp = app
+        .mutate(
+            "mutation($rows: [CreateOrderInput!]!) { createOrders(input: $rows) { id } }",
+            json!({ "rows": rows }),
+        )
+        .await;
+    let m = messages(&resp);
+    assert_eq!(m.len(), 101, "{m:?}");
+    assert!(m[99].starts_with("input[99].total:"));
+    assert!(m[100].contains("50 more"), "{}", m[100]);
+}
+
 fn temp_file(stem: &str, extension: &str, contents: &str) -> std::path::PathBuf {
     // The name starts with `stem`, so the command can tell the kind from it.
     let path =

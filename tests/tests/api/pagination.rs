@@ -165,3 +165,115 @@ async fn a_deep_page_costs_the_same_statements_as_the_first() {
     assert_eq!(first_cost, 1);
     assert_eq!(deep_cost, first_cost);
 }
+
+/// Walks a connection backwards with `last`/`before` from its end; returns
+/// the ids in list order.
+async fn walk_back(
+    app: &crate::helpers::TestApp,
+    query: &str,
+    path: &[&str],
+    vars: Value,
+) -> Vec<i64> {
+    let mut before: Option<String> = None;
+    let mut pages: Vec<Vec<i64>> = Vec::new();
+    loop {
+        let mut v = vars.clone();
+        v["before"] = json!(before);
+        let resp = app.query(query, v).await;
+        let mut conn = data(&resp).clone();
+        for p in path {
+            conn = conn[*p].clone();
+        }
+        assert_eq!(conn["pageInfo"]["hasNextPage"], before.is_some(), "{conn}");
+        pages.push(ids_of(&conn));
+        if conn["pageInfo"]["hasPreviousPage"] == false {
+            break;
+        }
+        before = conn["pageInfo"]["startCursor"].as_str().map(str::to_owned);
+    }
+    pages.into_iter().rev().flatten().collect()
+}
+
+#[tokio::test]
+async fn every_list_walks_backwards_with_last_and_before() {
+    let app = spawn_app().await;
+    let ids = app.seed_customers(23).await;
+    let back = walk_back(
+        &app,
+        "query($before: String) { customers(last: 5, before: $before) { edges { node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }",
+        &["customers"],
+        json!({}),
+    )
+    .await;
+    assert_eq!(back, ids);
+
+    // Orders, with equal timestamps, across the whole list and per customer.
+    let mut forward = Vec::new();
+    for i in 0..25 {
+        let t = format!("2026-01-0{}T00:00:00Z", 1 + i % 3);
+        forward.push((
+            t.clone(),
+            app.seed_order(ids[i % 2], 100 + i as i64, &t).await,
+        ));
+    }
+    let (app_ref, ids_ref) = (&app, &ids);
+    let all = |first: Option<i64>| async move {
+        let resp = app_ref
+            .query(
+                "query($f: Int) { orders(first: $f) { edges { node { id } } } }",
+                json!({ "f": first }),
+            )
+            .await;
+        ids_of(&data(&resp)["orders"])
+    };
+    let newest_first = all(Some(100)).await;
+    assert_eq!(newest_first.len(), 25);
+    assert_eq!(all(None).await, newest_first[..20], "20 by default");
+    let back = walk_back(
+        &app,
+        "query($before: String) { orders(last: 4, before: $before) { edges { node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }",
+        &["orders"],
+        json!({}),
+    )
+    .await;
+    assert_eq!(back, newest_first);
+
+    let per_customer = |first: i64| async move {
+        let resp = app_ref
+            .query(
+                "query($id: ID!, $f: Int) { customer(id: $id) { orders(first: $f) { edges { node { id } } } } }",
+                json!({ "id": ids_ref[0].to_string(), "f": first }),
+            )
+            .await;
+        ids_of(&data(&resp)["customer"]["orders"])
+    };
+    let back = walk_back(
+        &app,
+        "query($id: ID!, $before: String) { customer(id: $id) { orders(last: 3, before: $before) { edges { node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }",
+        &["customer", "orders"],
+        json!({ "id": ids[0].to_string() }),
+    )
+    .await;
+    assert_eq!(back, per_customer(100).await);
+    let resp = app
+        .query(
+            "query($id: ID!) { customer(id: $id) { orders { edges { node { id } } } } }",
+            json!({ "id": ids[0].to_string() }),
+        )
+        .await;
+    assert_eq!(
+        ids_of(&data(&resp)["customer"]["orders"]).len(),
+        9.min(10),
+        "10 by default"
+    );
+}
+
+#[tokio::test]
+async fn first_with_last_is_bad_input() {
+    let app = spawn_app().await;
+    let resp = app
+        .query("{ customers(first: 2, last: 2) { totalCount } }", json!({}))
+        .await;
+    assert_eq!(crate::helpers::error_code(&resp), "BAD_USER_INPUT");
+    assert!(crate::helpers::error_message(&resp).contains("not both"));
+}

@@ -44,18 +44,18 @@ pub(crate) fn parse_all<T, U>(
             }
         }
     }
-    let mut errors = errors.into_iter();
-    let Some(first) = errors.next() else {
+    if unreported > 0 {
+        errors.push(crate::graphql::error::bad_input(format!(
+            "… and {unreported} more bad rows not listed"
+        )));
+    }
+    // All but the last are added here, the last is the field's own error:
+    // the response lists them in row order.
+    let Some(last) = errors.pop() else {
         return Ok(parsed);
     };
     for e in errors {
         ctx.add_error(ctx.set_error_path(e.into_server_error(ctx.item.pos)));
     }
-    if unreported > 0 {
-        let e = crate::graphql::error::bad_input(format!(
-            "… and {unreported} more bad rows not listed"
-        ));
-        ctx.add_error(ctx.set_error_path(e.into_server_error(ctx.item.pos)));
-    }
-    Err(first)
+    Err(last)
 }
