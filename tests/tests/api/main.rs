@@ -10,6 +10,7 @@ mod auth;
 mod batching;
 mod bulk;
 mod cache;
+mod clients;
 mod cors;
 mod customers;
 mod errors;
