@@ -15,6 +15,7 @@ mod cors;
 mod customers;
 mod errors;
 pub mod faults;
+mod generated;
 mod health;
 mod http;
 mod migrations;
