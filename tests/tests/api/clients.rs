@@ -75,3 +75,49 @@ async fn the_playground_works_in_chromium_without_internet() {
     assert!(ok, "{out}");
     assert!(out.contains("all playground checks passed"), "{out}");
 }
+
+#[tokio::test]
+#[ignore = "needs Node.js and tests/js's packages (npm ci --prefix tests/js)"]
+async fn codegen_with_the_readme_configuration_types_every_scalar() {
+    let app = spawn_app().await;
+    let out = crate::helpers::temp_path("codegen", "ts");
+    let dir = js_dir();
+    let env = [
+        ("SCHEMA_URL", format!("{}/graphql", app.address)),
+        ("DOCUMENTS", "../graphql/operations.graphql".to_owned()),
+        ("OUTPUT", out.display().to_string()),
+    ];
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .args([
+                "node_modules/@graphql-codegen/cli/cjs/bin.js",
+                "--config",
+                "codegen.yml",
+            ])
+            .envs(env)
+            .current_dir(dir)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("node runs");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let types = std::fs::read_to_string(&out).expect("generated types");
+    let _ = std::fs::remove_file(&out);
+    assert!(
+        types.contains("Decimal: { input: string; output: string; }"),
+        "{types}"
+    );
+    assert!(
+        types.contains("DateTime: { input: string; output: string; }"),
+        "{types}"
+    );
+    // The schema's descriptions reach the generated code.
+    assert!(types.contains("A customer of the shop"), "{types}");
+    assert!(types.contains("export type OrderStatus ="), "{types}");
+}
