@@ -145,6 +145,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings, migrate: bool) -> anyhow::Result<()> {
+    // Connections past the kernel's open-file limit would fail to accept;
+    // the connection cap should decide instead.
+    if let Some(files) = crate::server::raise_open_file_limit() {
+        let needed = settings.http_max_connections as u64 + u64::from(settings.db_max_connections) + 256;
+        if files < needed {
+            tracing::warn!(
+                open_files = files,
+                http_max_connections = settings.http_max_connections,
+                "the open-file limit is below HTTP_MAX_CONNECTIONS plus the pool and a reserve; lower HTTP_MAX_CONNECTIONS or raise the hard limit (ulimit -Hn)"
+            );
+        } else {
+            tracing::info!(open_files = files, "open-file limit");
+        }
+    }
     let app = Application::build(
         settings,
         BuildOptions {

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod graphql;
 pub mod playground;
 pub mod routes;
+pub mod server;
 pub mod settings;
 pub mod startup;
 pub mod state;

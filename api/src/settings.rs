@@ -8,6 +8,7 @@ use service::db::PoolSettings;
 
 use crate::graphql::lexical::TextLimits;
 use crate::graphql::pipeline::DocumentLimits;
+use crate::server::ConnectionLimits;
 
 /// Deepest bracket nesting a document may have (the parser's recursion limit).
 pub const MAX_NESTING: usize = 64;
@@ -220,6 +221,27 @@ pub struct Settings {
     #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub graphiql: bool,
 
+    /// Most open HTTP connections; at the cap a new one closes the oldest
+    /// idle one, and is refused only when all are busy.
+    #[arg(
+        long,
+        env = "HTTP_MAX_CONNECTIONS",
+        default_value_t = 4_096,
+        global = true
+    )]
+    pub http_max_connections: usize,
+
+    /// Seconds a client has to send a request's headers, counted from the
+    /// connection's start or the end of the previous response (so also how
+    /// long an idle keep-alive connection stays open).
+    #[arg(
+        long,
+        env = "HTTP_HEADER_TIMEOUT_SECS",
+        default_value_t = 15,
+        global = true
+    )]
+    pub http_header_timeout_secs: u64,
+
     /// How long in-flight requests may run after SIGTERM/Ctrl-C before the
     /// server stops anyway.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30, global = true)]
@@ -266,6 +288,8 @@ impl Default for Settings {
             rate_limit_burst: None,
             graphql_introspection: true,
             graphiql: true,
+            http_max_connections: 4_096,
+            http_header_timeout_secs: 15,
             shutdown_grace_secs: 30,
             log_format: "text".into(),
         }
@@ -324,6 +348,13 @@ impl Settings {
             max_depth: self.graphql_max_depth as u64,
             max_cost: self.graphql_max_complexity as u64,
             max_bulk_rows: self.max_bulk_rows as u64,
+        }
+    }
+
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: self.http_max_connections.max(1),
+            header_timeout: Duration::from_secs(self.http_header_timeout_secs.max(1)),
         }
     }
 

@@ -202,29 +202,15 @@ impl Application {
         let db = self.state.store.db.clone();
         let grace = Duration::from_secs(self.state.settings.shutdown_grace_secs);
         let in_flight = self.state.in_flight.clone();
+        let limits = self.state.settings.connection_limits();
         let router = crate::routes::router(self.state);
-        let signalled = Arc::new(tokio::sync::Notify::new());
-        let notify = signalled.clone();
-        let serve = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            notify.notify_one();
-        });
-        tokio::select! {
-            result = serve => result.context("the HTTP server failed")?,
-            () = async {
-                signalled.notified().await;
-                tokio::time::sleep(grace).await;
-            } => {
-                tracing::warn!(
-                    in_flight = in_flight.load(std::sync::atomic::Ordering::SeqCst),
-                    grace_secs = grace.as_secs(),
-                    "grace period over; stopping with requests in flight"
-                );
-            }
+        let finished = crate::server::serve(self.listener, router, limits, shutdown, grace).await;
+        if !finished {
+            tracing::warn!(
+                in_flight = in_flight.load(std::sync::atomic::Ordering::SeqCst),
+                grace_secs = grace.as_secs(),
+                "grace period over; stopping with requests in flight"
+            );
         }
         db.close().await.context("closing the database pool")?;
         tracing::info!("stopped");
