@@ -23,7 +23,16 @@ pub struct Claims {
     pub sub: String,
     pub exp: u64,
     pub role: Role,
+    /// Not valid before (seconds since the epoch), if the issuer says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    /// Issued at (seconds since the epoch), if the issuer says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
 }
+
+/// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
+const LEEWAY_SECS: u64 = 30;
 
 /// Signs and verifies tokens with one HS256 secret.
 #[derive(Clone)]
@@ -43,7 +52,8 @@ impl Jwt {
     pub fn new(secret: &[u8]) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims(&["exp", "sub"]);
-        validation.leeway = 30;
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
         Jwt {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -65,23 +75,36 @@ impl Jwt {
             sub: sub.to_owned(),
             exp: (now + ttl).as_secs(),
             role,
+            nbf: None,
+            iat: Some(now.as_secs()),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, String> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind;
                 match e.kind() {
                     ErrorKind::ExpiredSignature => "the bearer token has expired".to_owned(),
+                    ErrorKind::ImmatureSignature => {
+                        "the bearer token is not valid yet (nbf)".to_owned()
+                    }
                     ErrorKind::InvalidSignature => {
                         "the bearer token's signature is invalid".to_owned()
                     }
                     _ => "the bearer token is malformed or its claims are invalid".to_owned(),
                 }
-            })
+            })?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        if claims.iat.is_some_and(|iat| iat > now + LEEWAY_SECS) {
+            return Err("the bearer token claims to be issued in the future (iat)".to_owned());
+        }
+        Ok(claims)
     }
 }
 

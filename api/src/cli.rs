@@ -148,7 +148,8 @@ async fn serve(settings: Settings, migrate: bool) -> anyhow::Result<()> {
     // Connections past the kernel's open-file limit would fail to accept;
     // the connection cap should decide instead.
     if let Some(files) = crate::server::raise_open_file_limit() {
-        let needed = settings.http_max_connections as u64 + u64::from(settings.db_max_connections) + 256;
+        let needed =
+            settings.http_max_connections as u64 + u64::from(settings.db_max_connections) + 256;
         if files < needed {
             tracing::warn!(
                 open_files = files,

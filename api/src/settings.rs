@@ -20,11 +20,11 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data.db?mode=rwc";
 pub struct Settings {
     /// Any SeaORM URL; PostgreSQL is the production target. Unset: a local
     /// SQLite file (`data.db`), seeded with demo data when empty.
-    #[arg(long, env = "DATABASE_URL", global = true)]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     pub database_url: Option<String>,
 
     /// Redis for the result cache, e.g. `redis://127.0.0.1:6379/0`. Unset: in-process cache.
-    #[arg(long, env = "REDIS_URL", global = true)]
+    #[arg(long, env = "REDIS_URL", hide_env_values = true, global = true)]
     pub redis_url: Option<String>,
 
     /// Prefix of every Redis key, so deployments can share one Redis.
@@ -386,6 +386,19 @@ pub fn with_database_name(url: &str, name: &str) -> String {
     out
 }
 
+/// `text` with `url` (and its password, wherever it appears alone) redacted.
+pub fn scrub_url(text: &str, url: &str) -> String {
+    let mut out = text.replace(url, &redact_url(url));
+    if let (Some(scheme_end), Some(at)) = (url.find("://"), url.rfind('@'))
+        && at > scheme_end
+        && let Some((_, password)) = url[scheme_end + 3..at].split_once(':')
+        && password.len() >= 3
+    {
+        out = out.replace(password, "***");
+    }
+    out
+}
+
 /// Hides the password of a URL for logs.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -411,6 +424,18 @@ mod tests {
             "postgres://u:p@h:5432/x?sslmode=disable"
         );
         assert_eq!(with_database_name("postgres://h", "x"), "postgres://h/x");
+    }
+
+    #[test]
+    fn driver_messages_lose_the_password() {
+        let url = "postgres://user:hunter2@[bad/db";
+        let msg = format!("The connection string '{url}' cannot be parsed; hunter2 again");
+        let scrubbed = scrub_url(&msg, url);
+        assert!(!scrubbed.contains("hunter2"), "{scrubbed}");
+        assert!(
+            scrubbed.contains("postgres://user:***@[bad/db"),
+            "{scrubbed}"
+        );
     }
 
     #[test]

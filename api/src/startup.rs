@@ -20,7 +20,7 @@ use crate::graphql::build_schema;
 use crate::graphql::persisted::{Persisted, load_manifest};
 use crate::graphql::pipeline::Pipeline;
 use crate::playground::Playground;
-use crate::settings::{Settings, redact_url};
+use crate::settings::{Settings, redact_url, scrub_url};
 use crate::state::AppState;
 
 /// Entries the in-process cache holds at most.
@@ -57,8 +57,10 @@ pub async fn connect_database(
         max_lifetime_secs = pool.max_lifetime.as_secs(),
         "connecting to the database"
     );
+    // The driver's own messages may quote the whole URL: never its password.
     service::db::connect(&url, &pool, statements)
         .await
+        .map_err(|e| anyhow::anyhow!(scrub_url(&e.to_string(), &url)))
         .with_context(|| format!("could not connect to the database at {}", redact_url(&url)))
 }
 

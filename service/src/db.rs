@@ -33,12 +33,21 @@ impl Default for PoolSettings {
 #[derive(Debug, Default)]
 pub struct StatementCounter {
     statements: AtomicU64,
-    /// When set, the SQL of the most recent statements (for tests and debugging).
-    recent: Option<std::sync::Mutex<std::collections::VecDeque<String>>>,
+    /// When set, the SQL of the most recent statements and when each ran
+    /// (for tests and debugging).
+    recent: Option<std::sync::Mutex<std::collections::VecDeque<Ran>>>,
+}
+
+/// A statement that ran: its SQL, when it started and ended.
+#[derive(Clone, Debug)]
+struct Ran {
+    sql: String,
+    started: std::time::Instant,
+    ended: std::time::Instant,
 }
 
 /// How many statements [`StatementCounter::recent`] keeps.
-const RECENT_STATEMENTS: usize = 64;
+const RECENT_STATEMENTS: usize = 256;
 
 impl StatementCounter {
     /// A counter that also keeps the SQL of the last statements.
@@ -49,8 +58,7 @@ impl StatementCounter {
         }
     }
 
-    /// The SQL of the most recent statements, oldest first (empty unless recording).
-    pub fn recent(&self) -> Vec<String> {
+    fn ran(&self) -> Vec<Ran> {
         self.recent
             .as_ref()
             .map(|r| {
@@ -63,16 +71,46 @@ impl StatementCounter {
             .unwrap_or_default()
     }
 
-    fn record(&self, sql: &str) {
+    /// The SQL of the most recent statements, oldest first (empty unless recording).
+    pub fn recent(&self) -> Vec<String> {
+        self.ran().into_iter().map(|r| r.sql).collect()
+    }
+
+    /// The most statements that were running at the same moment among the
+    /// recent ones that started after `since` (each runs on a connection of
+    /// its own, so this is how many connections they held at once).
+    pub fn peak_concurrency(&self, since: std::time::Instant) -> usize {
+        let mut edges: Vec<(std::time::Instant, i32)> = Vec::new();
+        for r in self.ran().into_iter().filter(|r| r.started >= since) {
+            edges.push((r.started, 1));
+            edges.push((r.ended, -1));
+        }
+        // Ends before starts at the same instant: touching is not overlapping.
+        edges.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        let (mut now, mut peak) = (0i32, 0i32);
+        for (_, delta) in edges {
+            now += delta;
+            peak = peak.max(now);
+        }
+        usize::try_from(peak).unwrap_or_default()
+    }
+
+    fn record(&self, sql: &str, elapsed: Duration) {
         self.statements.fetch_add(1, Ordering::Relaxed);
         if let Some(recent) = &self.recent {
+            let ended = std::time::Instant::now();
+            let ran = Ran {
+                sql: sql.to_owned(),
+                started: ended.checked_sub(elapsed).unwrap_or(ended),
+                ended,
+            };
             let mut recent = recent
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if recent.len() == RECENT_STATEMENTS {
                 recent.pop_front();
             }
-            recent.push_back(sql.to_owned());
+            recent.push_back(ran);
         }
     }
 
@@ -104,7 +142,7 @@ pub async fn connect(
         });
     let mut db = Database::connect(opts).await?;
     db.set_metric_callback(move |info| {
-        counter.record(&info.statement.sql);
+        counter.record(&info.statement.sql, info.elapsed);
         metrics::counter!("sql_statements_total", "failed" => if info.failed { "true" } else { "false" })
             .increment(1);
         metrics::histogram!("sql_statement_duration_seconds").record(info.elapsed.as_secs_f64());

@@ -467,8 +467,12 @@ fn window_page_statement(
     Statement::from_sql_and_values(backend, sql, values)
 }
 
-/// The time part of an order cursor, exposed for the API's cursor codec.
+/// The key an order cursor names, for the API's cursor codec: `None` unless
+/// the instant lies in the years 1 to 9999 (what every backend stores) and
+/// the id is positive.
 pub fn key_from_parts(created_at_micros: i64, id: i64) -> Option<OrderKey> {
+    use chrono::Datelike;
     DateTime::<Utc>::from_timestamp_micros(created_at_micros)
+        .filter(|t| (1..=9999).contains(&t.year()) && id > 0)
         .map(|created_at| OrderKey { created_at, id })
 }

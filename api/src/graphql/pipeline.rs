@@ -23,7 +23,7 @@ use super::error::{Code, code_of, coded, ensure_codes, parse_error};
 use super::inline::{Inline, drive};
 use super::lexical::{self, TextLimits};
 use super::loaders::Loaders;
-use super::persisted::{Persisted, Registration};
+use super::persisted::Persisted;
 use super::schema_index::SchemaIndex;
 use crate::auth::Auth;
 
@@ -85,6 +85,8 @@ pub struct Prepared {
     pub name: Option<String>,
     /// Variables with the operation's defaults, for `@skip`/`@include`.
     variables: Variables,
+    /// Large enough that validating it should not hold an async worker.
+    heavy: bool,
 }
 
 /// What execution produced. `data` is `None` when the request never
@@ -148,6 +150,18 @@ impl Pipeline {
                 errors: vec![r.into_error()],
             }
         })?;
+        let large = request.query.len() > LARGE_DOCUMENT_BYTES;
+        let prepared = off_the_workers_if(large, || self.check(request))?;
+        if let Some(registration) = registration {
+            self.persisted
+                .register(registration, &prepared.request.query)
+                .await;
+        }
+        Ok(prepared)
+    }
+
+    /// The synchronous checks: text, parse, operation, expansion, arguments, cost.
+    fn check(&self, mut request: Request) -> Result<Prepared, Refused> {
         if request.query.trim().is_empty() {
             return Err(Refused::one(
                 Code::BadUserInput,
@@ -214,15 +228,11 @@ impl Pipeline {
                 too_costly(cost, self.limits.max_cost),
             ));
         }
-        if let Some(Registration { hash }) = registration {
-            self.persisted
-                .register(Registration { hash }, &request.query)
-                .await;
-        }
         let name = request
             .operation_name
             .clone()
             .or_else(|| operation.as_ref().map(|n| n.to_string()));
+        let heavy = selections > HEAVY_SELECTIONS || request.query.len() > LARGE_DOCUMENT_BYTES;
         let doc = Arc::new(doc);
         request.set_parsed_query((*doc).clone());
         Ok(Prepared {
@@ -233,6 +243,7 @@ impl Pipeline {
             cost,
             name,
             variables,
+            heavy,
         })
     }
 
@@ -260,6 +271,7 @@ impl Pipeline {
             kind,
             name,
             variables,
+            heavy,
             ..
         } = prepared;
         let label = self.label(name.as_deref(), auth);
@@ -272,7 +284,11 @@ impl Pipeline {
                 &inline,
                 gate.clone(),
             ));
-        let response: Response = drive(self.schema.execute(request), inline).await;
+        let execution = FirstPollOffTheWorkers {
+            inner: self.schema.execute(request),
+            heavy,
+        };
+        let response: Response = drive(execution, inline).await;
         let mut errors = response.errors;
         ensure_codes(&mut errors);
         // Validation refused it: nothing executed, so no `data`.
@@ -309,6 +325,51 @@ impl Pipeline {
             return "unlisted".to_owned();
         }
         super::metrics_label(name)
+    }
+}
+
+/// Documents past this size are parsed and checked off the async workers.
+const LARGE_DOCUMENT_BYTES: usize = 8 * 1024;
+/// Operations past this many selections are validated off the async workers.
+const HEAVY_SELECTIONS: u64 = 300;
+
+/// Runs `f` where it cannot hold up other requests' tasks when `heavy` and
+/// the runtime has other workers to take them over (`block_in_place`);
+/// inline otherwise. The limits bound `f`; this keeps even their worst case
+/// from stalling everyone else on the same worker.
+fn off_the_workers_if<T>(heavy: bool, f: impl FnOnce() -> T) -> T {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if heavy && multi_thread {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// async-graphql parses and validates on the first poll of an execution:
+    /// for a heavy document that poll runs off the workers.
+    struct FirstPollOffTheWorkers<F> {
+        #[pin]
+        inner: F,
+        heavy: bool,
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for FirstPollOffTheWorkers<F> {
+    type Output = F::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let this = self.project();
+        if std::mem::take(this.heavy) {
+            let inner = this.inner;
+            return off_the_workers_if(true, move || inner.poll(cx));
+        }
+        this.inner.poll(cx)
     }
 }
 

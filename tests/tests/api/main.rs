@@ -6,6 +6,7 @@ mod helpers;
 mod proxy;
 mod redis_server;
 
+mod attacks;
 mod auth;
 mod batching;
 mod bulk;

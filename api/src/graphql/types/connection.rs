@@ -4,6 +4,7 @@ use async_graphql::{Context, Object, SimpleObject};
 use service::model::{self, CustomerFilter, OrderFilter, Page};
 
 use super::{Customer, Order};
+use crate::graphql::db_gate::gated;
 use crate::graphql::error::{Code, ServiceResultExt, gql_error};
 use crate::graphql::loaders::StatsOf;
 use crate::graphql::scalars::cursor;
@@ -77,7 +78,9 @@ impl CustomerConnection {
 
     /// How many customers match the filter, over all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        let n = store(ctx).customers().count(&self.filter).await.gql()?;
+        let n = gated(ctx, store(ctx).customers().count(&self.filter))
+            .await
+            .gql()?;
         to_int(i64::try_from(n).unwrap_or(i64::MAX))
     }
 }
@@ -138,7 +141,7 @@ impl OrderConnection {
                 to_int(stats.map(|s| s.order_count).unwrap_or_default())
             }
             OrderTotal::Matching(filter) => {
-                let n = store(ctx).orders().count(filter).await.gql()?;
+                let n = gated(ctx, store(ctx).orders().count(filter)).await.gql()?;
                 to_int(i64::try_from(n).unwrap_or(i64::MAX))
             }
         }
