@@ -1,8 +1,9 @@
-//! `cargo run --release -p bench -- <bulk|cache|load>`: benchmarks that
+//! `cargo run --release -p bench -- <bulk|cache|load|soak|attack>`: benchmarks that
 //! print their figures. Each needs PostgreSQL (`--database-url` or
 //! `DATABASE_URL`, any database the user may connect to); it creates and
 //! drops its own database.
 
+mod attack;
 mod bulk;
 mod cache;
 mod dataset;
@@ -39,6 +40,8 @@ enum Command {
     Load(load::Args),
     /// A mixed read/write load at many clients for a fixed time.
     Soak(soak::Args),
+    /// The release server as a process, under hostile traffic, while a cheap query is timed.
+    Attack(attack::Args),
 }
 
 #[tokio::main]
@@ -53,5 +56,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Cache(args) => cache::run(&base, args).await,
         Command::Load(args) => load::run(&base, args).await,
         Command::Soak(args) => soak::run(&base, args).await,
+        Command::Attack(args) => attack::run(&base, args).await,
     }
 }
