@@ -186,7 +186,7 @@ pub struct Settings {
     pub persisted_queries_max: u64,
 
     /// Most rows `createCustomers` / `createOrders` take in one request.
-    #[arg(long, env = "MAX_BULK_ROWS", default_value_t = 10_000, global = true)]
+    #[arg(long, env = "MAX_BULK_ROWS", default_value_t = 20_000, global = true)]
     pub max_bulk_rows: usize,
 
     /// Largest request body, in bytes.
@@ -281,7 +281,7 @@ impl Default for Settings {
             persisted_queries_only: false,
             persisted_queries_ttl_secs: 86_400,
             persisted_queries_max: 10_000,
-            max_bulk_rows: 10_000,
+            max_bulk_rows: 20_000,
             max_body_bytes: 8 * 1024 * 1024,
             request_timeout_secs: 30,
             rate_limit_per_second: None,

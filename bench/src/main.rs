@@ -10,6 +10,7 @@ mod dataset;
 mod driver;
 mod harness;
 mod load;
+mod persisted;
 mod soak;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +43,8 @@ enum Command {
     Soak(soak::Args),
     /// The release server as a process, under hostile traffic, while a cheap query is timed.
     Attack(attack::Args),
+    /// Queries sent by their persisted-query hash against the same with their document.
+    Persisted(persisted::Args),
 }
 
 #[tokio::main]
@@ -57,5 +60,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Load(args) => load::run(&base, args).await,
         Command::Soak(args) => soak::run(&base, args).await,
         Command::Attack(args) => attack::run(&base, args).await,
+        Command::Persisted(args) => persisted::run(&base, args).await,
     }
 }

@@ -31,7 +31,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_bulk_rows: 10_000,
+            max_bulk_rows: 20_000,
         }
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{TestApp, data, error_code, error_message, spawn_app, spawn_app_with, writer};
+use crate::helpers::{data, error_code, error_message, spawn_app, spawn_app_with};
 
 /// `query { ...F0 }` where each fragment spreads the next twice: 2^levels
 /// selections once expanded, in about 40 bytes per level.
@@ -354,7 +354,6 @@ async fn nul_bytes_ancient_cursors_and_invisible_names_are_bad_input() {
         .await;
     assert_eq!(error_code(&resp), "BAD_USER_INPUT", "{resp}");
     assert_eq!(app.count_rows("customers").await, 0);
-    let _ = writer();
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub mod faults;
 mod generated;
 mod health;
 mod http;
+mod limits;
 mod migrations;
 mod ops;
 mod orders;

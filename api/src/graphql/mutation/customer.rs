@@ -30,7 +30,7 @@ impl CustomerMutation {
     async fn create_customers(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The customers to create, at most MAX_BULK_ROWS (10,000 by default).")]
+        #[graphql(desc = "The customers to create, at most MAX_BULK_ROWS (20,000 by default).")]
         input: Vec<CreateCustomerInput>,
     ) -> async_graphql::Result<Vec<Customer>> {
         let store = store(ctx);

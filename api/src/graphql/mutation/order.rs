@@ -30,7 +30,7 @@ impl OrderMutation {
     async fn create_orders(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The orders to create, at most MAX_BULK_ROWS (10,000 by default).")]
+        #[graphql(desc = "The orders to create, at most MAX_BULK_ROWS (20,000 by default).")]
         input: Vec<CreateOrderInput>,
     ) -> async_graphql::Result<Vec<Order>> {
         let store = store(ctx);
