@@ -198,3 +198,25 @@ fn every_type_field_argument_input_field_and_enum_value_is_described() {
 fn the_command_line_is_well_formed() {
     api::cli::Cli::command().debug_assert();
 }
+
+/// Every variable the server reads is in the README's table and in
+/// `.env.example`.
+#[test]
+fn every_setting_is_documented() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let example = std::fs::read_to_string(root.join(".env.example")).expect(".env.example");
+    let mut missing = Vec::new();
+    for arg in api::cli::Cli::command().get_arguments() {
+        let Some(env) = arg.get_env().and_then(|e| e.to_str()) else {
+            continue;
+        };
+        if !readme.contains(&format!("| `{env}` |")) {
+            missing.push(format!("{env} (README)"));
+        }
+        if !example.contains(&format!("{env}=")) {
+            missing.push(format!("{env} (.env.example)"));
+        }
+    }
+    assert!(missing.is_empty(), "undocumented: {missing:?}");
+}
