@@ -1,15 +1,12 @@
 //! Bearer tokens: HS256 JWTs with `sub`, `exp` and `role` (`reader` or
 //! `writer`). Queries are open to anonymous callers; every mutation needs a
-//! valid `writer` token.
+//! valid `writer` token (`graphql::guard` enforces it).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use async_graphql::{Context, Guard};
 use axum::http::HeaderMap;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-
-use crate::graphql::error::{Code, gql_error};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -142,26 +139,6 @@ impl Auth {
         match self {
             Auth::Bearer(c) => Some(&c.sub),
             _ => None,
-        }
-    }
-}
-
-/// Lets only callers with a valid `writer` token through.
-pub struct WriterGuard;
-
-impl Guard for WriterGuard {
-    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        match ctx.data_opt::<Auth>().unwrap_or(&Auth::Anonymous) {
-            Auth::Anonymous => Err(gql_error(
-                Code::Unauthenticated,
-                "mutations need `Authorization: Bearer <token>` with the writer role",
-            )),
-            Auth::Invalid(reason) => Err(gql_error(Code::Unauthenticated, reason.clone())),
-            Auth::Bearer(claims) if claims.role != Role::Writer => Err(gql_error(
-                Code::Forbidden,
-                "this token has the reader role; mutations need the writer role",
-            )),
-            Auth::Bearer(_) => Ok(()),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod demo;
 pub mod graphql;
 pub mod playground;
+pub mod rate_limit;
 pub mod routes;
 pub mod server;
 pub mod settings;

@@ -1,19 +1,12 @@
-//! The GraphiQL playground, served from the binary itself: pinned production
-//! builds of GraphiQL, React and graphql-ws (brought in at build time by
-//! `build.rs`) and a bootstrap script of ours. No CDN, no inline script: it
-//! works offline and under `Content-Security-Policy: default-src 'self'`.
+//! The GraphiQL playground's page and files, in the binary itself: pinned
+//! production builds of GraphiQL, React and graphql-ws (brought in at build
+//! time by `build.rs`) and a bootstrap script of ours. No CDN, no inline
+//! script: it works offline and under `Content-Security-Policy: default-src
+//! 'self'`. `routes::playground` serves them.
 
 use std::collections::HashMap;
 
-use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
 use sha2::{Digest, Sha256};
-
-use crate::graphql::error::Code;
-use crate::routes::middleware::http_error;
-use crate::state::AppState;
 
 mod vendored {
     include!(concat!(env!("OUT_DIR"), "/playground_assets.rs"));
@@ -32,12 +25,15 @@ const DEFAULT_QUERY: &str = "# Mutations need a writer token: see the Headers ta
 /// What the Headers tab shows: where a token comes from, never a token.
 const TOKEN_PLACEHOLDER: &str = "Bearer <a writer token: run `api token --role writer` with the server's JWT_SECRET, or copy the one the server logs at start when JWT_SECRET is unset>";
 
-struct Asset {
-    bytes: &'static [u8],
-    content_type: &'static str,
-    etag: String,
+/// One file the playground page loads.
+pub struct Asset {
+    pub bytes: &'static [u8],
+    pub content_type: &'static str,
+    /// Strong validator of `bytes`.
+    pub etag: String,
 }
 
+/// The page and its files, built once at start.
 pub struct Playground {
     page: String,
     assets: HashMap<&'static str, Asset>,
@@ -80,6 +76,16 @@ impl Playground {
             Some(why) => missing_page(why),
         };
         Playground { page, assets }
+    }
+
+    /// The HTML page.
+    pub fn page(&self) -> &str {
+        &self.page
+    }
+
+    /// A file of the page by name (`graphiql.js`, …).
+    pub fn asset(&self, name: &str) -> Option<&Asset> {
+        self.assets.get(name)
     }
 }
 
@@ -148,87 +154,6 @@ fn html_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-fn accepts_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"))
-}
-
-/// `GET /graphql` without a query: the playground for browsers, a JSON hint
-/// for everything else.
-pub fn page_or_hint(state: &AppState, headers: &HeaderMap) -> Response {
-    if !state.settings.graphiql {
-        return http_error(
-            StatusCode::NOT_FOUND,
-            Code::BadUserInput,
-            "the playground is turned off here (GRAPHIQL=false); POST GraphQL requests to /graphql",
-        );
-    }
-    if !accepts_html(headers) {
-        return http_error(
-            StatusCode::BAD_REQUEST,
-            Code::BadUserInput,
-            "GET /graphql needs a `query` parameter (e.g. /graphql?query={__typename}); POST JSON {\"query\": \"…\"} for anything else. Browsers get the GraphiQL playground here.",
-        );
-    }
-    let mut resp = (StatusCode::OK, state.playground.page.clone()).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    resp
-}
-
-/// `GET /graphql/assets/{name}`: revalidated by ETag on every load.
-pub async fn asset(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let Some(asset) = state
-        .settings
-        .graphiql
-        .then(|| state.playground.assets.get(name.as_str()))
-        .flatten()
-    else {
-        return http_error(StatusCode::NOT_FOUND, Code::BadUserInput, "no such file");
-    };
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == asset.etag));
-    let mut resp = if fresh {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        (StatusCode::OK, Body::from(asset.bytes)).into_response()
-    };
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(asset.content_type),
-    );
-    if let Ok(v) = HeaderValue::from_str(&asset.etag) {
-        h.insert(header::ETAG, v);
-    }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, no-cache"),
-    );
-    resp
-}
-
-/// `GET /`: the playground's address.
-pub async fn root() -> Redirect {
-    Redirect::temporary("/graphql")
 }
 
 #[cfg(test)]

@@ -165,10 +165,8 @@ impl Application {
             .await
             .with_context(|| format!("could not bind {}", settings.listen_addr))?;
         let port = listener.local_addr()?.port();
-        let limiter = crate::routes::middleware::limiter(
-            settings.rate_limit_per_second,
-            settings.rate_limit_burst,
-        );
+        let limiter =
+            crate::rate_limit::limiter(settings.rate_limit_per_second, settings.rate_limit_burst);
         let state = AppState {
             pipeline: Arc::new(pipeline),
             store,

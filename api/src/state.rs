@@ -10,7 +10,7 @@ use service::db::StatementCounter;
 use crate::auth::Jwt;
 use crate::graphql::pipeline::Pipeline;
 use crate::playground::Playground;
-use crate::routes::middleware::ClientLimiter;
+use crate::rate_limit::ClientLimiter;
 use crate::settings::Settings;
 
 /// Shared by every request. Cheap to clone.

@@ -10,17 +10,17 @@
 //! Needs the release binary: `cargo build --release -p api` first.
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::{dataset, driver, harness};
+use crate::dataset;
+use crate::driver;
+use crate::process::{Child, rss_of, spawn_server};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -65,87 +65,6 @@ fn starver(n: usize, offset: usize) -> String {
     format!("{{{}}}", fields.join(" "))
 }
 
-/// The server process.
-struct Child {
-    process: tokio::process::Child,
-    pid: u32,
-    origin: String,
-    stderr_path: std::path::PathBuf,
-}
-
-fn rss_of(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
-}
-
-async fn spawn_server(database_url: &str, args: &Args) -> anyhow::Result<Child> {
-    let exe = std::env::current_exe()?
-        .parent()
-        .map(|d| d.join("api"))
-        .context("no directory for the api binary")?;
-    anyhow::ensure!(
-        exe.exists(),
-        "{} is missing: run `cargo build --release -p api` first",
-        exe.display()
-    );
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-        l.local_addr()?.port()
-    };
-    let stderr_path = std::env::temp_dir().join(format!("attack-server-{port}.log"));
-    let log = std::fs::File::create(&stderr_path)?;
-    let mut cmd = tokio::process::Command::new(exe);
-    cmd.arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("DATABASE_URL", database_url)
-        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("JWT_SECRET", harness::SECRET)
-        .env("RUST_LOG", "warn")
-        .env("SHUTDOWN_GRACE_SECS", "10")
-        .env(
-            "REDIS_KEY_PREFIX",
-            format!("attack_{}:", std::process::id()),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .kill_on_drop(true);
-    if let Some(redis) = args.data.redis_url.as_deref().filter(|u| !u.is_empty()) {
-        cmd.env("REDIS_URL", redis);
-    }
-    let process = cmd.spawn().context("starting the server")?;
-    let pid = process.id().context("no pid")?;
-    let origin = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..300 {
-        if client
-            .get(format!("{origin}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(Child {
-                process,
-                pid,
-                origin,
-                stderr_path,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!(
-        "the server did not become healthy; see {}",
-        stderr_path.display()
-    )
-}
-
 /// The `extensions.code` of an answer's first error, or `ok`, or the status.
 async fn outcome(resp: reqwest::Result<reqwest::Response>) -> String {
     let Ok(resp) = resp else {
@@ -168,7 +87,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     // The client side holds thousands of sockets too.
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let url = args.data.ensure(base).await?;
-    let server = spawn_server(&url, &args).await?;
+    let server = spawn_server(&url, args.data.redis_url.as_deref()).await?;
     let graphql = format!("{}/graphql", server.origin);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)

@@ -11,6 +11,7 @@ mod driver;
 mod harness;
 mod load;
 mod persisted;
+mod process;
 mod soak;
 
 use clap::{Parser, Subcommand};

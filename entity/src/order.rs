@@ -28,6 +28,34 @@ pub enum OrderStatus {
     Cancelled,
 }
 
+impl OrderStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [OrderStatus; 4] = [
+        OrderStatus::Pending,
+        OrderStatus::Paid,
+        OrderStatus::Shipped,
+        OrderStatus::Cancelled,
+    ];
+
+    /// The stored (and API) name: `PENDING`, `PAID`, `SHIPPED`, `CANCELLED`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "PENDING",
+            OrderStatus::Paid => "PAID",
+            OrderStatus::Shipped => "SHIPPED",
+            OrderStatus::Cancelled => "CANCELLED",
+        }
+    }
+
+    /// The status with this name, ignoring case and surrounding spaces.
+    pub fn from_name(name: &str) -> Option<OrderStatus> {
+        let name = name.trim();
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(

@@ -10,7 +10,6 @@ use sea_orm::{
     Value,
 };
 
-use crate::customers::CustomerService;
 use crate::db::rows_per_insert;
 use crate::error::{Error, Result};
 use crate::input::{NewCustomer, NewOrder, now};
@@ -88,7 +87,7 @@ pub async fn check_customers_exist<C: ConnectionTrait>(
     news: &[NewOrder],
 ) -> Result<Option<Rejected>> {
     let ids: Vec<i64> = distinct_customers(news).into_iter().collect();
-    let existing = CustomerService::existing_ids(conn, &ids).await?;
+    let existing = crate::queries::existing_ids(conn, &ids).await?;
     Ok(news
         .iter()
         .enumerate()
@@ -150,7 +149,7 @@ pub async fn insert_orders<C: ConnectionTrait>(conn: &C, news: &[NewOrder]) -> R
                     Value::from(
                         chunk
                             .iter()
-                            .map(|o| crate::seed::copy::status_name(o.status).to_owned())
+                            .map(|o| o.status.as_str().to_owned())
                             .collect::<Vec<_>>(),
                     ),
                     Value::from(chunk.iter().map(|o| o.created_at).collect::<Vec<_>>()),

@@ -1,21 +1,20 @@
 //! Customers: lookups (cached), keyset pages, counts and writes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use entity::customer;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, TransactionTrait,
 };
 
+use crate::Store;
 use crate::bulk;
 use crate::cache::{Scope, Slot, index_by};
-use crate::db::rows_per_insert;
 use crate::error::{Error, Result};
 use crate::input::{CustomerPatch, NewCustomer};
 use crate::model::{Customer, CustomerFilter, CustomerStats, Page, PageRequest};
-use crate::{Store, orders};
+use crate::queries::{self, pages};
 
 pub struct CustomerService<'a> {
     store: &'a Store,
@@ -50,10 +49,6 @@ impl<'a> CustomerService<'a> {
         Ok(index_by(ids, values))
     }
 
-    pub async fn get(&self, id: i64) -> Result<Option<Customer>> {
-        Ok(self.by_ids(&[id]).await?.remove(&id))
-    }
-
     /// Order count and total spent per customer, from the cache where
     /// possible; one grouped statement for all misses.
     #[tracing::instrument(level = "debug", skip_all, fields(n = ids.len()))]
@@ -65,7 +60,7 @@ impl<'a> CustomerService<'a> {
             .cache
             .read_through(&slots, |missed: Vec<usize>| async move {
                 let wanted: Vec<i64> = missed.iter().map(|i| ids[*i]).collect();
-                let found = orders::stats_for_customers(db, &wanted).await?;
+                let found = queries::stats_for_customers(db, &wanted).await?;
                 Ok::<_, Error>(
                     wanted
                         .iter()
@@ -84,7 +79,7 @@ impl<'a> CustomerService<'a> {
         filter: &CustomerFilter,
         page: PageRequest<i64>,
     ) -> Result<Page<Customer>> {
-        let mut query = customer::Entity::find().filter(filter_condition(filter));
+        let mut query = customer::Entity::find().filter(pages::customer_filter(filter));
         if let Some(after) = page.after {
             query = query.filter(customer::Column::Id.gt(after));
         }
@@ -106,7 +101,7 @@ impl<'a> CustomerService<'a> {
     /// How many customers match the filter.
     pub async fn count(&self, filter: &CustomerFilter) -> Result<u64> {
         Ok(customer::Entity::find()
-            .filter(filter_condition(filter))
+            .filter(pages::customer_filter(filter))
             .count(&self.store.db)
             .await?)
     }
@@ -197,53 +192,4 @@ impl<'a> CustomerService<'a> {
             .await;
         Ok(())
     }
-
-    /// Which of `ids` exist (one statement per bind-limit chunk).
-    pub(crate) async fn existing_ids<C: sea_orm::ConnectionTrait>(
-        conn: &C,
-        ids: &[i64],
-    ) -> Result<HashSet<i64>> {
-        let mut found = HashSet::with_capacity(ids.len());
-        for chunk in ids.chunks(rows_per_insert(conn.get_database_backend(), 1) / 2) {
-            let rows: Vec<i64> = customer::Entity::find()
-                .select_only()
-                .column(customer::Column::Id)
-                .filter(customer::Column::Id.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(conn)
-                .await?;
-            found.extend(rows);
-        }
-        Ok(found)
-    }
-}
-
-fn filter_condition(filter: &CustomerFilter) -> Condition {
-    let mut cond = Condition::all();
-    if let Some(part) = filter.name_contains.as_deref().filter(|p| !p.is_empty()) {
-        let pattern = format!("%{}%", escape_like(&part.to_lowercase()));
-        cond = cond.add(
-            Expr::expr(Func::lower(Expr::col((
-                customer::Entity,
-                customer::Column::Name,
-            ))))
-            .like(LikeExpr::new(pattern).escape('\\')),
-        );
-    }
-    if let Some(email) = filter.email.as_deref() {
-        // Stored lower-cased, so an exact comparison is case-insensitive.
-        cond = cond.add(customer::Column::Email.eq(email.trim().to_ascii_lowercase()));
-    }
-    cond
-}
-
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }

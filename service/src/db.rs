@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
 
-/// Connection pool settings; the defaults suit a small service on a few cores.
+/// Connection pool settings (`api`'s settings hold their defaults).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PoolSettings {
     pub max_connections: u32,
@@ -14,18 +14,6 @@ pub struct PoolSettings {
     pub acquire_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_lifetime: Duration,
-}
-
-impl Default for PoolSettings {
-    fn default() -> Self {
-        PoolSettings {
-            max_connections: 16,
-            min_connections: 1,
-            acquire_timeout: Duration::from_secs(5),
-            idle_timeout: Duration::from_secs(300),
-            max_lifetime: Duration::from_secs(1800),
-        }
-    }
 }
 
 /// Counts every SQL statement the connection executes (SeaORM's metric

@@ -12,6 +12,7 @@ pub mod input;
 pub mod model;
 pub mod money;
 pub mod orders;
+pub mod queries;
 pub mod seed;
 
 use sea_orm::DatabaseConnection;
@@ -26,14 +27,6 @@ pub use crate::orders::OrderService;
 pub struct Limits {
     /// Most rows one bulk create may carry.
     pub max_bulk_rows: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_bulk_rows: 20_000,
-        }
-    }
 }
 
 /// The database, the cache and the limits: everything a service call needs.

@@ -25,7 +25,9 @@ pub enum MoneyError {
 
 impl Money {
     pub const ZERO: Money = Money(0);
-    /// The largest amount the API accepts: 10^15 (a quadrillion) in major units.
+    /// The largest amount money text may denote: 10^15 (a quadrillion) in
+    /// major units. Order totals are capped lower (`input::MAX_ORDER_TOTAL`)
+    /// so that any customer's sum stays far inside 64 bits.
     pub const MAX: Money = Money(100_000_000_000_000_000);
 
     pub const fn from_cents(cents: i64) -> Self {

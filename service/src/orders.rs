@@ -3,22 +3,20 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, Utc};
-use entity::{customer, order};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
+use entity::order;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, JoinType,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
+    ColumnTrait, DbBackend, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait, Value,
 };
 
 use crate::Store;
 use crate::bulk;
 use crate::cache::{Scope, Slot};
-use crate::db::rows_per_insert;
 use crate::error::{Error, Result};
 use crate::input::{NewOrder, OrderPatch};
-use crate::model::{CustomerStats, Order, OrderFilter, OrderKey, Page, PageRequest, Spending};
-use crate::money::Money;
+use crate::model::{Order, OrderFilter, OrderKey, Page, PageRequest, Spending};
+use crate::queries::{pages, ranking};
 
 pub struct OrderService<'a> {
     store: &'a Store,
@@ -46,12 +44,12 @@ impl<'a> OrderService<'a> {
         filter: &OrderFilter,
         page: PageRequest<OrderKey>,
     ) -> Result<Page<Order>> {
-        let mut query = order::Entity::find().filter(filter_condition(filter));
+        let mut query = order::Entity::find().filter(pages::order_filter(filter));
         if let Some(after) = page.after {
-            query = query.filter(older_than(after));
+            query = query.filter(pages::older_than(after));
         }
         if let Some(before) = page.before {
-            query = query.filter(newer_than(before));
+            query = query.filter(pages::newer_than(before));
         }
         let query = if page.from_end {
             query
@@ -72,7 +70,7 @@ impl<'a> OrderService<'a> {
     /// How many orders match the filter.
     pub async fn count(&self, filter: &OrderFilter) -> Result<u64> {
         Ok(order::Entity::find()
-            .filter(filter_condition(filter))
+            .filter(pages::order_filter(filter))
             .count(&self.store.db)
             .await?)
     }
@@ -99,8 +97,8 @@ impl<'a> OrderService<'a> {
             .into_iter()
             .collect();
         let stmt = match backend {
-            DbBackend::Postgres => lateral_page_statement(&ids, &page),
-            _ => window_page_statement(backend, &ids, &page),
+            DbBackend::Postgres => pages::lateral_page_statement(&ids, &page),
+            _ => pages::window_page_statement(backend, &ids, &page),
         };
         let rows = order::Model::find_by_statement(stmt).all(db).await?;
         let mut grouped: HashMap<i64, Vec<Order>> = HashMap::new();
@@ -124,7 +122,7 @@ impl<'a> OrderService<'a> {
             .store
             .cache
             .read_through(&slot, |_| async move {
-                Ok::<_, Error>(vec![Some(ranking(db, limit, min_orders).await?)])
+                Ok::<_, Error>(vec![Some(ranking::ranking(db, limit, min_orders).await?)])
             })
             .await?;
         Ok(values.pop().flatten().unwrap_or_default())
@@ -222,257 +220,4 @@ impl<'a> OrderService<'a> {
             .await;
         Ok(())
     }
-}
-
-/// Order count and total per customer in one grouped statement (per
-/// bind-limit chunk). Customers without orders are left out.
-pub(crate) async fn stats_for_customers<C: ConnectionTrait>(
-    conn: &C,
-    ids: &[i64],
-) -> Result<HashMap<i64, CustomerStats>> {
-    let mut out = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(rows_per_insert(conn.get_database_backend(), 1) / 2) {
-        let rows: Vec<(i64, i64, i64)> = order::Entity::find()
-            .select_only()
-            .column(order::Column::CustomerId)
-            .column_as(order::Column::Id.count(), "order_count")
-            .column_as(sum_cents(), "total_cents")
-            .filter(order::Column::CustomerId.is_in(chunk.iter().copied()))
-            .group_by(order::Column::CustomerId)
-            .into_tuple()
-            .all(conn)
-            .await?;
-        for (id, count, cents) in rows {
-            out.insert(
-                id,
-                CustomerStats {
-                    order_count: count,
-                    total_spent: Money::from_cents(cents),
-                },
-            );
-        }
-    }
-    Ok(out)
-}
-
-/// `COALESCE(SUM(total_cents), 0)` as a 64-bit integer on every backend
-/// (PostgreSQL's `SUM(bigint)` is `numeric`).
-fn sum_cents() -> SimpleExpr {
-    Func::cast_as(
-        Func::coalesce([
-            Expr::col((order::Entity, order::Column::TotalCents)).sum(),
-            Expr::val(0i64),
-        ]),
-        sea_orm::sea_query::Alias::new("BIGINT"),
-    )
-    .into()
-}
-
-#[derive(Debug, FromQueryResult)]
-struct SpendingRow {
-    id: i64,
-    order_count: i64,
-    total_cents: i64,
-}
-
-/// The spending ranking, built with the query builder: the orders grouped
-/// by customer (`HAVING` the order count, ordered and limited), joined to
-/// the customers. Aggregating the orders alone and joining only the winners
-/// measured 2.3x faster than grouping the join of both tables (1M orders).
-/// With `min_orders <= 0` customers without orders take part too, at 0.
-async fn ranking<C: ConnectionTrait>(
-    conn: &C,
-    limit: u64,
-    min_orders: i64,
-) -> Result<Vec<Spending>> {
-    use sea_orm::sea_query::{Alias, Order as Dir, Query};
-    let agg = Alias::new("agg");
-    let order_count = Alias::new("order_count");
-    let total_cents = Alias::new("total_cents");
-    let mut aggregate = Query::select();
-    aggregate
-        .column(order::Column::CustomerId)
-        .expr_as(Expr::col(order::Column::Id).count(), order_count.clone())
-        .expr_as(sum_cents(), total_cents.clone())
-        .from(order::Entity)
-        .group_by_col(order::Column::CustomerId);
-    let mut query = Query::select();
-    query
-        .column((customer::Entity, customer::Column::Id))
-        .from(customer::Entity);
-    if min_orders > 0 {
-        aggregate
-            .and_having(Expr::col(order::Column::Id).count().gte(min_orders))
-            .order_by_expr(sum_cents(), Dir::Desc)
-            .order_by(order::Column::CustomerId, Dir::Asc)
-            .limit(limit);
-        query
-            .expr_as(
-                Expr::col((agg.clone(), order_count.clone())),
-                order_count.clone(),
-            )
-            .expr_as(
-                Expr::col((agg.clone(), total_cents.clone())),
-                total_cents.clone(),
-            )
-            .join_subquery(
-                JoinType::InnerJoin,
-                aggregate,
-                agg.clone(),
-                Expr::col((agg.clone(), order::Column::CustomerId))
-                    .equals((customer::Entity, customer::Column::Id)),
-            );
-    } else {
-        query
-            .expr_as(
-                Func::coalesce([
-                    Expr::col((agg.clone(), order_count.clone())),
-                    Expr::val(0i64),
-                ]),
-                order_count.clone(),
-            )
-            .expr_as(
-                Func::coalesce([
-                    Expr::col((agg.clone(), total_cents.clone())),
-                    Expr::val(0i64),
-                ]),
-                total_cents.clone(),
-            )
-            .join_subquery(
-                JoinType::LeftJoin,
-                aggregate,
-                agg.clone(),
-                Expr::col((agg.clone(), order::Column::CustomerId))
-                    .equals((customer::Entity, customer::Column::Id)),
-            );
-    }
-    query
-        .order_by(total_cents, Dir::Desc)
-        .order_by((customer::Entity, customer::Column::Id), Dir::Asc)
-        .limit(limit);
-    let stmt = conn.get_database_backend().build(&query);
-    let rows = SpendingRow::find_by_statement(stmt).all(conn).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Spending {
-            customer_id: r.id,
-            order_count: r.order_count,
-            total_spent: Money::from_cents(r.total_cents),
-        })
-        .collect())
-}
-
-/// Rows after `key` in newest-first order: `(created_at, id) < key`.
-fn older_than(key: OrderKey) -> SimpleExpr {
-    Expr::tuple([
-        Expr::col((order::Entity, order::Column::CreatedAt)),
-        Expr::col((order::Entity, order::Column::Id)),
-    ])
-    .lt(Expr::tuple([Expr::val(key.created_at), Expr::val(key.id)]))
-}
-
-/// Rows before `key` in newest-first order: `(created_at, id) > key`.
-fn newer_than(key: OrderKey) -> SimpleExpr {
-    Expr::tuple([
-        Expr::col((order::Entity, order::Column::CreatedAt)),
-        Expr::col((order::Entity, order::Column::Id)),
-    ])
-    .gt(Expr::tuple([Expr::val(key.created_at), Expr::val(key.id)]))
-}
-
-fn filter_condition(filter: &OrderFilter) -> Condition {
-    let mut cond = Condition::all();
-    if let Some(id) = filter.customer_id {
-        cond = cond.add(order::Column::CustomerId.eq(id));
-    }
-    if let Some(status) = filter.status {
-        cond = cond.add(order::Column::Status.eq(status));
-    }
-    if let Some(t) = filter.created_after {
-        cond = cond.add(order::Column::CreatedAt.gte(t));
-    }
-    if let Some(t) = filter.created_before {
-        cond = cond.add(order::Column::CreatedAt.lt(t));
-    }
-    if let Some(m) = filter.min_total {
-        cond = cond.add(order::Column::TotalCents.gte(m.cents()));
-    }
-    if let Some(m) = filter.max_total {
-        cond = cond.add(order::Column::TotalCents.lte(m.cents()));
-    }
-    cond
-}
-
-const ORDER_COLUMNS: &str = "id, customer_id, total_cents, status, created_at";
-
-/// The keyset conditions and direction of a per-customer page; `n` numbers
-/// the placeholders (`$n` on PostgreSQL, `?` elsewhere).
-fn keyset_sql(
-    page: &PageRequest<OrderKey>,
-    values: &mut Vec<Value>,
-    prefix: &str,
-    mut placeholder: impl FnMut() -> String,
-) -> (String, &'static str) {
-    let mut sql = String::new();
-    for (key, op) in [(page.after, "<"), (page.before, ">")] {
-        if let Some(k) = key {
-            values.push(Value::from(k.created_at));
-            values.push(Value::from(k.id));
-            let (a, b) = (placeholder(), placeholder());
-            sql.push_str(&format!(
-                " AND ({prefix}created_at, {prefix}id) {op} ({a}, {b})"
-            ));
-        }
-    }
-    let direction = if page.from_end { "ASC" } else { "DESC" };
-    (sql, direction)
-}
-
-fn lateral_page_statement(ids: &[i64], page: &PageRequest<OrderKey>) -> Statement {
-    let limit = i64::try_from(page.limit()).unwrap_or(i64::MAX);
-    let mut values: Vec<Value> = vec![Value::from(ids.to_vec()), Value::from(limit)];
-    let mut n = 2;
-    let (keyset, dir) = keyset_sql(page, &mut values, "o.", || {
-        n += 1;
-        format!("${n}")
-    });
-    let sql = format!(
-        "SELECT o.id, o.customer_id, o.total_cents, o.status, o.created_at \
-         FROM unnest($1::bigint[]) AS p(cid) \
-         CROSS JOIN LATERAL ( \
-           SELECT {ORDER_COLUMNS} FROM orders o \
-           WHERE o.customer_id = p.cid{keyset} \
-           ORDER BY o.created_at {dir}, o.id {dir} LIMIT $2 \
-         ) o"
-    );
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-}
-
-fn window_page_statement(
-    backend: DbBackend,
-    ids: &[i64],
-    page: &PageRequest<OrderKey>,
-) -> Statement {
-    let placeholders = vec!["?"; ids.len()].join(", ");
-    let mut values: Vec<Value> = ids.iter().map(|id| Value::from(*id)).collect();
-    let (keyset, dir) = keyset_sql(page, &mut values, "", || "?".to_owned());
-    values.push(Value::from(i64::try_from(page.limit()).unwrap_or(i64::MAX)));
-    let sql = format!(
-        "SELECT {ORDER_COLUMNS} FROM ( \
-           SELECT {ORDER_COLUMNS}, row_number() OVER ( \
-             PARTITION BY customer_id ORDER BY created_at {dir}, id {dir}) AS rn \
-           FROM orders WHERE customer_id IN ({placeholders}){keyset} \
-         ) AS ranked WHERE rn <= ? ORDER BY customer_id, created_at {dir}, id {dir}"
-    );
-    Statement::from_sql_and_values(backend, sql, values)
-}
-
-/// The key an order cursor names, for the API's cursor codec: `None` unless
-/// the instant lies in the years 1 to 9999 (what every backend stores) and
-/// the id is positive.
-pub fn key_from_parts(created_at_micros: i64, id: i64) -> Option<OrderKey> {
-    use chrono::Datelike;
-    DateTime::<Utc>::from_timestamp_micros(created_at_micros)
-        .filter(|t| (1..=9999).contains(&t.year()) && id > 0)
-        .map(|created_at| OrderKey { created_at, id })
 }

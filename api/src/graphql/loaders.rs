@@ -9,7 +9,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use service::Store;
 
 use super::db_gate::DbGate;
-use super::inline::Inline;
+use super::fetch_queue::FetchQueue;
 use service::model::{Customer, CustomerStats, Order, OrderKey, Page, PageRequest};
 
 pub type AppLoader = DataLoader<Loaders, HashMapCache>;
@@ -40,13 +40,13 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    /// A loader for one request whose fetches run through `inline` (see
-    /// [`super::inline`]): no timer, batches bounded by execution steps.
+    /// A loader for one request whose fetches run through `queue` (see
+    /// [`super::fetch_queue`]): no timer, batches bounded by execution steps.
     /// Each fetch holds one of the request's database permits.
-    pub fn new_loader(store: Store, inline: &Arc<Inline>, gate: DbGate) -> AppLoader {
+    pub fn new_loader(store: Store, queue: &Arc<FetchQueue>, gate: DbGate) -> AppLoader {
         DataLoader::with_cache(
             Loaders { store, gate },
-            inline.spawner(),
+            queue.spawner(),
             HashMapCache::default(),
         )
         .delay(std::time::Duration::ZERO)

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Name, Request, Response, ServerError, Variables};
 use service::Store;
 
@@ -20,9 +20,13 @@ use super::arguments;
 use super::cost::{IntrospectionSizes, Pricer, expansion};
 use super::db_gate::DbGate;
 use super::error::{Code, code_of, coded, ensure_codes, parse_error};
-use super::inline::{Inline, drive};
+use super::fetch_queue::{FetchQueue, drive};
 use super::lexical::{self, TextLimits};
 use super::loaders::Loaders;
+use super::offload::{
+    FirstPollOffTheWorkers, HEAVY_SELECTIONS, LARGE_DOCUMENT_BYTES, off_the_workers_if,
+};
+use super::operation::{operation_of, select};
 use super::persisted::Persisted;
 use super::schema_index::SchemaIndex;
 use crate::auth::Auth;
@@ -172,7 +176,8 @@ impl Pipeline {
             .map_err(|m| Refused::one(Code::QueryTooComplex, m))?;
         let doc = async_graphql::parser::parse_query(&request.query)
             .map_err(|e| Refused::bad(vec![parse_error(e)]))?;
-        let (operation, kind) = select(&doc, request.operation_name.as_deref())?;
+        let (operation, kind) = select(&doc, request.operation_name.as_deref())
+            .map_err(|m| Refused::one(Code::BadUserInput, m))?;
         let op_def = operation_of(&doc, operation.as_ref())
             .ok_or_else(|| Refused::one(Code::BadUserInput, "the operation is missing"))?;
         let (selections, depth) =
@@ -275,20 +280,20 @@ impl Pipeline {
             ..
         } = prepared;
         let label = self.label(name.as_deref(), auth);
-        let inline = Inline::new();
+        let queue = FetchQueue::new();
         let request = request
             .data(auth.clone())
             .data(gate.clone())
             .data(Loaders::new_loader(
                 self.store.clone(),
-                &inline,
+                &queue,
                 gate.clone(),
             ));
         let execution = FirstPollOffTheWorkers {
             inner: self.schema.execute(request),
             heavy,
         };
-        let response: Response = drive(execution, inline).await;
+        let response: Response = drive(execution, queue).await;
         let mut errors = response.errors;
         ensure_codes(&mut errors);
         // Validation refused it: nothing executed, so no `data`.
@@ -328,51 +333,6 @@ impl Pipeline {
     }
 }
 
-/// Documents past this size are parsed and checked off the async workers.
-const LARGE_DOCUMENT_BYTES: usize = 8 * 1024;
-/// Operations past this many selections are validated off the async workers.
-const HEAVY_SELECTIONS: u64 = 300;
-
-/// Runs `f` where it cannot hold up other requests' tasks when `heavy` and
-/// the runtime has other workers to take them over (`block_in_place`);
-/// inline otherwise. The limits bound `f`; this keeps even their worst case
-/// from stalling everyone else on the same worker.
-fn off_the_workers_if<T>(heavy: bool, f: impl FnOnce() -> T) -> T {
-    let multi_thread = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    if heavy && multi_thread {
-        tokio::task::block_in_place(f)
-    } else {
-        f()
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// async-graphql parses and validates on the first poll of an execution:
-    /// for a heavy document that poll runs off the workers.
-    struct FirstPollOffTheWorkers<F> {
-        #[pin]
-        inner: F,
-        heavy: bool,
-    }
-}
-
-impl<F: std::future::Future> std::future::Future for FirstPollOffTheWorkers<F> {
-    type Output = F::Output;
-
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<F::Output> {
-        let this = self.project();
-        if std::mem::take(this.heavy) {
-            let inner = this.inner;
-            return off_the_workers_if(true, move || inner.poll(cx));
-        }
-        this.inner.poll(cx)
-    }
-}
-
 pub fn too_costly(cost: u64, max: u64) -> String {
     format!(
         "the request would cost {cost}; at most {max} is accepted (a list multiplies its fields by the rows it may return: ask for smaller pages or fewer fields)"
@@ -389,46 +349,4 @@ fn record(label: &str, errors: &[ServerError], started: Instant) {
         .increment(1);
     metrics::histogram!("graphql_request_duration_seconds", "operation" => label.to_owned())
         .record(started.elapsed().as_secs_f64());
-}
-
-/// The operation a request runs: the named one, or the document's only one.
-fn select(
-    doc: &ExecutableDocument,
-    name: Option<&str>,
-) -> Result<(Option<Name>, OperationType), Refused> {
-    match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Ok((None, op.node.ty)),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops
-            .get_key_value(name)
-            .map(|(n, op)| (Some(n.clone()), op.node.ty))
-            .ok_or_else(|| {
-                Refused::one(
-                    Code::BadUserInput,
-                    format!("the document has no operation named \"{name}\""),
-                )
-            }),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            let (n, op) = ops
-                .iter()
-                .next()
-                .map(|(n, op)| (n.clone(), op.node.ty))
-                .ok_or_else(|| Refused::one(Code::BadUserInput, "the document has no operation"))?;
-            Ok((Some(n), op))
-        }
-        (DocumentOperations::Multiple(_), None) => Err(Refused::one(
-            Code::BadUserInput,
-            "the document has several operations: say which one in `operationName`",
-        )),
-    }
-}
-
-fn operation_of<'a>(
-    doc: &'a ExecutableDocument,
-    name: Option<&Name>,
-) -> Option<&'a async_graphql::parser::types::OperationDefinition> {
-    match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(&op.node),
-        (DocumentOperations::Multiple(ops), Some(n)) => ops.get(n).map(|op| &op.node),
-        (DocumentOperations::Multiple(_), None) => None,
-    }
 }

@@ -108,6 +108,13 @@ pub fn to_id(id: i64) -> ID {
     ID(id.to_string())
 }
 
+/// A count as GraphQL's 32-bit `Int` (`INTERNAL` past its range).
+pub fn to_int(n: impl TryInto<i32>) -> async_graphql::Result<i32> {
+    n.try_into().map_err(|_| {
+        super::error::gql_error(super::error::Code::Internal, "count exceeds the Int range")
+    })
+}
+
 /// Cursors are opaque to clients: URL-safe base64 of the sort key.
 pub mod cursor {
     use super::*;
@@ -146,7 +153,7 @@ pub mod cursor {
             .and_then(|s| {
                 let rest = s.strip_prefix("o:")?.to_owned();
                 let (micros, id) = rest.split_once(':')?;
-                service::orders::key_from_parts(micros.parse().ok()?, id.parse().ok()?)
+                service::queries::pages::key_from_parts(micros.parse().ok()?, id.parse().ok()?)
             })
             .ok_or_else(|| malformed(cursor))
     }

@@ -4,8 +4,6 @@
 //! HTTP metrics.
 
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -15,7 +13,6 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rand::Rng;
 use tracing::Instrument;
 
@@ -24,29 +21,6 @@ use crate::graphql::error::Code;
 use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Per-client limiter: by token subject, else by address.
-pub type ClientLimiter = DefaultKeyedRateLimiter<String>;
-
-pub fn limiter(per_second: Option<u32>, burst: Option<u32>) -> Option<Arc<ClientLimiter>> {
-    let rate = NonZeroU32::new(per_second?)?;
-    let burst = burst.and_then(NonZeroU32::new).unwrap_or(rate);
-    let limiter = Arc::new(RateLimiter::keyed(
-        Quota::per_second(rate).allow_burst(burst),
-    ));
-    // Forget idle clients now and then, so the map stays small.
-    let weak = Arc::downgrade(&limiter);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            let Some(l) = weak.upgrade() else { return };
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
-    });
-    Some(limiter)
-}
 
 /// A JSON error body for statuses where GraphQL never ran.
 pub fn http_error(status: StatusCode, code: Code, message: impl Into<String>) -> Response {

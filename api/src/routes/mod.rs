@@ -5,6 +5,7 @@ pub mod graphql;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
+pub mod playground;
 
 use std::time::Duration;
 
@@ -28,12 +29,12 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
     let cors = cors_layer(state.settings.cors_allowed_origins.as_deref());
     let mut router = Router::new()
-        .route("/", get(crate::playground::root))
+        .route("/", get(playground::root))
         .route(
             "/graphql",
             get(graphql::graphql_get).post(graphql::graphql_post),
         )
-        .route("/graphql/assets/{name}", get(crate::playground::asset))
+        .route("/graphql/assets/{name}", get(playground::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

@@ -26,14 +26,16 @@
 //! Concurrent misses for the same key within one instance are coalesced
 //! (see [`flights`]): one database query answers all of them.
 
+mod counters;
 mod flights;
+mod keys;
+mod maintenance;
 mod memory;
 mod redis_store;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -43,6 +45,10 @@ use self::flights::{Flights, Landed};
 use self::memory::MemoryStore;
 use self::redis_store::RedisStore;
 
+pub use self::counters::{CacheCounters, CacheStatus};
+pub use self::keys::{Scope, Slot, index_by};
+use self::keys::{entry_base, entry_key, version_key};
+pub use self::maintenance::delete_redis_prefix;
 pub use self::redis_store::RedisSettings;
 
 /// Why a cache operation did not happen. Never shown to clients: the caller
@@ -57,90 +63,8 @@ pub enum CacheError {
     Down,
 }
 
-/// What `/readyz` reports for the cache.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum CacheStatus {
-    /// The embedded in-process cache: always available.
-    InProcess,
-    Up,
-    Down,
-}
-
-impl CacheStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CacheStatus::InProcess => "in-process",
-            CacheStatus::Up => "up",
-            CacheStatus::Down => "down",
-        }
-    }
-}
-
-/// A cache scope: the unit of invalidation.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Scope {
-    /// One customer's row and aggregates.
-    Customer(i64),
-    /// The spending ranking (`topCustomers`, every argument set).
-    Ranking,
-}
-
-/// One cached value: its scope and its name within the scope.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Slot {
-    pub scope: Scope,
-    pub name: String,
-}
-
-impl Slot {
-    pub fn customer(id: i64) -> Self {
-        Slot {
-            scope: Scope::Customer(id),
-            name: format!("cust:{id}"),
-        }
-    }
-
-    pub fn stats(id: i64) -> Self {
-        Slot {
-            scope: Scope::Customer(id),
-            name: format!("stats:{id}"),
-        }
-    }
-
-    pub fn ranking(limit: u64, min_orders: i64) -> Self {
-        Slot {
-            scope: Scope::Ranking,
-            name: format!("top:{limit}:{min_orders}"),
-        }
-    }
-}
-
-/// Counters of what the cache did, for tests and `/metrics`.
-#[derive(Debug, Default)]
-pub struct CacheCounters {
-    pub hits: AtomicU64,
-    pub misses: AtomicU64,
-    pub errors: AtomicU64,
-    pub invalidation_failures: AtomicU64,
-    pub coalesced: AtomicU64,
-}
-
-impl CacheCounters {
-    pub fn hits(&self) -> u64 {
-        self.hits.load(Ordering::Relaxed)
-    }
-    pub fn misses(&self) -> u64 {
-        self.misses.load(Ordering::Relaxed)
-    }
-    pub fn errors(&self) -> u64 {
-        self.errors.load(Ordering::Relaxed)
-    }
-    pub fn coalesced(&self) -> u64 {
-        self.coalesced.load(Ordering::Relaxed)
-    }
-}
-
-enum Store {
+/// Where entries live.
+enum Backend {
     Memory(MemoryStore),
     Redis(RedisStore),
     /// No cache: every read goes to the database, nothing is coalesced.
@@ -148,7 +72,7 @@ enum Store {
 }
 
 struct Inner {
-    store: Store,
+    backend: Backend,
     ttl: Duration,
     flights: Flights,
     counters: CacheCounters,
@@ -170,26 +94,26 @@ impl std::fmt::Debug for Cache {
 impl Cache {
     /// The in-process cache of the embedded default.
     pub fn in_process(ttl: Duration, max_entries: u64) -> Self {
-        Self::with_store(Store::Memory(MemoryStore::new(ttl, max_entries)), ttl)
+        Self::with_backend(Backend::Memory(MemoryStore::new(ttl, max_entries)), ttl)
     }
 
     /// Redis behind a connection manager that reconnects by itself. Does not
     /// need Redis to be up: until it is, reads go to the database.
     pub fn redis(settings: RedisSettings, ttl: Duration) -> Result<Self, CacheError> {
-        Ok(Self::with_store(
-            Store::Redis(RedisStore::new(settings)?),
+        Ok(Self::with_backend(
+            Backend::Redis(RedisStore::new(settings)?),
             ttl,
         ))
     }
 
     /// No caching at all (`CACHE_DISABLED`): for measurements and debugging.
     pub fn disabled() -> Self {
-        Self::with_store(Store::Disabled, Duration::ZERO)
+        Self::with_backend(Backend::Disabled, Duration::ZERO)
     }
 
-    fn with_store(store: Store, ttl: Duration) -> Self {
+    fn with_backend(backend: Backend, ttl: Duration) -> Self {
         Cache(Arc::new(Inner {
-            store,
+            backend,
             ttl,
             flights: Flights::default(),
             counters: CacheCounters::default(),
@@ -197,10 +121,10 @@ impl Cache {
     }
 
     pub fn backend_name(&self) -> &'static str {
-        match self.0.store {
-            Store::Memory(_) => "in-process",
-            Store::Disabled => "disabled",
-            Store::Redis(_) => "redis",
+        match self.0.backend {
+            Backend::Memory(_) => "in-process",
+            Backend::Disabled => "disabled",
+            Backend::Redis(_) => "redis",
         }
     }
 
@@ -210,9 +134,9 @@ impl Cache {
 
     /// Checks the backend now (a Redis `PING` within the call timeout).
     pub async fn status(&self) -> CacheStatus {
-        match &self.0.store {
-            Store::Memory(_) | Store::Disabled => CacheStatus::InProcess,
-            Store::Redis(r) => match r.ping().await {
+        match &self.0.backend {
+            Backend::Memory(_) | Backend::Disabled => CacheStatus::InProcess,
+            Backend::Redis(r) => match r.ping().await {
                 Ok(()) => CacheStatus::Up,
                 Err(_) => CacheStatus::Down,
             },
@@ -226,16 +150,16 @@ impl Cache {
         if scopes.is_empty() {
             return;
         }
-        let result = match &self.0.store {
-            Store::Memory(m) => {
+        let result = match &self.0.backend {
+            Backend::Memory(m) => {
                 m.bump(scopes);
                 Ok(())
             }
-            Store::Redis(r) => {
+            Backend::Redis(r) => {
                 let keys: Vec<String> = scopes.iter().map(version_key).collect();
                 r.bump(&keys).await
             }
-            Store::Disabled => Ok(()),
+            Backend::Disabled => Ok(()),
         };
         if let Err(err) = result {
             self.0
@@ -362,16 +286,16 @@ impl Cache {
     /// For each slot: the cached JSON if any, and the scope's current version
     /// (`None` when the backend could not be asked: then nothing is stored).
     async fn lookup(&self, slots: &[Slot]) -> Vec<(Option<String>, Option<u64>)> {
-        let result = match &self.0.store {
-            Store::Memory(m) => Ok(m.get_versioned(slots).await),
-            Store::Redis(r) => {
+        let result = match &self.0.backend {
+            Backend::Memory(m) => Ok(m.get_versioned(slots).await),
+            Backend::Redis(r) => {
                 let pairs: Vec<(String, String)> = slots
                     .iter()
                     .map(|s| (version_key(&s.scope), entry_base(s)))
                     .collect();
                 r.get_versioned(&pairs).await
             }
-            Store::Disabled => return vec![(None, None); slots.len()],
+            Backend::Disabled => return vec![(None, None); slots.len()],
         };
         match result {
             Ok(rows) => rows.into_iter().map(|(v, json)| (json, Some(v))).collect(),
@@ -386,13 +310,13 @@ impl Cache {
         if entries.is_empty() {
             return;
         }
-        let result = match &self.0.store {
-            Store::Memory(m) => {
+        let result = match &self.0.backend {
+            Backend::Memory(m) => {
                 m.set_many(entries).await;
                 Ok(())
             }
-            Store::Redis(r) => r.set_many(&entries, self.0.ttl).await,
-            Store::Disabled => Ok(()),
+            Backend::Redis(r) => r.set_many(&entries, self.0.ttl).await,
+            Backend::Disabled => Ok(()),
         };
         if let Err(err) = result {
             self.count_error(&err);
@@ -404,61 +328,4 @@ impl Cache {
         metrics::counter!("cache_errors_total").increment(1);
         tracing::debug!(error = %err, "cache unavailable; answering from the database");
     }
-}
-
-/// Deletes every key under `prefix` from the Redis at `url` (`SCAN` and
-/// `DEL` in pages). Maintenance for retiring a deployment's keys, and for
-/// tests and benchmarks cleaning up after themselves; the server never
-/// calls it (it never scans keys).
-pub async fn delete_redis_prefix(url: &str, prefix: &str) -> Result<u64, CacheError> {
-    let client = redis::Client::open(url)?;
-    let mut conn = client.get_multiplexed_async_connection().await?;
-    let mut cursor: u64 = 0;
-    let mut deleted = 0;
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{prefix}*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut conn)
-            .await?;
-        if !keys.is_empty() {
-            deleted += redis::cmd("DEL")
-                .arg(&keys)
-                .query_async::<u64>(&mut conn)
-                .await?;
-        }
-        if next == 0 {
-            return Ok(deleted);
-        }
-        cursor = next;
-    }
-}
-
-fn version_key(scope: &Scope) -> String {
-    match scope {
-        Scope::Customer(id) => format!("v:c:{id}"),
-        Scope::Ranking => "v:rank".to_owned(),
-    }
-}
-
-pub(crate) fn entry_base(slot: &Slot) -> String {
-    format!("e:{}", slot.name)
-}
-
-fn entry_key(slot: &Slot, version: u64) -> String {
-    format!("{}:{version}", entry_base(slot))
-}
-
-/// Groups values by key for callers that look up by id.
-pub fn index_by<K, V>(ids: &[K], values: Vec<Option<V>>) -> HashMap<K, V>
-where
-    K: std::hash::Hash + Eq + Copy,
-{
-    ids.iter()
-        .zip(values)
-        .filter_map(|(k, v)| v.map(|v| (*k, v)))
-        .collect()
 }

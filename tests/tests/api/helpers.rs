@@ -19,7 +19,7 @@ static TRACING: Once = Once::new();
 fn init_tracing() {
     TRACING.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            api::telemetry::init_tracing("text");
+            api::telemetry::init_tracing(api::settings::LogFormat::Text);
         }
     });
 }

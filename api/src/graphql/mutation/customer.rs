@@ -1,8 +1,8 @@
 use async_graphql::{Context, ID, Object};
 
 use super::parse_all;
-use crate::auth::WriterGuard;
 use crate::graphql::error::{ServiceResultExt, bad_input};
+use crate::graphql::guard::WriterGuard;
 use crate::graphql::scalars::parse_id;
 use crate::graphql::store;
 use crate::graphql::types::Customer;

@@ -5,9 +5,9 @@ use service::model::{self, CustomerFilter, OrderFilter, Page};
 
 use super::{Customer, Order};
 use crate::graphql::db_gate::gated;
-use crate::graphql::error::{Code, ServiceResultExt, gql_error};
+use crate::graphql::error::ServiceResultExt;
 use crate::graphql::loaders::StatsOf;
-use crate::graphql::scalars::cursor;
+use crate::graphql::scalars::{cursor, to_int};
 use crate::graphql::{loader, store};
 
 /// Where a page stands in its list.
@@ -30,10 +30,6 @@ fn page_info<T>(page: &Page<T>, cursor_of: impl Fn(&T) -> String) -> PageInfo {
         start_cursor: page.items.first().map(&cursor_of),
         end_cursor: page.items.last().map(&cursor_of),
     }
-}
-
-fn to_int(n: i64) -> async_graphql::Result<i32> {
-    i32::try_from(n).map_err(|_| gql_error(Code::Internal, "count exceeds the Int range"))
 }
 
 /// An edge: one customer and its cursor.

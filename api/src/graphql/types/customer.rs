@@ -6,7 +6,7 @@ use super::connection::{OrderConnection, OrderTotal};
 use crate::graphql::error::{Code, ServiceResultExt, gql_error};
 use crate::graphql::loader;
 use crate::graphql::loaders::{CustomerId, OrdersOf, StatsOf};
-use crate::graphql::scalars::{DateTime, Decimal, cursor, page_request, to_id};
+use crate::graphql::scalars::{DateTime, Decimal, cursor, page_request, to_id, to_int};
 
 /// Orders in a customer's page when neither `first` nor `last` is given.
 const DEFAULT_ORDERS_PAGE: u64 = 10;
@@ -85,8 +85,7 @@ impl Customer {
     /// How many orders the customer has.
     async fn order_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
         let stats = loader(ctx).load_one(StatsOf(self.0.id)).await.gql()?;
-        i32::try_from(stats.map(|s| s.order_count).unwrap_or_default())
-            .map_err(|_| gql_error(Code::Internal, "count exceeds the Int range"))
+        to_int(stats.map(|s| s.order_count).unwrap_or_default())
     }
 
     /// Sum of all its orders' totals; "0.00" when it has none.
@@ -104,17 +103,7 @@ pub struct CustomerSpending(pub model::Spending);
 impl CustomerSpending {
     /// The ranked customer.
     async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Customer> {
-        loader(ctx)
-            .load_one(CustomerId(self.0.customer_id))
-            .await
-            .gql()?
-            .map(Customer)
-            .ok_or_else(|| {
-                gql_error(
-                    Code::NotFound,
-                    format!("customer {} no longer exists", self.0.customer_id),
-                )
-            })
+        load_customer(ctx, self.0.customer_id).await
     }
 
     /// Sum of the customer's order totals.
@@ -124,7 +113,17 @@ impl CustomerSpending {
 
     /// Number of the customer's orders.
     async fn order_count(&self) -> async_graphql::Result<i32> {
-        i32::try_from(self.0.order_count)
-            .map_err(|_| gql_error(Code::Internal, "count exceeds the Int range"))
+        to_int(self.0.order_count)
     }
+}
+
+/// The customer a row refers to, through the request's loader (one batch
+/// for the whole level). `NOT_FOUND` when it was deleted meanwhile.
+pub async fn load_customer(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Customer> {
+    loader(ctx)
+        .load_one(CustomerId(id))
+        .await
+        .gql()?
+        .map(Customer)
+        .ok_or_else(|| gql_error(Code::NotFound, format!("customer {id} no longer exists")))
 }

@@ -1,10 +1,7 @@
 use async_graphql::{Context, Enum, ID, Object};
 use service::model;
 
-use super::customer::Customer;
-use crate::graphql::error::{Code, ServiceResultExt, gql_error};
-use crate::graphql::loader;
-use crate::graphql::loaders::CustomerId;
+use super::customer::{Customer, load_customer};
 use crate::graphql::scalars::{DateTime, Decimal, to_id};
 
 /// Lifecycle of an order.
@@ -35,17 +32,7 @@ impl Order {
 
     /// The customer who placed the order (batched across the whole level).
     async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Customer> {
-        loader(ctx)
-            .load_one(CustomerId(self.0.customer_id))
-            .await
-            .gql()?
-            .map(Customer)
-            .ok_or_else(|| {
-                gql_error(
-                    Code::NotFound,
-                    format!("customer {} no longer exists", self.0.customer_id),
-                )
-            })
+        load_customer(ctx, self.0.customer_id).await
     }
 
     /// Order total: at least 0, at most two decimals.

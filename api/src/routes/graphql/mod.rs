@@ -160,7 +160,7 @@ pub async fn graphql_get(
         Err(msg) => return bad_request(media::negotiate(&headers).unwrap_or(Media::Json), msg),
     };
     if params.query.is_none() && params.extensions.is_none() {
-        return crate::playground::page_or_hint(&state, &headers);
+        return crate::routes::playground::page_or_hint(&state, &headers);
     }
     let Some(media) = media::negotiate(&headers) else {
         return not_acceptable();

@@ -1,0 +1,147 @@
+//! The command line: `serve` (the default), `migrate`, `seed`,
+//! `print-schema` and `token`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+mod import;
+mod migrate;
+mod seed;
+mod serve;
+
+pub use self::serve::shutdown_signal;
+
+use crate::auth::{Jwt, Role};
+use crate::settings::Settings;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "api",
+    version,
+    about = "GraphQL server for customers and orders"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations (unless --no-migrate), then serve HTTP. The default.
+    Serve {
+        /// Do not apply pending migrations at start.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Manage schema versions.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Write deterministic demo data through the bulk path.
+    Seed {
+        /// Customers to create.
+        #[arg(long, default_value_t = 1_000)]
+        customers: usize,
+        /// Orders to create, spread over the customers.
+        #[arg(long, default_value_t = 10_000)]
+        orders: usize,
+        /// The same seed gives the same data on a fresh database.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Import customers or orders from a CSV or JSON Lines file: all or nothing.
+    Import {
+        /// The file: `.csv`, `.jsonl` or `.ndjson`.
+        file: PathBuf,
+        /// What the file holds; by default guessed from its name
+        /// (`customers…` or `orders…`).
+        #[arg(long, value_enum)]
+        kind: Option<ImportKind>,
+        /// The file's format; by default taken from its extension.
+        #[arg(long, value_enum)]
+        format: Option<ImportFormat>,
+    },
+    /// Print the GraphQL SDL exactly as schema.graphql holds it.
+    PrintSchema,
+    /// Print a bearer token signed with JWT_SECRET.
+    Token {
+        #[arg(long, value_enum, default_value_t = Role::Writer)]
+        role: Role,
+        #[arg(long, default_value = "cli")]
+        sub: String,
+        /// Validity in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl_secs: u64,
+    },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportKind {
+    Customers,
+    Orders,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFormat {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply pending migrations (all, or the next N).
+    Up {
+        #[arg(short = 'n', long)]
+        steps: Option<u32>,
+    },
+    /// Roll back the last N applied migrations (default 1).
+    Down {
+        #[arg(short = 'n', long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+    /// Drop every table, then apply all migrations.
+    Fresh,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = cli.settings;
+    match cli.command.unwrap_or(Command::Serve { no_migrate: false }) {
+        Command::Serve { no_migrate } => serve::serve(settings, !no_migrate).await,
+        Command::Migrate { action } => migrate::migrate(settings, action).await,
+        Command::Seed {
+            customers,
+            orders,
+            seed,
+        } => seed::seed(settings, customers, orders, seed).await,
+        Command::Import { file, kind, format } => {
+            import::import(settings, &file, kind, format).await
+        }
+        Command::PrintSchema => {
+            print!("{}", crate::graphql::sdl());
+            Ok(())
+        }
+        Command::Token {
+            role,
+            sub,
+            ttl_secs,
+        } => {
+            let secret = settings
+                .jwt_secret
+                .filter(|s| !s.is_empty())
+                .context("set JWT_SECRET (the server's secret) to sign a token")?;
+            let token =
+                Jwt::new(secret.as_bytes()).issue(&sub, role, Duration::from_secs(ttl_secs))?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}

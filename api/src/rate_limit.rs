@@ -1,0 +1,32 @@
+//! The per-client rate limit (`RATE_LIMIT_PER_SECOND`): a keyed GCRA
+//! limiter (governor), by token subject, else by address.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+/// Per-client limiter: by token subject, else by address.
+pub type ClientLimiter = DefaultKeyedRateLimiter<String>;
+
+/// The limiter for `per_second` requests (bursts of `burst`); `None` when off.
+pub fn limiter(per_second: Option<u32>, burst: Option<u32>) -> Option<Arc<ClientLimiter>> {
+    let rate = NonZeroU32::new(per_second?)?;
+    let burst = burst.and_then(NonZeroU32::new).unwrap_or(rate);
+    let limiter = Arc::new(RateLimiter::keyed(
+        Quota::per_second(rate).allow_burst(burst),
+    ));
+    // Forget idle clients now and then, so the map stays small.
+    let weak = Arc::downgrade(&limiter);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let Some(l) = weak.upgrade() else { return };
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    });
+    Some(limiter)
+}
