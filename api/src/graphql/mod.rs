@@ -10,6 +10,7 @@ pub mod fetch_queue;
 pub mod guard;
 pub mod lexical;
 pub mod loaders;
+pub mod metrics;
 pub mod mutation;
 pub mod offload;
 pub mod operation;
@@ -46,31 +47,6 @@ pub fn build_schema(store: Store, introspection: bool) -> AppSchema {
         builder = builder.disable_introspection();
     }
     builder.finish()
-}
-
-/// Distinct operation names kept as metric labels; later ones count as `other`.
-const MAX_OPERATION_LABELS: usize = 200;
-
-/// An operation name as a metric label: short, plain and bounded in number.
-pub fn metrics_label(name: &str) -> String {
-    static SEEN: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> =
-        std::sync::OnceLock::new();
-    if name.is_empty()
-        || name.len() > 64
-        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return "invalid".to_owned();
-    }
-    let mut seen = SEEN
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if seen.contains(name) || seen.len() < MAX_OPERATION_LABELS {
-        seen.insert(name.to_owned());
-        name.to_owned()
-    } else {
-        "other".to_owned()
-    }
 }
 
 /// The SDL of the schema, as `schema.graphql` holds it.

@@ -19,7 +19,7 @@ use super::AppSchema;
 use super::arguments;
 use super::cost::{IntrospectionSizes, Pricer, expansion};
 use super::db_gate::DbGate;
-use super::error::{Code, code_of, coded, ensure_codes, parse_error};
+use super::error::{Code, coded, ensure_codes, parse_error};
 use super::fetch_queue::{FetchQueue, drive};
 use super::lexical::{self, TextLimits};
 use super::loaders::Loaders;
@@ -279,7 +279,7 @@ impl Pipeline {
             heavy,
             ..
         } = prepared;
-        let label = self.label(name.as_deref(), auth);
+        let label = super::metrics::label(name.as_deref(), auth, &self.persisted);
         let queue = FetchQueue::new();
         let request = request
             .data(auth.clone())
@@ -314,22 +314,8 @@ impl Pipeline {
                 None => response.data,
             }
         });
-        record(&label, &errors, started);
+        super::metrics::record(&label, &errors, started);
         Executed { data, errors }
-    }
-
-    /// Operation names label metrics only when the server knows them (the
-    /// manifest declares them, or an authenticated caller sent them), so
-    /// strangers cannot fill the label set with junk.
-    fn label(&self, name: Option<&str>, auth: &Auth) -> String {
-        let Some(name) = name else {
-            return "anonymous".to_owned();
-        };
-        let known = self.persisted.knows_name(name) || matches!(auth, Auth::Bearer(_));
-        if !known {
-            return "unlisted".to_owned();
-        }
-        super::metrics_label(name)
     }
 }
 
@@ -337,16 +323,4 @@ pub fn too_costly(cost: u64, max: u64) -> String {
     format!(
         "the request would cost {cost}; at most {max} is accepted (a list multiplies its fields by the rows it may return: ask for smaller pages or fewer fields)"
     )
-}
-
-fn record(label: &str, errors: &[ServerError], started: Instant) {
-    let outcome = if errors.is_empty() { "ok" } else { "error" };
-    for err in errors {
-        let code = code_of(err).unwrap_or_default();
-        metrics::counter!("graphql_errors_total", "code" => code).increment(1);
-    }
-    metrics::counter!("graphql_requests_total", "operation" => label.to_owned(), "outcome" => outcome)
-        .increment(1);
-    metrics::histogram!("graphql_request_duration_seconds", "operation" => label.to_owned())
-        .record(started.elapsed().as_secs_f64());
 }

@@ -218,15 +218,17 @@ async fn a_write_invalidates_its_customer_and_the_ranking_only() {
 }
 
 #[tokio::test]
+#[ignore = "needs Redis (REDIS_URL, or redis-server)"]
 async fn a_second_instance_sharing_the_cache_sees_the_write() {
     // Two instances share a cache only through Redis: use REDIS_URL's, or a private one.
     let private = if std::env::var("REDIS_URL").is_ok_and(|u| !u.is_empty()) {
         None
     } else {
-        match RedisServer::start().await {
-            Some(r) => Some(r),
-            None => return, // no Redis on this machine
-        }
+        Some(
+            RedisServer::start()
+                .await
+                .expect("this test needs REDIS_URL or redis-server (see .ci/run)"),
+        )
     };
     let db = TestDb::create().await;
     let (mut settings, mut prefix) = test_settings(&db);
@@ -375,10 +377,11 @@ async fn concurrent_misses_for_one_entry_run_one_query() {
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server"]
 async fn losing_redis_only_costs_speed_and_recovers_without_stale_reads() {
-    let Some(redis) = RedisServer::start().await else {
-        return; // no redis-server on this machine
-    };
+    let redis = RedisServer::start()
+        .await
+        .expect("this test needs redis-server (see .ci/run)");
     let proxy = FaultProxy::start(upstream_of(&redis.url(), 6379).await).await;
     let app = crate::helpers::spawn_app_with(|s| {
         s.redis_url = Some(route_through(&redis.url(), proxy.addr));
@@ -443,10 +446,11 @@ async fn losing_redis_only_costs_speed_and_recovers_without_stale_reads() {
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server"]
 async fn a_restarted_redis_is_used_again_by_itself() {
-    let Some(mut redis) = RedisServer::start().await else {
-        return;
-    };
+    let mut redis = RedisServer::start()
+        .await
+        .expect("this test needs redis-server (see .ci/run)");
     let app = crate::helpers::spawn_app_with(|s| {
         s.redis_url = Some(redis.url());
         s.redis_key_prefix = "restart:".into();

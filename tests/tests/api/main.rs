@@ -27,3 +27,4 @@ mod pagination;
 mod persisted;
 mod schema;
 mod spec;
+mod structure;

@@ -19,6 +19,28 @@ async fn has_column(
     .is_ok()
 }
 
+/// The definition of an index as the database reports it (`None`: absent).
+async fn index_definition(
+    db: &sea_orm::DatabaseConnection,
+    backend: sea_orm::DbBackend,
+    name: &str,
+) -> Option<String> {
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            format!("SELECT indexdef AS def FROM pg_indexes WHERE indexname = '{name}'")
+        }
+        _ => {
+            format!("SELECT sql AS def FROM sqlite_master WHERE type = 'index' AND name = '{name}'")
+        }
+    };
+    db.query_one_raw(Statement::from_string(backend, sql))
+        .await
+        .expect("catalog query")
+        .and_then(|row| row.try_get::<String>("", "def").ok())
+}
+
+const CUSTOMER_ORDERS_INDEX: &str = "idx_orders_customer_created_id";
+
 #[tokio::test]
 async fn every_migration_rolls_back_and_reapplies() {
     let test_db = TestDb::create().await;
@@ -39,9 +61,25 @@ async fn every_migration_rolls_back_and_reapplies() {
     );
     assert!(has_column(&db, backend, "customers", "phone").await);
 
-    // Down one: only the covering index changes.
+    let covering = index_definition(&db, backend, CUSTOMER_ORDERS_INDEX)
+        .await
+        .expect("the per-customer index");
+    // Down one: only the covering index changes (PostgreSQL; SQLite has no
+    // INCLUDE, there the migration does nothing).
     Migrator::down(&db, Some(1)).await.expect("down 1");
     assert!(has_column(&db, backend, "customers", "phone").await);
+    let plain = index_definition(&db, backend, CUSTOMER_ORDERS_INDEX)
+        .await
+        .expect("the per-customer index");
+    if backend == sea_orm::DbBackend::Postgres {
+        assert!(
+            covering.contains("INCLUDE (total_cents, status)"),
+            "{covering}"
+        );
+        assert!(!plain.contains("INCLUDE"), "{plain}");
+    } else {
+        assert_eq!(covering, plain);
+    }
     // Down two: the phone column goes, the tables stay.
     Migrator::down(&db, Some(1)).await.expect("down 2");
     assert!(!has_column(&db, backend, "customers", "phone").await);

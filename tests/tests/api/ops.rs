@@ -137,10 +137,9 @@ async fn introspection_and_graphiql_can_be_turned_off() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL (DATABASE_URL)"]
 async fn a_request_over_the_timeout_is_cancelled_with_408_and_writes_nothing() {
-    let Some((app, proxy)) = behind_proxy(|s| s.request_timeout_secs = 1).await else {
-        return;
-    };
+    let (app, proxy) = behind_proxy(|s| s.request_timeout_secs = 1).await;
     proxy.set_latency(Duration::from_millis(700));
     let resp = app
         .client
