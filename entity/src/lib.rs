@@ -8,9 +8,11 @@
 //! comments and the `status` column's value type.
 
 pub mod customer;
+pub mod customer_stats;
 pub mod order;
 
 pub mod prelude {
     pub use super::customer::Entity as Customer;
+    pub use super::customer_stats::Entity as CustomerStats;
     pub use super::order::Entity as Order;
 }

@@ -6,6 +6,7 @@ pub use sea_orm_migration::{MigrationStatus, MigratorTrait};
 mod m20260101_000001_create_customers_and_orders;
 mod m20260101_000002_add_customer_phone;
 mod m20260102_000003_cover_customer_orders_index;
+mod m20260301_000004_customer_stats;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_create_customers_and_orders::Migration),
             Box::new(m20260101_000002_add_customer_phone::Migration),
             Box::new(m20260102_000003_cover_customer_orders_index::Migration),
+            Box::new(m20260301_000004_customer_stats::Migration),
         ]
     }
 }

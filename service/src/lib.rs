@@ -14,6 +14,7 @@ pub mod money;
 pub mod orders;
 pub mod queries;
 pub mod seed;
+pub mod stats;
 
 use sea_orm::DatabaseConnection;
 

@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `seed`,
-//! `print-schema` and `token`.
+//! The command line: `serve` (the default), `migrate`, `seed`, `import`,
+//! `stats`, `print-schema` and `token`; a file per command.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,6 +11,7 @@ mod import;
 mod migrate;
 mod seed;
 mod serve;
+mod stats;
 
 pub use self::serve::shutdown_signal;
 
@@ -70,6 +71,12 @@ pub enum Command {
     },
     /// Print the GraphQL SDL exactly as schema.graphql holds it.
     PrintSchema,
+    /// Compare the maintained per-customer aggregates with a full recompute
+    /// (exit 1 listing the differences), or repair them.
+    Stats {
+        #[command(subcommand)]
+        action: StatsAction,
+    },
     /// Print a bearer token signed with JWT_SECRET.
     Token {
         #[arg(long, value_enum, default_value_t = Role::Writer)]
@@ -92,6 +99,14 @@ pub enum ImportKind {
 pub enum ImportFormat {
     Csv,
     Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatsAction {
+    /// Compare with a full recompute from `orders`; exit 1 listing differences.
+    Check,
+    /// Recompute what differs, with writers held off meanwhile.
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand)]
@@ -125,6 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import { file, kind, format } => {
             import::import(settings, &file, kind, format).await
         }
+        Command::Stats { action } => stats::stats(settings, action).await,
         Command::PrintSchema => {
             print!("{}", crate::graphql::sdl());
             Ok(())

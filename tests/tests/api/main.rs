@@ -6,6 +6,7 @@ mod helpers;
 mod proxy;
 mod redis_server;
 
+mod aggregates;
 mod attacks;
 mod auth;
 mod batching;

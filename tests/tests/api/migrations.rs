@@ -19,6 +19,29 @@ async fn has_column(
     .is_ok()
 }
 
+/// `customer_stats` as `(customer_id, order_count, total_cents)`, by id.
+async fn stats_rows(
+    db: &sea_orm::DatabaseConnection,
+    backend: sea_orm::DbBackend,
+) -> Vec<(i64, i64, i64)> {
+    db.query_all_raw(Statement::from_string(
+        backend,
+        "SELECT customer_id, order_count, total_cents FROM customer_stats ORDER BY customer_id"
+            .to_owned(),
+    ))
+    .await
+    .expect("customer_stats")
+    .iter()
+    .map(|r| {
+        (
+            r.try_get("", "customer_id").expect("id"),
+            r.try_get("", "order_count").expect("count"),
+            r.try_get("", "total_cents").expect("total"),
+        )
+    })
+    .collect()
+}
+
 /// The definition of an index as the database reports it (`None`: absent).
 async fn index_definition(
     db: &sea_orm::DatabaseConnection,
@@ -49,11 +72,32 @@ async fn every_migration_rolls_back_and_reapplies() {
         .expect("connect");
     let backend = test_db.backend;
 
+    // Up to the aggregates' migration, with data, then that one: it backfills.
+    Migrator::up(&db, Some(3)).await.expect("up 3");
+    for sql in [
+        "INSERT INTO customers (name, email, created_at) VALUES ('A', 'a@example.com', '2025-01-01T00:00:00+00:00')",
+        "INSERT INTO customers (name, email, created_at) VALUES ('B', 'b@example.com', '2025-01-01T00:00:00+00:00')",
+        "INSERT INTO orders (customer_id, total_cents, status, created_at) VALUES (1, 150, 'PAID', '2025-01-02T00:00:00+00:00')",
+        "INSERT INTO orders (customer_id, total_cents, status, created_at) VALUES (1, 250, 'PAID', '2025-01-03T00:00:00+00:00')",
+    ] {
+        db.execute_raw(Statement::from_string(backend, sql.to_owned()))
+            .await
+            .expect("insert");
+    }
     Migrator::up(&db, None).await.expect("up");
+    assert_eq!(stats_rows(&db, backend).await, vec![(1, 2, 400), (2, 0, 0)]);
+    // From now on the triggers keep them.
+    db.execute_raw(Statement::from_string(
+        backend,
+        "UPDATE orders SET total_cents = 50 WHERE total_cents = 250".to_owned(),
+    ))
+    .await
+    .expect("update");
+    assert_eq!(stats_rows(&db, backend).await, vec![(1, 2, 200), (2, 0, 0)]);
     let status = Migrator::get_migration_with_status(&db)
         .await
         .expect("status");
-    assert_eq!(status.len(), 3);
+    assert_eq!(status.len(), 4);
     assert!(
         status
             .iter()
@@ -61,12 +105,22 @@ async fn every_migration_rolls_back_and_reapplies() {
     );
     assert!(has_column(&db, backend, "customers", "phone").await);
 
+    // Down one: the aggregates and their triggers go; writes still work.
+    Migrator::down(&db, Some(1)).await.expect("down 1");
+    assert!(!has_column(&db, backend, "customer_stats", "customer_id").await);
+    db.execute_raw(Statement::from_string(
+        backend,
+        "DELETE FROM orders WHERE total_cents = 50".to_owned(),
+    ))
+    .await
+    .expect("a write without the triggers");
+
     let covering = index_definition(&db, backend, CUSTOMER_ORDERS_INDEX)
         .await
         .expect("the per-customer index");
-    // Down one: only the covering index changes (PostgreSQL; SQLite has no
+    // Down two: only the covering index changes (PostgreSQL; SQLite has no
     // INCLUDE, there the migration does nothing).
-    Migrator::down(&db, Some(1)).await.expect("down 1");
+    Migrator::down(&db, Some(1)).await.expect("down 2");
     assert!(has_column(&db, backend, "customers", "phone").await);
     let plain = index_definition(&db, backend, CUSTOMER_ORDERS_INDEX)
         .await
@@ -80,8 +134,8 @@ async fn every_migration_rolls_back_and_reapplies() {
     } else {
         assert_eq!(covering, plain);
     }
-    // Down two: the phone column goes, the tables stay.
-    Migrator::down(&db, Some(1)).await.expect("down 2");
+    // Down three: the phone column goes, the tables stay.
+    Migrator::down(&db, Some(1)).await.expect("down 3");
     assert!(!has_column(&db, backend, "customers", "phone").await);
     assert!(has_column(&db, backend, "customers", "email").await);
     assert!(has_column(&db, backend, "orders", "total_cents").await);
@@ -95,7 +149,7 @@ async fn every_migration_rolls_back_and_reapplies() {
             .await
             .expect("pending")
             .len(),
-        3
+        4
     );
 
     // Up again: everything is back and usable.
@@ -167,7 +221,7 @@ async fn the_migrate_commands_move_the_schema_version() {
     run(&["migrate", "down"])
         .await
         .expect("migrate down (one step)");
-    assert!(has_column(&db, test_db.backend, "customers", "phone").await);
+    assert!(!has_column(&db, test_db.backend, "customer_stats", "customer_id").await);
     assert_eq!(
         Migrator::get_pending_migrations(&db)
             .await
@@ -175,9 +229,9 @@ async fn the_migrate_commands_move_the_schema_version() {
             .len(),
         1
     );
-    run(&["migrate", "down", "-n", "1"])
+    run(&["migrate", "down", "-n", "2"])
         .await
-        .expect("migrate down one more");
+        .expect("migrate down two more");
     assert!(!has_column(&db, test_db.backend, "customers", "phone").await);
     assert!(has_column(&db, test_db.backend, "customers", "email").await);
     assert_eq!(
@@ -185,7 +239,7 @@ async fn the_migrate_commands_move_the_schema_version() {
             .await
             .expect("pending")
             .len(),
-        2
+        3
     );
 
     run(&["migrate", "status"]).await.expect("migrate status");

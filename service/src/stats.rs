@@ -1,0 +1,117 @@
+//! `api stats check` / `api stats rebuild`: the maintained per-customer
+//! aggregates (`customer_stats`) against a full recompute from `orders`.
+//!
+//! The triggers keep them exact for every write they see; these find and
+//! repair what they could not see (`TRUNCATE`, triggers disabled, a restore
+//! without them).
+
+use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+
+use crate::Store;
+use crate::cache::Scope;
+use crate::error::Result;
+
+/// One customer whose maintained aggregates differ from the recompute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Difference {
+    pub customer_id: i64,
+    /// `(order_count, total_cents)` as maintained; `None` when the row is missing.
+    pub maintained: Option<(i64, i64)>,
+    /// `(order_count, total_cents)` recomputed from `orders`; `None` for a row
+    /// whose customer no longer exists.
+    pub recomputed: Option<(i64, i64)>,
+}
+
+/// Every customer with its recomputed aggregates next to the maintained
+/// ones, where they differ (one statement; SQLite has `FULL OUTER JOIN`
+/// since 3.39, and sqlx bundles a later one).
+const DIFFERENCES: &str = "
+    SELECT COALESCE(r.id, s.customer_id) AS customer_id,
+           s.order_count AS kept_count, s.total_cents AS kept_total,
+           r.n AS real_count, r.t AS real_total
+    FROM (SELECT c.id, COUNT(o.id) AS n, CAST(COALESCE(SUM(o.total_cents), 0) AS BIGINT) AS t
+          FROM customers c LEFT JOIN orders o ON o.customer_id = c.id
+          GROUP BY c.id) r
+    FULL OUTER JOIN customer_stats s ON s.customer_id = r.id
+    WHERE s.customer_id IS NULL OR r.id IS NULL
+       OR s.order_count <> r.n OR s.total_cents <> r.t
+    ORDER BY 1";
+
+async fn differences<C: ConnectionTrait>(conn: &C) -> Result<Vec<Difference>> {
+    let backend = conn.get_database_backend();
+    let rows = conn
+        .query_all_raw(Statement::from_string(backend, DIFFERENCES))
+        .await?;
+    let pair = |a: Option<i64>, b: Option<i64>| a.zip(b);
+    rows.iter()
+        .map(|row| {
+            Ok(Difference {
+                customer_id: row.try_get("", "customer_id")?,
+                maintained: pair(
+                    row.try_get("", "kept_count")?,
+                    row.try_get("", "kept_total")?,
+                ),
+                recomputed: pair(
+                    row.try_get("", "real_count")?,
+                    row.try_get("", "real_total")?,
+                ),
+            })
+        })
+        .collect()
+}
+
+/// The customers whose maintained aggregates differ from a full recompute.
+pub async fn check(store: &Store) -> Result<Vec<Difference>> {
+    differences(&store.db).await
+}
+
+/// Recomputes what differs, in one transaction that holds writers to
+/// `orders` and `customers` off while it runs (so nothing changes between
+/// the recompute and the repair); invalidates the cache of every repaired
+/// customer and the ranking. Returns what it repaired.
+pub async fn rebuild(store: &Store) -> Result<Vec<Difference>> {
+    let txn = store.db.begin().await?;
+    let backend = txn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        txn.execute_unprepared("LOCK TABLE customers, orders IN SHARE MODE")
+            .await?;
+    }
+    let repaired = differences(&txn).await?;
+    for d in &repaired {
+        let sql = match d.recomputed {
+            Some((n, t)) => Statement::from_sql_and_values(
+                backend,
+                match backend {
+                    DbBackend::Postgres => {
+                        "INSERT INTO customer_stats (customer_id, order_count, total_cents) VALUES ($1, $2, $3) \
+                         ON CONFLICT (customer_id) DO UPDATE SET order_count = EXCLUDED.order_count, total_cents = EXCLUDED.total_cents"
+                    }
+                    _ => {
+                        "INSERT INTO customer_stats (customer_id, order_count, total_cents) VALUES (?, ?, ?) \
+                         ON CONFLICT (customer_id) DO UPDATE SET order_count = excluded.order_count, total_cents = excluded.total_cents"
+                    }
+                },
+                [d.customer_id.into(), n.into(), t.into()],
+            ),
+            None => Statement::from_sql_and_values(
+                backend,
+                match backend {
+                    DbBackend::Postgres => "DELETE FROM customer_stats WHERE customer_id = $1",
+                    _ => "DELETE FROM customer_stats WHERE customer_id = ?",
+                },
+                [d.customer_id.into()],
+            ),
+        };
+        txn.execute_raw(sql).await?;
+    }
+    txn.commit().await?;
+    if !repaired.is_empty() {
+        let mut scopes: Vec<Scope> = repaired
+            .iter()
+            .map(|d| Scope::Customer(d.customer_id))
+            .collect();
+        scopes.push(Scope::Ranking);
+        store.cache.invalidate(&scopes).await;
+    }
+    Ok(repaired)
+}
