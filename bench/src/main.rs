@@ -3,6 +3,7 @@
 //! `DATABASE_URL`, any database the user may connect to); it creates and
 //! drops its own database.
 
+mod aggregates;
 mod attack;
 mod bulk;
 mod cache;
@@ -46,6 +47,8 @@ enum Command {
     Attack(attack::Args),
     /// Queries sent by their persisted-query hash against the same with their document.
     Persisted(persisted::Args),
+    /// The kept aggregates: backfill, the ranking against the plain aggregate, same-customer writes.
+    Aggregates(aggregates::Args),
 }
 
 #[tokio::main]
@@ -62,5 +65,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Soak(args) => soak::run(&base, args).await,
         Command::Attack(args) => attack::run(&base, args).await,
         Command::Persisted(args) => persisted::run(&base, args).await,
+        Command::Aggregates(args) => aggregates::run(&base, args).await,
     }
 }

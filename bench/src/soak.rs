@@ -1,6 +1,7 @@
 //! A mixed load for a fixed time at many clients: reads (cache hits and
-//! misses) and writes, against PostgreSQL and Redis. Reports requests,
-//! errors by code, p50/p99 latency and resident memory at start and end.
+//! misses) and writes, against PostgreSQL and Redis (with `--bulk`, 100-row
+//! bulk inserts too). Reports requests, errors by code, p50/p99 latency,
+//! resident memory at start and end, and `stats check` afterwards.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,16 +19,28 @@ pub struct Args {
     concurrency: usize,
     #[arg(long, default_value_t = 60)]
     seconds: u64,
+    /// Also send 100-row `createOrders` (5% of the mix, taken from the lookups).
+    #[arg(long)]
+    bulk: bool,
 }
 
 /// One request of the mix: 35% customer lookups, 20% customer pages with
 /// their orders and aggregates, 10% the ranking (one argument set, as a
 /// dashboard asks it; every write invalidates it), 10% order pages, 15%
 /// order updates, 10% new orders.
-fn request(customers: usize, orders: usize) -> (serde_json::Value, bool) {
+fn request(customers: usize, orders: usize, bulk: bool) -> (serde_json::Value, bool) {
     let mut rng = rand::rng();
     let roll = rng.random_range(0..100);
     let customer = rng.random_range(1..=customers);
+    if bulk && roll < 5 {
+        let rows: Vec<serde_json::Value> = (0..100)
+            .map(|_| json!({ "customerId": rng.random_range(1..=customers).to_string(), "total": format!("{}.50", rng.random_range(1..300)) }))
+            .collect();
+        return (
+            json!({ "query": "mutation($r: [CreateOrderInput!]!) { createOrders(input: $r) { id } }", "variables": { "r": rows } }),
+            true,
+        );
+    }
     match roll {
         0..35 => (
             json!({ "query": "query($id: ID!) { customer(id: $id) { name email orderCount totalSpent } }", "variables": { "id": customer.to_string() } }),
@@ -66,7 +79,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     let server = Arc::new(harness::start(settings).await?);
     let token: Arc<str> = harness::writer_token()?.into();
     for _ in 0..200 {
-        let (body, write) = request(args.data.customers, args.data.orders);
+        let (body, write) = request(args.data.customers, args.data.orders, args.bulk);
         let _ = server
             .send(serde_json::to_vec(&body)?, write.then_some(&*token))
             .await;
@@ -94,11 +107,12 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
             }
         }
     });
-    let (s, t, c, o) = (
+    let (s, t, c, o, bulk) = (
         server.clone(),
         token.clone(),
         args.data.customers,
         args.data.orders,
+        args.bulk,
     );
     let figures = driver::run(
         args.concurrency,
@@ -106,7 +120,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         move |_, _| {
             let (s, t) = (s.clone(), t.clone());
             async move {
-                let (body, write) = request(c, o);
+                let (body, write) = request(c, o, bulk);
                 let body = serde_json::to_vec(&body).map_err(|_| "encode".to_owned())?;
                 s.send(body, write.then_some(&*t)).await
             }
@@ -153,6 +167,11 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         counters.misses(),
         counters.errors(),
         server.state.statements.get()
+    );
+    let differences = service::stats::check(&server.state.store).await?;
+    println!(
+        "stats check after the soak: {} differences",
+        differences.len()
     );
     Ok(())
 }

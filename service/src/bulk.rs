@@ -19,6 +19,12 @@ use crate::model::{Customer, Order};
 const CUSTOMER_COLUMNS: usize = 4;
 const ORDER_COLUMNS: usize = 4;
 
+/// Whether `rows` orders go in one statement (atomic by itself, so no
+/// explicit transaction, and two round trips fewer).
+pub fn orders_fit_one_statement(backend: DbBackend, rows: usize) -> bool {
+    rows <= rows_per_insert(backend, ORDER_COLUMNS)
+}
+
 /// An input refused by a check: which one, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejected {

@@ -154,13 +154,24 @@ impl<'a> OrderService<'a> {
         }
         let db = &self.store.db;
         let customer_ids = bulk::distinct_customers(&news);
-        let txn = db.begin().await?;
+        // One statement is atomic by itself; more need a transaction.
+        let inserted = if bulk::orders_fit_one_statement(db.get_database_backend(), news.len()) {
+            bulk::insert_orders(db, &news).await
+        } else {
+            let txn = db.begin().await?;
+            match bulk::insert_orders(&txn, &news).await {
+                Ok(created) => txn.commit().await.map(|()| created).map_err(Error::from),
+                Err(e) => {
+                    txn.rollback().await?;
+                    Err(e)
+                }
+            }
+        };
         // The foreign key guards the customers; only when it refuses do we
         // look for the offending input, to name it.
-        let created = match bulk::insert_orders(&txn, &news).await {
+        let created = match inserted {
             Ok(created) => created,
             Err(Error::Validation(generic)) => {
-                txn.rollback().await?;
                 return Err(match bulk::check_customers_exist(db, &news).await? {
                     Some(rejected) => rejected.into_error(bulk::request_label(news.len())),
                     None => Error::Validation(generic),
@@ -168,7 +179,6 @@ impl<'a> OrderService<'a> {
             }
             Err(e) => return Err(e),
         };
-        txn.commit().await?;
         let mut scopes: Vec<Scope> = customer_ids.into_iter().map(Scope::Customer).collect();
         scopes.push(Scope::Ranking);
         self.store.cache.invalidate(&scopes).await;

@@ -14,7 +14,7 @@ use async_graphql::{Positioned, Variables};
 
 use super::scalars::{parse_datetime, parse_decimal};
 use super::schema_index::{InputValueDef, SchemaIndex, TypeDef};
-use super::variables::resolve;
+use super::variables::resolve_ref;
 
 /// Most bad values reported for one request; the rest are counted.
 pub const MAX_REPORTED: usize = 100;
@@ -62,6 +62,25 @@ pub fn check(
     checker.problems
 }
 
+/// Where a value sits in an argument (`input[12].total`), built only when
+/// a problem must be named.
+#[derive(Copy, Clone)]
+enum Path<'a> {
+    Argument(&'a str),
+    Index(&'a Path<'a>, usize),
+    Field(&'a Path<'a>, &'a str),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Argument(name) => f.write_str(name),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+            Path::Field(parent, name) => write!(f, "{parent}.{name}"),
+        }
+    }
+}
+
 struct Checker<'a> {
     index: &'a SchemaIndex,
     variables: &'a Variables,
@@ -102,8 +121,8 @@ impl Checker<'_> {
             {
                 continue;
             }
-            let value = resolve(&given.node, self.variables);
-            self.value(&arg.name, &arg.ty, &value);
+            let value = resolve_ref(&given.node, self.variables);
+            self.value(Path::Argument(&arg.name), &arg.ty, &value);
         }
         let child = super::schema_index::named(&def.ty);
         if self.index.is_object(child) {
@@ -111,7 +130,7 @@ impl Checker<'_> {
         }
     }
 
-    fn value(&mut self, path: &str, ty: &Type, value: &ConstValue) {
+    fn value(&mut self, path: Path<'_>, ty: &Type, value: &ConstValue) {
         if matches!(value, ConstValue::Null) {
             if !ty.nullable {
                 self.problems.push(format!("{path}: must not be null"));
@@ -122,7 +141,7 @@ impl Checker<'_> {
             BaseType::List(inner) => match value {
                 ConstValue::List(items) => {
                     for (i, item) in items.iter().enumerate() {
-                        self.value(&format!("{path}[{i}]"), inner, item);
+                        self.value(Path::Index(&path, i), inner, item);
                     }
                 }
                 // Input coercion: a single value stands for a list of one.
@@ -132,7 +151,7 @@ impl Checker<'_> {
         }
     }
 
-    fn named(&mut self, path: &str, name: &str, value: &ConstValue) {
+    fn named(&mut self, path: Path<'_>, name: &str, value: &ConstValue) {
         let problem = match (name, self.index.get(name)) {
             ("Int", _) => match value {
                 ConstValue::Number(n) if n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) => {
@@ -184,7 +203,7 @@ impl Checker<'_> {
 
     fn input_object(
         &mut self,
-        path: &str,
+        path: Path<'_>,
         name: &str,
         fields: &[InputValueDef],
         value: &ConstValue,
@@ -204,9 +223,9 @@ impl Checker<'_> {
             }
         }
         for f in fields {
-            let field_path = format!("{path}.{}", f.name);
+            let field_path = Path::Field(&path, &f.name);
             match map.get(f.name.as_str()) {
-                Some(v) => self.value(&field_path, &f.ty, v),
+                Some(v) => self.value(field_path, &f.ty, v),
                 None if !f.ty.nullable && f.default.is_none() => {
                     self.problems.push(format!("{field_path}: is required"));
                 }

@@ -5,7 +5,7 @@
 //! unordered join and leaves out a field whose resolver failed (its error is
 //! kept, with its path). 8.0's release candidates order fields again but turn
 //! a failed nullable root field into `data: null`, so neither line gives the
-//! specification's answer by itself. This pass rebuilds `data` from the
+//! specification's answer by itself. This pass goes over `data` along the
 //! operation (CollectFields: fragments, inline fragments, aliases, merged
 //! fields, `@skip`/`@include`):
 //!
@@ -15,11 +15,14 @@
 //!   `data` itself).
 //!
 //! It adds no errors: each failure already carries exactly one, at its path.
+//! An object already in order is completed in place; the fields of a list's
+//! items are collected once for the whole list.
 
 use async_graphql::Value;
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{
-    BaseType, Directive, ExecutableDocument, OperationDefinition, Selection, SelectionSet, Type,
+    BaseType, Directive, ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
+    Type,
 };
 use async_graphql::{Name, Positioned, Variables};
 
@@ -28,6 +31,9 @@ use super::variables::directive_condition;
 
 /// A non-null position received `null`: its parent must become `null`.
 struct Nulled;
+
+/// Fields selected under one response key, in document order.
+type Grouped<'a> = IndexMap<&'a str, Vec<&'a Positioned<Field>>>;
 
 /// Rebuilds `data` of `operation` (whose root type is `root`) after it
 /// executed. The executor answers `null` when every root field failed; that
@@ -50,9 +56,8 @@ pub fn complete(
         doc,
         variables,
     };
-    walker
-        .object(root, map, &[&operation.selection_set.node])
-        .unwrap_or(Value::Null)
+    let grouped = walker.grouped(root, &[&operation.selection_set.node]);
+    walker.object(root, map, &grouped).unwrap_or(Value::Null)
 }
 
 struct Walker<'a> {
@@ -61,27 +66,49 @@ struct Walker<'a> {
     variables: &'a Variables,
 }
 
-/// Fields selected under one response key, in document order.
-type Grouped<'a> = IndexMap<&'a str, Vec<&'a Positioned<async_graphql::parser::types::Field>>>;
-
 impl<'a> Walker<'a> {
-    fn object(
-        &self,
-        type_name: &str,
-        mut value: IndexMap<Name, Value>,
-        sets: &[&'a SelectionSet],
-    ) -> Result<Value, Nulled> {
+    fn grouped(&self, type_name: &str, sets: &[&'a SelectionSet]) -> Grouped<'a> {
         let mut grouped = Grouped::new();
         let mut visited = Vec::new();
         for set in sets {
             self.collect(type_name, set, &mut grouped, &mut visited);
         }
+        grouped
+    }
+
+    fn sub_grouped(&self, type_name: &str, fields: &[&'a Positioned<Field>]) -> Grouped<'a> {
+        let sets: Vec<&SelectionSet> = fields.iter().map(|f| &f.node.selection_set.node).collect();
+        self.grouped(type_name, &sets)
+    }
+
+    fn object(
+        &self,
+        type_name: &str,
+        mut map: IndexMap<Name, Value>,
+        grouped: &Grouped<'a>,
+    ) -> Result<Value, Nulled> {
+        let in_order = map.len() == grouped.len()
+            && map
+                .keys()
+                .zip(grouped.keys())
+                .all(|(a, b)| a.as_str() == *b);
+        if in_order {
+            for (value, fields) in map.values_mut().zip(grouped.values()) {
+                let field_name = fields[0].node.name.node.as_str();
+                if let Some(def) = self.index.field(type_name, field_name) {
+                    let taken = std::mem::take(value);
+                    *value = self.value(&def.ty, taken, fields)?;
+                }
+            }
+            return Ok(Value::Object(map));
+        }
         let mut out = IndexMap::with_capacity(grouped.len());
         for (key, fields) in grouped {
-            let Some((key_name, field_value)) = value.swap_remove_entry(key) else {
+            let field_name = fields[0].node.name.node.as_str();
+            let def = self.index.field(type_name, field_name);
+            let Some((key_name, field_value)) = map.swap_remove_entry(*key) else {
                 // Left out by the executor: its resolver failed.
-                let field_name = fields[0].node.name.node.as_str();
-                match self.index.field(type_name, field_name) {
+                match def {
                     Some(def) if !def.ty.nullable => return Err(Nulled),
                     _ => {
                         out.insert(Name::new(key), Value::Null);
@@ -89,9 +116,8 @@ impl<'a> Walker<'a> {
                     }
                 }
             };
-            let field_name = fields[0].node.name.node.as_str();
-            let completed = match self.index.field(type_name, field_name) {
-                Some(def) => self.value(&def.ty, field_value, &fields)?,
+            let completed = match def {
+                Some(def) => self.value(&def.ty, field_value, fields)?,
                 // `__typename` and introspection: as resolved.
                 None => field_value,
             };
@@ -104,12 +130,29 @@ impl<'a> Walker<'a> {
         &self,
         ty: &Type,
         value: Value,
-        fields: &[&'a Positioned<async_graphql::parser::types::Field>],
+        fields: &[&'a Positioned<Field>],
+    ) -> Result<Value, Nulled> {
+        let object_type = match &ty.base {
+            BaseType::Named(name) if self.index.is_object(name) => Some(name.as_str()),
+            _ => None,
+        };
+        let grouped = object_type.map(|name| self.sub_grouped(name, fields));
+        self.typed(ty, value, fields, object_type.zip(grouped.as_ref()))
+    }
+
+    /// `value` at type `ty`; `object` holds the object type and its
+    /// collected fields when `ty` names one.
+    fn typed(
+        &self,
+        ty: &Type,
+        value: Value,
+        fields: &[&'a Positioned<Field>],
+        object: Option<(&str, &Grouped<'a>)>,
     ) -> Result<Value, Nulled> {
         if matches!(value, Value::Null) {
             // The executor turns an object whose every selected field was
             // skipped into null; the specification says `{}`.
-            if !ty.nullable && self.all_skipped(ty, fields) {
+            if !ty.nullable && object.is_some_and(|(_, g)| g.is_empty()) {
                 return Ok(Value::Object(IndexMap::new()));
             }
             return if ty.nullable {
@@ -118,42 +161,30 @@ impl<'a> Walker<'a> {
                 Err(Nulled)
             };
         }
-        let completed = match (&ty.base, value) {
-            (BaseType::List(inner), Value::List(items)) => items
-                .into_iter()
-                .map(|item| self.value(inner, item, fields))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::List),
-            (BaseType::Named(name), Value::Object(map)) if self.index.is_object(name) => {
-                let sets: Vec<&SelectionSet> =
-                    fields.iter().map(|f| &f.node.selection_set.node).collect();
-                self.object(name, map, &sets)
+        let completed = match (&ty.base, value, object) {
+            (BaseType::List(inner), Value::List(items), _) => {
+                // The items share one type: collect their fields once.
+                let item_object = match &inner.base {
+                    BaseType::Named(name) if self.index.is_object(name) => Some(name.as_str()),
+                    _ => None,
+                };
+                let grouped = item_object.map(|name| self.sub_grouped(name, fields));
+                let item = item_object.zip(grouped.as_ref());
+                items
+                    .into_iter()
+                    .map(|v| self.typed(inner, v, fields, item))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Value::List)
             }
-            (_, other) => Ok(other),
+            (BaseType::Named(_), Value::Object(map), Some((name, grouped))) => {
+                self.object(name, map, grouped)
+            }
+            (_, other, _) => Ok(other),
         };
         match completed {
             Err(Nulled) if ty.nullable => Ok(Value::Null),
             other => other,
         }
-    }
-
-    fn all_skipped(
-        &self,
-        ty: &Type,
-        fields: &[&'a Positioned<async_graphql::parser::types::Field>],
-    ) -> bool {
-        let BaseType::Named(name) = &ty.base else {
-            return false;
-        };
-        if !self.index.is_object(name) {
-            return false;
-        }
-        let mut grouped = Grouped::new();
-        let mut visited = Vec::new();
-        for f in fields {
-            self.collect(name, &f.node.selection_set.node, &mut grouped, &mut visited);
-        }
-        grouped.is_empty()
     }
 
     /// CollectFields: the fields of `set` that apply to `type_name`, grouped

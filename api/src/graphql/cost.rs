@@ -23,7 +23,7 @@ use async_graphql::parser::types::{
 };
 
 use super::schema_index::{FieldDef, SchemaIndex, TypeDef, is_list, named};
-use super::variables::{as_i64, directive_condition, resolve};
+use super::variables::{as_i64, directive_condition, resolve, resolve_ref};
 
 /// Rows a page holds when neither `first` nor `last` is given (the larger
 /// of the two defaults, 20 for root lists and 10 per customer).
@@ -285,7 +285,7 @@ impl<'a> Pricer<'a> {
         };
         let clamp = |n: i64| u64::try_from(n).unwrap_or(0).min(MAX_ROWS);
         if let Some(input) = field.get_argument("input") {
-            if let async_graphql::Value::List(items) = resolve(&input.node, self.variables) {
+            if let async_graphql::Value::List(items) = &*resolve_ref(&input.node, self.variables) {
                 return (items.len() as u64).min(self.max_bulk_rows);
             }
             return 1;

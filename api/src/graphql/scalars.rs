@@ -26,10 +26,6 @@ impl ScalarType for Decimal {
             .map_err(InputValueError::custom)
     }
 
-    fn is_valid(value: &Value) -> bool {
-        parse_decimal(value).is_ok()
-    }
-
     fn to_value(&self) -> Value {
         Value::String(self.0.to_string())
     }
@@ -67,10 +63,6 @@ impl ScalarType for DateTime {
         parse_datetime(&value)
             .map(DateTime)
             .map_err(InputValueError::custom)
-    }
-
-    fn is_valid(value: &Value) -> bool {
-        parse_datetime(value).is_ok()
     }
 
     fn to_value(&self) -> Value {

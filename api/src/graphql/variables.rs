@@ -20,6 +20,21 @@ pub fn resolve(value: &Value, variables: &Variables) -> ConstValue {
         .unwrap_or(ConstValue::Null)
 }
 
+/// Like [`resolve`], but borrows a variable's value instead of copying it
+/// (a bulk input is a variable of thousands of rows).
+pub fn resolve_ref<'a>(
+    value: &'a Value,
+    variables: &'a Variables,
+) -> std::borrow::Cow<'a, ConstValue> {
+    match value {
+        Value::Variable(name) => match variables.get(name) {
+            Some(v) => std::borrow::Cow::Borrowed(v),
+            None => std::borrow::Cow::Owned(ConstValue::Null),
+        },
+        other => std::borrow::Cow::Owned(resolve(other, variables)),
+    }
+}
+
 /// An integer argument, if it is one.
 pub fn as_i64(value: &ConstValue) -> Option<i64> {
     match value {
