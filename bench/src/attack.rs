@@ -87,7 +87,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     // The client side holds thousands of sockets too.
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let url = args.data.ensure(base).await?;
-    let server = spawn_server(&url, args.data.redis_url.as_deref()).await?;
+    let server = spawn_server(&url, args.data.redis_url.as_deref(), &[]).await?;
     let graphql = format!("{}/graphql", server.origin);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)

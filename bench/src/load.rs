@@ -1,236 +1,235 @@
-//! The load benchmark: Q1–Q4 over HTTP with keep-alive at a fixed
-//! concurrency for a fixed time, then the same logical work as plain SQL
-//! through a sqlx pool of the same size (the physical limit), and the ratio
-//! server/limit of each.
+//! The load benchmark: what one request costs. Q1 and Q2 against the
+//! release server as a process of its own, driven by wrk (a load generator
+//! in C, in another process: keep-alive connections, `--concurrency` of
+//! them, for `--seconds`), once with the result cache disabled (the engine)
+//! and once enabled (in-process, or Redis with `--redis-url`); and the
+//! limit: the same SQL served by PostgreSQL to pgbench, with prepared
+//! statements at the same concurrency. Scripts: `bench/scripts/`.
 //!
-//! Q1 `customer(id) { name email }`, random ids.
-//! Q2 `customers(first: 50, after: <random cursor>)` with each customer's
-//!    `orders(first: 5) { id total createdAt }`, `orderCount`, `totalSpent`.
-//! Q3 `topCustomers(limit: 10, minOrders: 5)` with the cache bypassed.
-//! Q4 `updateOrder` on random orders.
+//! Q1 `customer(id) { id name email }`, random ids.
+//! Q2 `customers(first: 50) { nodes { id name orders(first: 5) { nodes { id total createdAt } } } }`.
+//!
+//! Needs the release binary (`cargo build --release -p api`), wrk and
+//! pgbench.
 
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::Duration;
 
-use rand::Rng;
-use sea_orm::sqlx::{self, PgPool, Row};
-use serde_json::json;
+use anyhow::Context as _;
 
-use crate::driver::{self, Figures};
-use crate::{dataset, harness};
+use crate::dataset;
+use crate::process::{rss_of, spawn_server};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     data: dataset::DataSet,
-    /// Concurrent clients (and connections of the raw-SQL pool).
+    /// Concurrent connections (wrk and pgbench), and the server's pool size.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
     /// Seconds per measurement.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 15)]
     seconds: u64,
+    /// Threads of wrk and pgbench.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
     /// Rewrite the results section of this Markdown file (e.g. BENCHMARKS.md).
     #[arg(long)]
-    report: Option<std::path::PathBuf>,
-    /// Which queries to run.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "q1,q2,q3,q4")]
-    queries: Vec<Query>,
+    report: Option<PathBuf>,
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum Query {
-    Q1,
-    Q2,
-    Q3,
-    Q4,
+const QUERIES: [(&str, &str, &str); 2] = [
+    ("Q1 customer(id) { id name email }", "q1.lua", "q1.sql"),
+    (
+        "Q2 customers(first: 50) { nodes { id name orders(first: 5) { … } } }",
+        "q2.lua",
+        "q2.sql",
+    ),
+];
+
+/// What wrk measured.
+struct Wrk {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    requests: f64,
+    errors: u64,
 }
 
-impl Query {
-    fn describe(self) -> &'static str {
-        match self {
-            Query::Q1 => "Q1 customer(id) { name email }",
-            Query::Q2 => "Q2 customers(first: 50) + orders(first: 5), orderCount, totalSpent",
-            Query::Q3 => "Q3 topCustomers(limit: 10, minOrders: 5), cache bypassed",
-            Query::Q4 => "Q4 updateOrder",
-        }
-    }
+fn scripts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts")
 }
 
-const Q1: &str = "query($id: ID!) { customer(id: $id) { name email } }";
-const Q2: &str = "query($after: String) { customers(first: 50, after: $after) { nodes { id orders(first: 5) { nodes { id total createdAt } } orderCount totalSpent } } }";
-const Q3: &str =
-    "{ topCustomers(limit: 10, minOrders: 5) { customer { id name } totalSpent orderCount } }";
-const Q4: &str =
-    "mutation($id: ID!, $t: Decimal!) { updateOrder(id: $id, input: { total: $t }) { id total } }";
-
-struct Row4 {
-    query: Query,
-    server: Figures,
-    statements_per_request: f64,
-    limit: Figures,
-}
-
-fn body(query: Query, customers: usize, orders: usize) -> Vec<u8> {
-    let mut rng = rand::rng();
-    let value = match query {
-        Query::Q1 => {
-            json!({ "query": Q1, "variables": { "id": rng.random_range(1..=customers).to_string() } })
-        }
-        Query::Q2 => {
-            let start = rng.random_range(0..customers.saturating_sub(50).max(1)) as i64;
-            let after = (start > 0).then(|| api::graphql::scalars::cursor::customer(start));
-            json!({ "query": Q2, "variables": { "after": after } })
-        }
-        Query::Q3 => json!({ "query": Q3 }),
-        Query::Q4 => json!({ "query": Q4, "variables": {
-            "id": rng.random_range(1..=orders).to_string(),
-            "t": format!("{}.{:02}", rng.random_range(0..1000), rng.random_range(0..100)),
-        } }),
+/// `1.23ms`, `456.00us`, `1.02s` in milliseconds.
+fn millis(text: &str) -> Option<f64> {
+    let (num, factor) = if let Some(n) = text.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        (text, 1.0)
     };
-    serde_json::to_vec(&value).unwrap_or_default()
+    num.parse::<f64>().ok().map(|v| v * factor)
 }
 
-/// The same logical work as plain SQL (the statements the server issues
-/// for a cold request, written by hand).
-async fn limit_work(
-    pool: &PgPool,
-    query: Query,
-    customers: usize,
-    orders: usize,
-) -> Result<(), sqlx::Error> {
-    let (a, b, c) = {
-        let mut rng = rand::rng();
-        (
-            rng.random_range(1..=customers) as i64,
-            rng.random_range(1..=orders) as i64,
-            rng.random_range(0..100_000i64),
-        )
+async fn wrk(args: &Args, url: &str, script: &str, seconds: u64) -> anyhow::Result<Wrk> {
+    let out = tokio::process::Command::new("wrk")
+        .args([
+            &format!("-t{}", args.threads),
+            &format!("-c{}", args.concurrency),
+            &format!("-d{seconds}s"),
+            "--latency",
+            "-s",
+        ])
+        .arg(scripts().join(script))
+        .arg(url)
+        .env("CUSTOMERS", args.data.customers.to_string())
+        .stderr(Stdio::inherit())
+        .output()
+        .await
+        .context("running wrk (apt-get install wrk)")?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|r| r.trim().to_owned()))
     };
-    match query {
-        Query::Q1 => {
-            sqlx::query("SELECT id, name, email, phone, created_at FROM customers WHERE id = $1")
-                .bind(a)
-                .fetch_optional(pool)
-                .await?;
-        }
-        Query::Q2 => {
-            let start = a.min(customers.saturating_sub(50) as i64);
-            let rows = sqlx::query("SELECT id, name, email, phone, created_at FROM customers WHERE id > $1 ORDER BY id LIMIT 51")
-                .bind(start)
-                .fetch_all(pool)
-                .await?;
-            let ids: Vec<i64> = rows.iter().take(50).map(|r| r.get::<i64, _>(0)).collect();
-            sqlx::query(
-                "SELECT o.id, o.customer_id, o.total_cents, o.status, o.created_at FROM unnest($1::bigint[]) AS p(cid) \
-                 CROSS JOIN LATERAL (SELECT id, customer_id, total_cents, status, created_at FROM orders o \
-                 WHERE o.customer_id = p.cid ORDER BY o.created_at DESC, o.id DESC LIMIT 6) o",
+    let percentile = |p: &str| field(p).and_then(|v| millis(&v)).unwrap_or(f64::NAN);
+    let errors: u64 = text
+        .lines()
+        .filter(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
+        .map(|l| {
+            l.split(|c: char| !c.is_ascii_digit())
+                .filter_map(|n| n.parse::<u64>().ok())
+                .sum::<u64>()
+        })
+        .sum();
+    Ok(Wrk {
+        rps: field("Requests/sec:")
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("wrk printed no rate:\n{text}"))?,
+        p50_ms: percentile("50%"),
+        p99_ms: percentile("99%"),
+        requests: text
+            .lines()
+            .find_map(|l| l.trim().split(" requests in").next()?.trim().parse().ok())
+            .unwrap_or(f64::NAN),
+        errors,
+    })
+}
+
+async fn pgbench(args: &Args, url: &str, script: &str) -> anyhow::Result<(f64, f64)> {
+    let out = tokio::process::Command::new("pgbench")
+        .args([
+            "-n",
+            "-M",
+            "prepared",
+            &format!("-c{}", args.concurrency),
+            &format!("-j{}", args.threads),
+            &format!("-T{}", args.seconds),
+            "-D",
+            &format!("customers={}", args.data.customers),
+            "-f",
+        ])
+        .arg(scripts().join(script))
+        .arg(url)
+        .output()
+        .await
+        .context("running pgbench")?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let tps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("tps = ")?.split(' ').next()?.parse().ok())
+        .with_context(|| {
+            format!(
+                "pgbench printed no tps:\n{text}{}",
+                String::from_utf8_lossy(&out.stderr)
             )
-            .bind(&ids)
-            .fetch_all(pool)
-            .await?;
-            sqlx::query("SELECT customer_id, COUNT(id), COALESCE(SUM(total_cents), 0)::bigint FROM orders WHERE customer_id = ANY($1) GROUP BY customer_id")
-                .bind(&ids)
-                .fetch_all(pool)
-                .await?;
-        }
-        Query::Q3 => {
-            let rows = sqlx::query(
-                "SELECT customer_id, COUNT(id) AS n, COALESCE(SUM(total_cents), 0)::bigint AS t FROM orders \
-                 GROUP BY customer_id HAVING COUNT(id) >= 5 ORDER BY t DESC, customer_id ASC LIMIT 10",
-            )
-            .fetch_all(pool)
-            .await?;
-            let ids: Vec<i64> = rows.iter().map(|r| r.get::<i64, _>(0)).collect();
-            sqlx::query(
-                "SELECT id, name, email, phone, created_at FROM customers WHERE id = ANY($1)",
-            )
-            .bind(&ids)
-            .fetch_all(pool)
-            .await?;
-        }
-        Query::Q4 => {
-            sqlx::query("UPDATE orders SET total_cents = $1 WHERE id = $2 RETURNING id, customer_id, total_cents, status, created_at")
-                .bind(c)
-                .bind(b)
-                .fetch_optional(pool)
-                .await?;
-        }
-    }
-    Ok(())
+        })?;
+    let latency = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("latency average = ")?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(f64::NAN);
+    Ok((tps, latency))
 }
 
 pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     let url = args.data.ensure(base).await?;
-    let duration = Duration::from_secs(args.seconds);
-    let token: Arc<str> = harness::writer_token()?.into();
-    let rss_start = driver::rss_mib();
-    let mut rows = Vec::new();
-    let mut rss_peak: f64 = 0.0;
-    for query in args.queries.clone() {
-        let mut settings = args.data.settings(&url, "bench");
-        settings.db_max_connections = u32::try_from(args.concurrency).unwrap_or(16);
-        settings.cache_disabled = query == Query::Q3;
-        let server = Arc::new(harness::start(settings).await?);
-        // Warm up: connections, prepared statements, caches.
-        for _ in 0..50 {
-            let t = (query == Query::Q4).then_some(&*token);
-            server
-                .post_bytes(body(query, args.data.customers, args.data.orders), t)
-                .await?;
+    let mut table = format!(
+        "{} customers, {} orders; {} connections, {} s per measurement, wrk and pgbench with {} threads; the server is the release binary as a process of its own\n\n",
+        args.data.customers, args.data.orders, args.concurrency, args.seconds, args.threads
+    );
+    table.push_str("| query | result cache | server req/s | p50 ms | p99 ms | errors | SQL/request | server RSS MiB | pgbench tps (same SQL) | pgbench latency ms | server/pgbench |\n");
+    table
+        .push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for (name, lua, sql) in QUERIES {
+        let (tps, latency) = pgbench(&args, &url, sql).await?;
+        for cache_disabled in [true, false] {
+            let env = [
+                ("CACHE_DISABLED", cache_disabled.to_string()),
+                ("DB_MAX_CONNECTIONS", args.concurrency.to_string()),
+                ("DB_MIN_CONNECTIONS", args.concurrency.to_string()),
+            ];
+            let server = spawn_server(&url, args.data.redis_url.as_deref(), &env).await?;
+            let endpoint = format!("{}/graphql", server.origin);
+            wrk(&args, &endpoint, lua, 2).await?;
+            let before = server.counter("sql_statements_total").await.unwrap_or(0.0);
+            let pid = server.pid;
+            let peak = std::sync::Arc::new(std::sync::Mutex::new(0.0f64));
+            let sampler = {
+                let peak = peak.clone();
+                tokio::spawn(async move {
+                    loop {
+                        if let Some(r) = rss_of(pid)
+                            && let Ok(mut p) = peak.lock()
+                        {
+                            *p = p.max(r);
+                        }
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                })
+            };
+            let w = wrk(&args, &endpoint, lua, args.seconds).await?;
+            sampler.abort();
+            let statements = server.counter("sql_statements_total").await.unwrap_or(0.0) - before;
+            let rss = *peak.lock().map_err(|_| anyhow::anyhow!("sampler"))?;
+            server.stop().await;
+            let cache = if cache_disabled {
+                "disabled"
+            } else if args
+                .data
+                .redis_url
+                .as_deref()
+                .is_some_and(|u| !u.is_empty())
+            {
+                "redis"
+            } else {
+                "in-process"
+            };
+            let line = format!(
+                "| {name} | {cache} | {:.0} | {:.2} | {:.2} | {} | {:.2} | {:.0} | {:.0} | {:.3} | {:.2} |\n",
+                w.rps,
+                w.p50_ms,
+                w.p99_ms,
+                w.errors,
+                statements / w.requests.max(1.0),
+                rss,
+                tps,
+                latency,
+                w.rps / tps.max(1e-9)
+            );
+            print!("{line}");
+            table.push_str(&line);
         }
-        let before = server.state.statements.get();
-        let (s, t, c, o) = (
-            server.clone(),
-            token.clone(),
-            args.data.customers,
-            args.data.orders,
-        );
-        let figures = driver::run(args.concurrency, duration, move |_, _| {
-            let (s, t) = (s.clone(), t.clone());
-            async move {
-                let tok = (query == Query::Q4).then_some(&*t);
-                s.send(body(query, c, o), tok).await
-            }
-        })
-        .await;
-        let statements = server.state.statements.get() - before;
-        rss_peak = rss_peak.max(driver::rss_mib().unwrap_or(0.0));
-        harness::forget_redis_keys(&server.state.settings).await;
-        drop(server);
-
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(u32::try_from(args.concurrency).unwrap_or(16))
-            .connect(&url)
-            .await?;
-        for _ in 0..50 {
-            limit_work(&pool, query, args.data.customers, args.data.orders).await?;
-        }
-        let p = pool.clone();
-        let limit = driver::run(args.concurrency, duration, move |_, _| {
-            let p = p.clone();
-            async move {
-                limit_work(&p, query, c, o)
-                    .await
-                    .map_err(|_| "sql".to_owned())
-            }
-        })
-        .await;
-        pool.close().await;
-        println!(
-            "{}: server {:.0} req/s, limit {:.0} req/s",
-            query.describe(),
-            figures.rps(),
-            limit.rps()
-        );
-        rows.push(Row4 {
-            query,
-            statements_per_request: statements as f64 / figures.requests.max(1) as f64,
-            server: figures,
-            limit,
-        });
     }
-    let rss_end = driver::rss_mib();
-    let table = render(&args, &rows, rss_start, rss_peak, rss_end);
     println!();
     println!("{table}");
     if let Some(path) = &args.report {
@@ -240,62 +239,11 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn render(
-    args: &Args,
-    rows: &[Row4],
-    rss_start: Option<f64>,
-    rss_peak: f64,
-    rss_end: Option<f64>,
-) -> String {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "{} customers, {} orders; {} clients, {}s per measurement; cache: {}\n\n",
-        args.data.customers,
-        args.data.orders,
-        args.concurrency,
-        args.seconds,
-        if args
-            .data
-            .redis_url
-            .as_deref()
-            .is_some_and(|u| !u.is_empty())
-        {
-            "redis"
-        } else {
-            "in-process"
-        }
-    ));
-    out.push_str("| query | server req/s | p50 ms | p99 ms | errors | SQL/request | limit req/s | limit p50 ms | limit p99 ms | server/limit |\n");
-    out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-    for r in rows {
-        out.push_str(&format!(
-            "| {} | {:.0} | {:.2} | {:.2} | {} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} |\n",
-            r.query.describe(),
-            r.server.rps(),
-            r.server.p50_ms,
-            r.server.p99_ms,
-            r.server.errors,
-            r.statements_per_request,
-            r.limit.rps(),
-            r.limit.p50_ms,
-            r.limit.p99_ms,
-            r.server.rps() / r.limit.rps().max(1e-9),
-        ));
-    }
-    out.push_str(&format!(
-        "\nResident memory of the benchmark process (server, load generator and raw-SQL pool): {:.0} MiB at start, {:.0} MiB at the highest measured point, {:.0} MiB at the end.\n",
-        rss_start.unwrap_or(0.0),
-        rss_peak,
-        rss_end.unwrap_or(0.0)
-    ));
-    out
-}
-
 const BEGIN: &str = "<!-- bench load: begin -->";
 const END: &str = "<!-- bench load: end -->";
 
 /// Replaces the text between the markers (or appends a section).
-fn write_report(path: &std::path::Path, table: &str) -> anyhow::Result<()> {
+fn write_report(path: &Path, table: &str) -> anyhow::Result<()> {
     let current = std::fs::read_to_string(path).unwrap_or_default();
     let section = format!("{BEGIN}\n{table}{END}");
     let next = match (current.find(BEGIN), current.find(END)) {

@@ -32,8 +32,13 @@ pub fn rss_of(pid: u32) -> Option<f64> {
 }
 
 /// Starts the release `api serve` next to this binary on a free port, with
-/// `redis_url` if given, and waits until it is healthy.
-pub async fn spawn_server(database_url: &str, redis_url: Option<&str>) -> anyhow::Result<Child> {
+/// `redis_url` if given and the variables `env`, and waits until it is
+/// healthy.
+pub async fn spawn_server(
+    database_url: &str,
+    redis_url: Option<&str>,
+    env: &[(&str, String)],
+) -> anyhow::Result<Child> {
     let exe = std::env::current_exe()?
         .parent()
         .map(|d| d.join("api"))
@@ -65,6 +70,9 @@ pub async fn spawn_server(database_url: &str, redis_url: Option<&str>) -> anyhow
         .stdout(Stdio::null())
         .stderr(Stdio::from(log))
         .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     if let Some(redis) = redis_url.filter(|u| !u.is_empty()) {
         cmd.env("REDIS_URL", redis);
     }
@@ -92,4 +100,32 @@ pub async fn spawn_server(database_url: &str, redis_url: Option<&str>) -> anyhow
         "the server did not become healthy; see {}",
         stderr_path.display()
     )
+}
+
+impl Child {
+    /// Stops it with SIGTERM and waits for it (at most 30 s).
+    pub async fn stop(mut self) {
+        let _ = tokio::process::Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status()
+            .await;
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.process.wait()).await;
+        let _ = std::fs::remove_file(&self.stderr_path);
+    }
+
+    /// A counter of its `/metrics` (summed over labels), if it has one.
+    pub async fn counter(&self, name: &str) -> Option<f64> {
+        let text = reqwest::get(format!("{}/metrics", self.origin))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        let values: Vec<f64> = text
+            .lines()
+            .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+            .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+            .collect();
+        (!values.is_empty()).then(|| values.iter().sum())
+    }
 }
