@@ -16,12 +16,14 @@ use service::documents::{DocumentRegistry, RegistryLimits};
 use tokio::net::TcpListener;
 
 use crate::auth::{Jwt, Role};
+use async_graphql::ValidationMode;
+
 use crate::graphql::build_schema;
 use crate::graphql::persisted::{Persisted, load_manifest};
 use crate::graphql::pipeline::Pipeline;
 use crate::playground::Playground;
 use crate::settings::{Settings, redact_url, scrub_url};
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 
 /// Entries the in-process cache holds at most.
 const IN_PROCESS_CACHE_ENTRIES: u64 = 100_000;
@@ -154,9 +156,10 @@ impl Application {
             Some(secret) => Jwt::new(secret.as_bytes()),
             None => dev_jwt(),
         };
-        let schema = build_schema(store.clone(), settings.graphql_introspection);
+        let schemas = [ValidationMode::Strict, ValidationMode::Fast]
+            .map(|mode| build_schema(store.clone(), settings.graphql_introspection, mode));
         let pipeline = Pipeline::new(
-            schema,
+            schemas,
             store.clone(),
             settings.document_limits(),
             build_persisted(&settings)?,
@@ -167,7 +170,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let limiter =
             crate::rate_limit::limiter(settings.rate_limit_per_second, settings.rate_limit_burst);
-        let state = AppState {
+        let state = AppState::new(Shared {
             pipeline: Arc::new(pipeline),
             store,
             jwt,
@@ -176,7 +179,7 @@ impl Application {
             playground: Arc::new(Playground::new(false)),
             limiter,
             in_flight: Default::default(),
-        };
+        });
         Ok(Application {
             listener,
             state,

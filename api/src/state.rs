@@ -13,9 +13,27 @@ use crate::playground::Playground;
 use crate::rate_limit::ClientLimiter;
 use crate::settings::Settings;
 
-/// Shared by every request. Cheap to clone.
+/// Shared by every request: one reference count to clone (handlers and
+/// middleware clone it several times per request).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
     pub pipeline: Arc<Pipeline>,
     pub store: Store,
     pub jwt: Jwt,
@@ -28,7 +46,7 @@ pub struct AppState {
     pub in_flight: Arc<AtomicUsize>,
 }
 
-impl AppState {
+impl Shared {
     /// Updates the pool gauges before `/metrics` renders.
     pub fn record_gauges(&self) {
         let (size, idle) = pool_usage(&self.store.db);

@@ -35,14 +35,12 @@ impl<'a> CustomerService<'a> {
             .cache
             .read_through(&slots, |missed: Vec<usize>| async move {
                 let wanted: Vec<i64> = missed.iter().map(|i| ids[*i]).collect();
-                let rows = customer::Entity::find()
-                    .filter(customer::Column::Id.is_in(wanted.iter().copied()))
-                    .all(db)
-                    .await?;
-                let mut found: HashMap<i64, Customer> = rows
-                    .into_iter()
-                    .map(|m| (m.id, Customer::from(m)))
-                    .collect();
+                let mut found: HashMap<i64, Customer> =
+                    queries::lookups::customers_by_ids(db, &wanted)
+                        .await?
+                        .into_iter()
+                        .map(|c| (c.id, c))
+                        .collect();
                 Ok::<_, Error>(wanted.iter().map(|id| found.remove(id)).collect())
             })
             .await?;

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use entity::order;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DbBackend, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, TransactionTrait, Value,
 };
 
@@ -30,11 +30,8 @@ impl<'a> OrderService<'a> {
     /// Orders by id; absent ids are left out.
     #[tracing::instrument(level = "debug", skip_all, fields(n = ids.len()))]
     pub async fn by_ids(&self, ids: &[i64]) -> Result<HashMap<i64, Order>> {
-        let rows = order::Entity::find()
-            .filter(order::Column::Id.is_in(ids.iter().copied()))
-            .all(&self.store.db)
-            .await?;
-        Ok(rows.into_iter().map(|m| (m.id, Order::from(m))).collect())
+        let rows = crate::queries::lookups::orders_by_ids(&self.store.db, ids).await?;
+        Ok(rows.into_iter().map(|o| (o.id, o)).collect())
     }
 
     /// One page of orders, newest first (see [`PageRequest`]).
@@ -100,10 +97,11 @@ impl<'a> OrderService<'a> {
             DbBackend::Postgres => pages::lateral_page_statement(&ids, &page),
             _ => pages::window_page_statement(backend, &ids, &page),
         };
-        let rows = order::Model::find_by_statement(stmt).all(db).await?;
+        let rows = db.query_all_raw(stmt).await?;
         let mut grouped: HashMap<i64, Vec<Order>> = HashMap::new();
-        for row in rows {
-            grouped.entry(row.customer_id).or_default().push(row.into());
+        for row in &rows {
+            let order = crate::queries::lookups::decode_order(row)?;
+            grouped.entry(order.customer_id).or_default().push(order);
         }
         for id in ids {
             let rows = grouped.remove(&id).unwrap_or_default();

@@ -81,6 +81,36 @@ impl std::fmt::Display for Path<'_> {
     }
 }
 
+/// CoerceVariableValues: every variable the operation declares against its
+/// type (a required one must be given, unless it has a default). Values of
+/// variables the operation does not declare are left alone.
+pub fn check_variables(
+    index: &SchemaIndex,
+    operation: &OperationDefinition,
+    variables: &Variables,
+) -> Problems {
+    let mut checker = Checker {
+        index,
+        variables,
+        problems: Problems::default(),
+    };
+    for def in &operation.variable_definitions {
+        let name = def.node.name.node.as_str();
+        let ty = &def.node.var_type.node;
+        let label = format!("${name}");
+        match variables.get(&def.node.name.node) {
+            Some(value) => checker.value(Path::Argument(&label), ty, value),
+            None if !ty.nullable && def.node.default_value.is_none() => {
+                checker
+                    .problems
+                    .push(format!("{label}: is required (of type {ty})"));
+            }
+            None => {}
+        }
+    }
+    checker.problems
+}
+
 struct Checker<'a> {
     index: &'a SchemaIndex,
     variables: &'a Variables,

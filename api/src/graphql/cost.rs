@@ -326,3 +326,10 @@ pub fn weight(type_name: &str, field: &str, from_root: bool, rows: u64) -> u64 {
         _ => 1,
     }
 }
+
+/// What a client reads when its request costs too much.
+pub fn too_costly(cost: u64, max: u64) -> String {
+    format!(
+        "the request would cost {cost}; at most {max} is accepted (a list multiplies its fields by the rows it may return: ask for smaller pages or fewer fields)"
+    )
+}

@@ -5,6 +5,7 @@ pub mod arguments;
 pub mod complete;
 pub mod cost;
 pub mod db_gate;
+pub mod documents;
 pub mod error;
 pub mod fetch_queue;
 pub mod guard;
@@ -34,13 +35,18 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 /// Builds the schema. Depth, size and cost are checked before a document
 /// reaches it (see [`pipeline`]); the recursion and directive limits stay as
 /// a second line.
-pub fn build_schema(store: Store, introspection: bool) -> AppSchema {
+pub fn build_schema(
+    store: Store,
+    introspection: bool,
+    validation: async_graphql::ValidationMode,
+) -> AppSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         EmptySubscription,
     )
     .data(store)
+    .validation_mode(validation)
     .limit_recursive_depth(64)
     .limit_directives(16);
     if !introspection {

@@ -11,14 +11,15 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::parser::types::OperationType;
 use async_graphql::{Name, Request, Response, ServerError, Variables};
 use service::Store;
 
 use super::AppSchema;
 use super::arguments;
-use super::cost::{IntrospectionSizes, Pricer, expansion};
+use super::cost::{IntrospectionSizes, Pricer, expansion, too_costly};
 use super::db_gate::DbGate;
+use super::documents::{DocumentCache, Parsed};
 use super::error::{Code, coded, ensure_codes, parse_error};
 use super::fetch_queue::{FetchQueue, drive};
 use super::lexical::{self, TextLimits};
@@ -79,7 +80,7 @@ impl Refused {
 /// A checked request, ready to run.
 pub struct Prepared {
     request: Request,
-    doc: Arc<ExecutableDocument>,
+    doc: Arc<Parsed>,
     operation: Option<Name>,
     /// Query, mutation or subscription.
     pub kind: OperationType,
@@ -101,7 +102,11 @@ pub struct Executed {
 }
 
 pub struct Pipeline {
+    /// Validates in full (async-graphql's strict mode).
     pub schema: AppSchema,
+    /// Validates fragment cycles only: for operations that passed in full.
+    fast: AppSchema,
+    documents: DocumentCache,
     index: SchemaIndex,
     sizes: IntrospectionSizes,
     pub limits: DocumentLimits,
@@ -110,12 +115,14 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// `schemas`: the same schema with strict and with fast validation.
     pub fn new(
-        schema: AppSchema,
+        schemas: [AppSchema; 2],
         store: Store,
         limits: DocumentLimits,
         persisted: Persisted,
     ) -> anyhow::Result<Self> {
+        let [schema, fast] = schemas;
         let sdl = schema.sdl();
         let index = SchemaIndex::from_sdl(&sdl)
             .map_err(|e| anyhow::anyhow!("the schema's SDL does not parse: {e}"))?;
@@ -133,6 +140,8 @@ impl Pipeline {
         let sizes = IntrospectionSizes::of(&index, &name_refs);
         Ok(Pipeline {
             schema,
+            fast,
+            documents: DocumentCache::default(),
             index,
             sizes,
             limits,
@@ -172,16 +181,25 @@ impl Pipeline {
                 "the request has no `query` (nor a known persisted-query hash)",
             ));
         }
-        lexical::check(&request.query, self.limits.text)
-            .map_err(|m| Refused::one(Code::QueryTooComplex, m))?;
-        let doc = async_graphql::parser::parse_query(&request.query)
-            .map_err(|e| Refused::bad(vec![parse_error(e)]))?;
-        let (operation, kind) = select(&doc, request.operation_name.as_deref())
+        let parsed = match self.documents.get(&request.query) {
+            Some(parsed) => parsed,
+            None => {
+                lexical::check(&request.query, self.limits.text)
+                    .map_err(|m| Refused::one(Code::QueryTooComplex, m))?;
+                let doc = async_graphql::parser::parse_query(&request.query)
+                    .map_err(|e| Refused::bad(vec![parse_error(e)]))?;
+                let parsed = Arc::new(Parsed::new(doc));
+                self.documents.insert(request.query.clone(), parsed.clone());
+                parsed
+            }
+        };
+        let doc = &parsed.doc;
+        let (operation, kind) = select(doc, request.operation_name.as_deref())
             .map_err(|m| Refused::one(Code::BadUserInput, m))?;
-        let op_def = operation_of(&doc, operation.as_ref())
+        let op_def = operation_of(doc, operation.as_ref())
             .ok_or_else(|| Refused::one(Code::BadUserInput, "the operation is missing"))?;
         let (selections, depth) =
-            expansion(&doc, op_def).map_err(|m| Refused::one(Code::BadUserInput, m))?;
+            expansion(doc, op_def).map_err(|m| Refused::one(Code::BadUserInput, m))?;
         if selections > self.limits.max_selections {
             return Err(Refused::one(
                 Code::QueryTooComplex,
@@ -204,7 +222,12 @@ impl Pipeline {
             super::variables::with_defaults(&op_def.variable_definitions, &request.variables)
                 .unwrap_or_else(|| request.variables.clone());
         let root = self.root_of(kind)?;
-        let problems = arguments::check(&self.index, &doc, op_def, root, &variables);
+        // Arguments first: they name a bad value by where it is used
+        // (`input[12].total`); then what only the variables show.
+        let mut problems = arguments::check(&self.index, doc, op_def, root, &variables);
+        if problems.is_empty() {
+            problems = arguments::check_variables(&self.index, op_def, &variables);
+        }
         if !problems.is_empty() {
             let mut errors: Vec<ServerError> = problems
                 .messages
@@ -221,7 +244,7 @@ impl Pipeline {
         }
         let cost = Pricer::new(
             &self.index,
-            &doc,
+            doc,
             &variables,
             self.sizes,
             self.limits.max_bulk_rows,
@@ -238,11 +261,10 @@ impl Pipeline {
             .clone()
             .or_else(|| operation.as_ref().map(|n| n.to_string()));
         let heavy = selections > HEAVY_SELECTIONS || request.query.len() > LARGE_DOCUMENT_BYTES;
-        let doc = Arc::new(doc);
-        request.set_parsed_query((*doc).clone());
+        request.set_parsed_query(doc.clone());
         Ok(Prepared {
             request,
-            doc,
+            doc: parsed,
             operation,
             kind,
             cost,
@@ -289,8 +311,11 @@ impl Pipeline {
                 &queue,
                 gate.clone(),
             ));
+        let operation_name = operation.as_ref().map(|n| n.as_str().to_owned());
+        let validated = doc.validated(operation_name.as_deref());
+        let schema = if validated { &self.fast } else { &self.schema };
         let execution = FirstPollOffTheWorkers {
-            inner: self.schema.execute(request),
+            inner: schema.execute(request),
             heavy,
         };
         let response: Response = drive(execution, queue).await;
@@ -300,12 +325,15 @@ impl Pipeline {
         let executed = !(matches!(response.data, async_graphql::Value::Null)
             && !errors.is_empty()
             && errors.iter().all(|e| e.path.is_empty()));
+        if executed && !validated {
+            doc.mark_validated(operation_name.as_deref());
+        }
         let data = executed.then(|| {
             let root = self.root_of(kind).unwrap_or("Query");
-            match operation_of(&doc, operation.as_ref()) {
+            match operation_of(&doc.doc, operation.as_ref()) {
                 Some(op) => super::complete::complete(
                     &self.index,
-                    &doc,
+                    &doc.doc,
                     op,
                     root,
                     &variables,
@@ -317,10 +345,4 @@ impl Pipeline {
         super::metrics::record(&label, &errors, started);
         Executed { data, errors }
     }
-}
-
-pub fn too_costly(cost: u64, max: u64) -> String {
-    format!(
-        "the request would cost {cost}; at most {max} is accepted (a list multiplies its fields by the rows it may return: ask for smaller pages or fewer fields)"
-    )
 }

@@ -3,12 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entity::{customer, customer_stats};
+use entity::customer;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use sea_orm::{DbBackend, QueryResult, Statement, Value};
 
 use crate::db::rows_per_insert;
 use crate::error::Result;
-use crate::model::CustomerStats;
+use crate::model::{Customer, CustomerStats, Order, OrderStatus};
 use crate::money::Money;
 
 /// Which of `ids` exist (one statement per bind-limit chunk).
@@ -28,27 +30,117 @@ pub async fn existing_ids<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<H
 }
 
 /// Order count and total per customer, read from `customer_stats` (kept by
-/// triggers) in one statement per bind-limit chunk. Customers without a row
-/// are left out.
+/// triggers). Customers without a row are left out.
 pub async fn stats_for_customers<C: ConnectionTrait>(
     conn: &C,
     ids: &[i64],
 ) -> Result<HashMap<i64, CustomerStats>> {
-    let mut out = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(rows_per_insert(conn.get_database_backend(), 1) / 2) {
-        let rows = customer_stats::Entity::find()
-            .filter(customer_stats::Column::CustomerId.is_in(chunk.iter().copied()))
-            .all(conn)
-            .await?;
-        for r in rows {
-            out.insert(
-                r.customer_id,
+    let rows = rows_by_keys(
+        conn,
+        "SELECT customer_id, order_count, total_cents FROM customer_stats",
+        "customer_id",
+        ids,
+        |r| {
+            Ok((
+                r.try_get_by_index::<i64>(0)?,
                 CustomerStats {
-                    order_count: r.order_count,
-                    total_spent: Money::from_cents(r.total_cents),
+                    order_count: r.try_get_by_index(1)?,
+                    total_spent: Money::from_cents(r.try_get_by_index(2)?),
                 },
-            );
+            ))
+        },
+    )
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// `SELECT <columns> FROM <table> WHERE <key> IN <ids>` as one statement per
+/// bind-limit chunk: an array parameter on PostgreSQL (`= ANY($1)`, the
+/// same text whatever the number of ids, so its plan is prepared once), a
+/// list of placeholders elsewhere. The SQL is written here, not built by
+/// the query builder on every call: these run for every loader batch.
+fn by_keys(backend: DbBackend, select: &str, key: &str, ids: &[i64]) -> Vec<Statement> {
+    match backend {
+        DbBackend::Postgres => vec![Statement::from_sql_and_values(
+            backend,
+            format!("{select} WHERE {key} = ANY($1)"),
+            [Value::from(ids.to_vec())],
+        )],
+        _ => ids
+            .chunks(rows_per_insert(backend, 1) / 2)
+            .map(|chunk| {
+                let marks = vec!["?"; chunk.len()].join(", ");
+                Statement::from_sql_and_values(
+                    backend,
+                    format!("{select} WHERE {key} IN ({marks})"),
+                    chunk.iter().map(|id| Value::from(*id)),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Runs [`by_keys`]' statements and decodes each row with `decode`.
+async fn rows_by_keys<C: ConnectionTrait, T>(
+    conn: &C,
+    select: &str,
+    key: &str,
+    ids: &[i64],
+    decode: impl Fn(&QueryResult) -> std::result::Result<T, sea_orm::DbErr>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::with_capacity(ids.len());
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    for stmt in by_keys(conn.get_database_backend(), select, key, ids) {
+        for row in conn.query_all_raw(stmt).await? {
+            out.push(decode(&row)?);
         }
     }
     Ok(out)
+}
+
+/// Customers by id (absent ids are left out), decoded by column position.
+pub async fn customers_by_ids<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<Vec<Customer>> {
+    rows_by_keys(
+        conn,
+        "SELECT id, name, email, phone, created_at FROM customers",
+        "id",
+        ids,
+        |r| {
+            Ok(Customer {
+                id: r.try_get_by_index(0)?,
+                name: r.try_get_by_index(1)?,
+                email: r.try_get_by_index(2)?,
+                phone: r.try_get_by_index(3)?,
+                created_at: r.try_get_by_index(4)?,
+            })
+        },
+    )
+    .await
+}
+
+/// Orders by id (absent ids are left out), decoded by column position.
+pub async fn orders_by_ids<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<Vec<Order>> {
+    rows_by_keys(
+        conn,
+        "SELECT id, customer_id, total_cents, status, created_at FROM orders",
+        "id",
+        ids,
+        decode_order,
+    )
+    .await
+}
+
+/// An `orders` row selected as `id, customer_id, total_cents, status, created_at`.
+pub fn decode_order(r: &QueryResult) -> std::result::Result<Order, sea_orm::DbErr> {
+    let status: String = r.try_get_by_index(3)?;
+    Ok(Order {
+        id: r.try_get_by_index(0)?,
+        customer_id: r.try_get_by_index(1)?,
+        total: Money::from_cents(r.try_get_by_index(2)?),
+        status: OrderStatus::from_name(&status)
+            .ok_or_else(|| sea_orm::DbErr::Type(format!("unknown order status {status:?}")))?,
+        created_at: r.try_get_by_index(4)?,
+    })
 }

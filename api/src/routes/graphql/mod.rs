@@ -19,9 +19,10 @@ use serde::Deserialize;
 
 use self::media::{Answer, Media};
 use crate::auth::Auth;
+use crate::graphql::cost::too_costly;
 use crate::graphql::db_gate::DbGate;
 use crate::graphql::error::{Code, coded};
-use crate::graphql::pipeline::{Prepared, Refusal, Refused, too_costly};
+use crate::graphql::pipeline::{Prepared, Refusal, Refused};
 use crate::routes::middleware::http_error;
 use crate::state::AppState;
 
