@@ -26,14 +26,16 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, Positioned, Variables};
 
-use super::schema_index::SchemaIndex;
+use super::schema_index::{FieldDef, SchemaIndex};
 use super::variables::directive_condition;
 
 /// A non-null position received `null`: its parent must become `null`.
 struct Nulled;
 
-/// Fields selected under one response key, in document order.
-type Grouped<'a> = IndexMap<&'a str, Vec<&'a Positioned<Field>>>;
+/// Fields selected under one response key, in document order, with the
+/// definition of the field they select (looked up once per selection set,
+/// not once per object of a list).
+type Grouped<'a> = IndexMap<&'a str, (Vec<&'a Positioned<Field>>, Option<&'a FieldDef>)>;
 
 /// Rebuilds `data` of `operation` (whose root type is `root`) after it
 /// executed. The executor answers `null` when every root field failed; that
@@ -57,7 +59,7 @@ pub fn complete(
         variables,
     };
     let grouped = walker.grouped(root, &[&operation.selection_set.node]);
-    walker.object(root, map, &grouped).unwrap_or(Value::Null)
+    walker.object(map, &grouped).unwrap_or(Value::Null)
 }
 
 struct Walker<'a> {
@@ -73,6 +75,11 @@ impl<'a> Walker<'a> {
         for set in sets {
             self.collect(type_name, set, &mut grouped, &mut visited);
         }
+        for (fields, def) in grouped.values_mut() {
+            *def = self
+                .index
+                .field(type_name, fields[0].node.name.node.as_str());
+        }
         grouped
     }
 
@@ -83,7 +90,6 @@ impl<'a> Walker<'a> {
 
     fn object(
         &self,
-        type_name: &str,
         mut map: IndexMap<Name, Value>,
         grouped: &Grouped<'a>,
     ) -> Result<Value, Nulled> {
@@ -93,9 +99,8 @@ impl<'a> Walker<'a> {
                 .zip(grouped.keys())
                 .all(|(a, b)| a.as_str() == *b);
         if in_order {
-            for (value, fields) in map.values_mut().zip(grouped.values()) {
-                let field_name = fields[0].node.name.node.as_str();
-                if let Some(def) = self.index.field(type_name, field_name) {
+            for (value, (fields, def)) in map.values_mut().zip(grouped.values()) {
+                if let Some(def) = def {
                     let taken = std::mem::take(value);
                     *value = self.value(&def.ty, taken, fields)?;
                 }
@@ -103,9 +108,7 @@ impl<'a> Walker<'a> {
             return Ok(Value::Object(map));
         }
         let mut out = IndexMap::with_capacity(grouped.len());
-        for (key, fields) in grouped {
-            let field_name = fields[0].node.name.node.as_str();
-            let def = self.index.field(type_name, field_name);
+        for (key, (fields, def)) in grouped {
             let Some((key_name, field_value)) = map.swap_remove_entry(*key) else {
                 // Left out by the executor: its resolver failed.
                 match def {
@@ -176,8 +179,8 @@ impl<'a> Walker<'a> {
                     .collect::<Result<Vec<_>, _>>()
                     .map(Value::List)
             }
-            (BaseType::Named(_), Value::Object(map), Some((name, grouped))) => {
-                self.object(name, map, grouped)
+            (BaseType::Named(_), Value::Object(map), Some((_, grouped))) => {
+                self.object(map, grouped)
             }
             (_, other, _) => Ok(other),
         };
@@ -204,6 +207,7 @@ impl<'a> Walker<'a> {
                     }
                     out.entry(field.node.response_key().node.as_str())
                         .or_default()
+                        .0
                         .push(field);
                 }
                 Selection::FragmentSpread(spread) => {
