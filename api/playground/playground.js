@@ -30,13 +30,35 @@
     return window.fetch(url, options);
   }
 
+  // Subscriptions run over the WebSocket; its `connection_init` carries the
+  // Authorization header of the Headers tab as it was when the socket opened.
+  var lastHeaders = {};
+  function authorization() {
+    var out = {};
+    Object.keys(lastHeaders).forEach(function (name) {
+      if (/^authorization$/i.test(name)) {
+        out.Authorization = lastHeaders[name];
+      }
+    });
+    return out;
+  }
+
   var fetcherOptions = { url: endpoint.href, fetch: fetchWithoutPlaceholders };
   if (config.subscriptions && window.graphqlWs) {
-    fetcherOptions.wsClient = window.graphqlWs.createClient({ url: socket.href, lazy: true });
+    fetcherOptions.wsClient = window.graphqlWs.createClient({
+      url: socket.href,
+      lazy: true,
+      connectionParams: authorization
+    });
+  }
+  var baseFetcher = GraphiQL.createFetcher(fetcherOptions);
+  function fetcher(params, options) {
+    lastHeaders = sendable(options && options.headers);
+    return baseFetcher(params, options);
   }
 
   var graphiql = React.createElement(GraphiQL, {
-    fetcher: GraphiQL.createFetcher(fetcherOptions),
+    fetcher: fetcher,
     defaultQuery: config.defaultQuery,
     defaultHeaders: JSON.stringify({ Authorization: config.tokenPlaceholder }, null, 2),
     shouldPersistHeaders: false

@@ -122,6 +122,12 @@ impl Auth {
         let Ok(value) = value.to_str() else {
             return Auth::Invalid("the Authorization header is not valid text".into());
         };
+        Self::from_authorization(value, jwt)
+    }
+
+    /// The caller named by an `Authorization` value (`Bearer <token>`), from
+    /// a header or a WebSocket's `connection_init` payload.
+    pub fn from_authorization(value: &str, jwt: &Jwt) -> Auth {
         let mut parts = value.trim().splitn(2, ' ');
         let scheme = parts.next().unwrap_or_default();
         let token = parts.next().unwrap_or_default().trim();

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cli;
 pub mod demo;
 pub mod graphql;
+pub mod live;
 pub mod playground;
 pub mod rate_limit;
 pub mod routes;

@@ -36,7 +36,7 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     pub database_url: Option<String>,
 
-    /// Redis for the result cache, e.g. `redis://127.0.0.1:6379/0`. Unset: in-process cache.
+    /// Redis for the result cache, persisted queries and live events (pub/sub), e.g. `redis://127.0.0.1:6379/0`. Unset: in-process cache.
     #[arg(long, env = "REDIS_URL", hide_env_values = true, global = true)]
     pub redis_url: Option<String>,
 
@@ -254,6 +254,57 @@ pub struct Settings {
         global = true
     )]
     pub http_header_timeout_secs: u64,
+
+    /// Most open WebSockets (subscription connections) per instance; more
+    /// are refused with 503.
+    #[arg(long, env = "WS_MAX_CONNECTIONS", default_value_t = 10_000, global = true)]
+    pub ws_max_connections: usize,
+
+    /// Most subscriptions one WebSocket may run at once; more are answered
+    /// with an `error` message.
+    #[arg(
+        long,
+        env = "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+        default_value_t = 100,
+        global = true
+    )]
+    pub ws_max_subscriptions_per_connection: usize,
+
+    /// Largest WebSocket message a client may send, in bytes; a larger one
+    /// closes the socket (1009).
+    #[arg(
+        long,
+        env = "WS_MAX_MESSAGE_BYTES",
+        default_value_t = 65_536,
+        global = true
+    )]
+    pub ws_max_message_bytes: usize,
+
+    /// Seconds a client has, once connected, to have its `connection_init`
+    /// acknowledged; then the socket closes (4408).
+    #[arg(long, env = "WS_INIT_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub ws_init_timeout_secs: u64,
+
+    /// Seconds between the server's `ping` messages; a client that sends
+    /// nothing (not even `pong`) for three of them is disconnected, and so
+    /// is one that accepts no data for two of them.
+    #[arg(long, env = "WS_KEEPALIVE_SECS", default_value_t = 15, global = true)]
+    pub ws_keepalive_secs: u64,
+
+    /// Committed writes a subscriber may fall behind before it is
+    /// disconnected as a slow consumer (1008).
+    #[arg(long, env = "EVENT_BACKLOG", default_value_t = 1_024, global = true)]
+    pub event_backlog: usize,
+
+    /// Most distinct `topCustomersChanged` argument sets an instance serves
+    /// (each is one watcher, read at most once a second).
+    #[arg(
+        long,
+        env = "SUBSCRIPTION_MAX_RANKINGS",
+        default_value_t = 64,
+        global = true
+    )]
+    pub subscription_max_rankings: usize,
 
     /// How long in-flight requests may run after SIGTERM/Ctrl-C before the
     /// server stops anyway.

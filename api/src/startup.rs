@@ -9,8 +9,8 @@ use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait};
 use rand::Rng;
 use sea_orm::DatabaseConnection;
-use service::Store;
 use service::cache::{Cache, RedisSettings};
+use service::{EventBus, Store};
 use service::db::StatementCounter;
 use service::documents::{DocumentRegistry, RegistryLimits};
 use tokio::net::TcpListener;
@@ -21,9 +21,14 @@ use async_graphql::ValidationMode;
 use crate::graphql::build_schema;
 use crate::graphql::persisted::{Persisted, load_manifest};
 use crate::graphql::pipeline::Pipeline;
+use crate::graphql::subscription::ranking::Rankings;
+use crate::live::LiveSockets;
 use crate::playground::Playground;
 use crate::settings::{Settings, redact_url, scrub_url};
 use crate::state::{AppState, Shared};
+
+/// A live ranking is read at most this often.
+const RANKING_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Entries the in-process cache holds at most.
 const IN_PROCESS_CACHE_ENTRIES: u64 = 100_000;
@@ -92,6 +97,29 @@ pub fn build_cache(settings: &Settings) -> anyhow::Result<Cache> {
     }
 }
 
+/// The event bus of subscriptions: through Redis when `REDIS_URL` is set (so
+/// every instance hears every instance), in-process otherwise.
+pub fn build_events(settings: &Settings) -> anyhow::Result<EventBus> {
+    let backlog = settings.event_backlog.max(1);
+    match settings
+        .redis_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+    {
+        Some(url) => {
+            let mut redis = RedisSettings::new(url);
+            redis.key_prefix = settings.redis_key_prefix.clone();
+            redis.timeout = Duration::from_millis(settings.cache_timeout_ms.max(1));
+            tracing::info!(redis = %redact_url(url), backlog, "live events: redis pub/sub");
+            EventBus::redis(&redis, backlog).context("REDIS_URL is not a valid Redis URL")
+        }
+        None => {
+            tracing::info!(backlog, "live events: in-process");
+            Ok(EventBus::in_process(backlog))
+        }
+    }
+}
+
 /// Persisted queries: the manifest, if any, and the registry of automatic
 /// persisted queries (in Redis when `REDIS_URL` is set).
 fn build_persisted(settings: &Settings) -> anyhow::Result<Persisted> {
@@ -148,7 +176,7 @@ impl Application {
                 .context("applying migrations failed")?;
         }
         let cache = build_cache(&settings)?;
-        let store = Store::new(db, cache, settings.limits());
+        let store = Store::new(db, cache, settings.limits()).with_events(build_events(&settings)?);
         if settings.is_embedded_database() {
             crate::demo::seed_if_empty(&store).await?;
         }
@@ -156,8 +184,19 @@ impl Application {
             Some(secret) => Jwt::new(secret.as_bytes()),
             None => dev_jwt(),
         };
-        let schemas = [ValidationMode::Strict, ValidationMode::Fast]
-            .map(|mode| build_schema(store.clone(), settings.graphql_introspection, mode));
+        let rankings = Rankings::new(
+            store.clone(),
+            settings.subscription_max_rankings,
+            RANKING_INTERVAL,
+        );
+        let schemas = [ValidationMode::Strict, ValidationMode::Fast].map(|mode| {
+            build_schema(
+                store.clone(),
+                rankings.clone(),
+                settings.graphql_introspection,
+                mode,
+            )
+        });
         let pipeline = Pipeline::new(
             schemas,
             store.clone(),
@@ -174,9 +213,11 @@ impl Application {
             pipeline: Arc::new(pipeline),
             store,
             jwt,
+            live: LiveSockets::new(settings.ws_max_connections),
+            rankings,
             settings: Arc::new(settings),
             statements,
-            playground: Arc::new(Playground::new(false)),
+            playground: Arc::new(Playground::new(true)),
             limiter,
             in_flight: Default::default(),
         });
@@ -206,8 +247,27 @@ impl Application {
         let grace = Duration::from_secs(self.state.settings.shutdown_grace_secs);
         let in_flight = self.state.in_flight.clone();
         let limits = self.state.settings.connection_limits();
+        let live = self.state.live.clone();
         let router = crate::routes::router(self.state);
-        let finished = crate::server::serve(self.listener, router, limits, shutdown, grace).await;
+        // Sockets are told at once; HTTP connections drain meanwhile.
+        let shutdown = {
+            let live = live.clone();
+            async move {
+                shutdown.await;
+                live.stop();
+            }
+        };
+        let started = std::time::Instant::now();
+        let mut finished =
+            crate::server::serve(self.listener, router, limits, shutdown, grace).await;
+        let left = grace.saturating_sub(started.elapsed());
+        if tokio::time::timeout(left.max(Duration::from_secs(1)), live.closed())
+            .await
+            .is_err()
+        {
+            tracing::warn!(open = live.open(), "WebSockets still open after the grace period");
+            finished = false;
+        }
         if !finished {
             tracing::warn!(
                 in_flight = in_flight.load(std::sync::atomic::Ordering::SeqCst),

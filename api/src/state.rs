@@ -9,6 +9,8 @@ use service::db::StatementCounter;
 
 use crate::auth::Jwt;
 use crate::graphql::pipeline::Pipeline;
+use crate::graphql::subscription::ranking::Rankings;
+use crate::live::LiveSockets;
 use crate::playground::Playground;
 use crate::rate_limit::ClientLimiter;
 use crate::settings::Settings;
@@ -42,6 +44,10 @@ pub struct Shared {
     pub playground: Arc<Playground>,
     /// Per-client rate limiter, when `RATE_LIMIT_PER_SECOND` is set.
     pub limiter: Option<Arc<ClientLimiter>>,
+    /// Open WebSockets (subscriptions).
+    pub live: Arc<LiveSockets>,
+    /// The live rankings `topCustomersChanged` shares.
+    pub rankings: Arc<Rankings>,
     /// Requests being handled now.
     pub in_flight: Arc<AtomicUsize>,
 }

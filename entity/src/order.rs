@@ -14,8 +14,20 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
-/// Lifecycle of an order, stored as its upper-case name.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+/// Lifecycle of an order, stored (and serialized) as its upper-case name.
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum OrderStatus {
     #[sea_orm(string_value = "PENDING")]

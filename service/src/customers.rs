@@ -12,6 +12,7 @@ use crate::Store;
 use crate::bulk;
 use crate::cache::{Scope, Slot, index_by};
 use crate::error::{Error, Result};
+use crate::events::Event;
 use crate::input::{CustomerPatch, NewCustomer};
 use crate::model::{Customer, CustomerFilter, CustomerStats, Page, PageRequest};
 use crate::queries::{self, pages};
@@ -144,6 +145,10 @@ impl<'a> CustomerService<'a> {
         txn.commit().await?;
         // New customers only change the ranking (`minOrders: 0` lists them).
         self.store.cache.invalidate(&[Scope::Ranking]).await;
+        self.store
+            .events
+            .publish(vec![Event::CustomersChanged])
+            .await;
         Ok(created)
     }
 
@@ -172,7 +177,14 @@ impl<'a> CustomerService<'a> {
         let updated = model.update(&txn).await?;
         txn.commit().await?;
         self.store.cache.invalidate(&[Scope::Customer(id)]).await;
-        Ok(updated.into())
+        let updated = Customer::from(updated);
+        self.store
+            .events
+            .publish(vec![Event::CustomerUpdated {
+                customer: updated.clone(),
+            }])
+            .await;
+        Ok(updated)
     }
 
     /// Deletes a customer and, by cascade, its orders.
@@ -187,6 +199,10 @@ impl<'a> CustomerService<'a> {
         self.store
             .cache
             .invalidate(&[Scope::Customer(id), Scope::Ranking])
+            .await;
+        self.store
+            .events
+            .publish(vec![Event::CustomersChanged])
             .await;
         Ok(())
     }

@@ -7,6 +7,7 @@ pub mod customers;
 pub mod db;
 pub mod documents;
 pub mod error;
+pub mod events;
 pub mod import;
 pub mod input;
 pub mod model;
@@ -21,6 +22,7 @@ use sea_orm::DatabaseConnection;
 pub use crate::cache::Cache;
 pub use crate::customers::CustomerService;
 pub use crate::error::{Error, Result};
+pub use crate::events::EventBus;
 pub use crate::orders::OrderService;
 
 /// Limits the service enforces whatever the caller.
@@ -30,17 +32,31 @@ pub struct Limits {
     pub max_bulk_rows: usize,
 }
 
-/// The database, the cache and the limits: everything a service call needs.
+/// The database, the cache, the event bus and the limits: everything a
+/// service call needs.
 #[derive(Clone, Debug)]
 pub struct Store {
     pub db: DatabaseConnection,
     pub cache: Cache,
+    pub events: EventBus,
     pub limits: Limits,
 }
 
 impl Store {
+    /// A store whose events stay in this process (see [`Store::with_events`]).
     pub fn new(db: DatabaseConnection, cache: Cache, limits: Limits) -> Self {
-        Store { db, cache, limits }
+        Store {
+            db,
+            cache,
+            events: EventBus::in_process(events::DEFAULT_BACKLOG),
+            limits,
+        }
+    }
+
+    /// The same store publishing on `events`.
+    pub fn with_events(mut self, events: EventBus) -> Self {
+        self.events = events;
+        self
     }
 
     pub fn customers(&self) -> CustomerService<'_> {

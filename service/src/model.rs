@@ -29,7 +29,7 @@ impl From<entity::customer::Model> for Customer {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     pub id: i64,
     pub customer_id: i64,

@@ -14,6 +14,7 @@ use crate::Store;
 use crate::bulk;
 use crate::cache::{Scope, Slot};
 use crate::error::{Error, Result};
+use crate::events::Event;
 use crate::input::{NewOrder, OrderPatch};
 use crate::model::{Order, OrderFilter, OrderKey, Page, PageRequest, Spending};
 use crate::queries::{pages, ranking};
@@ -126,6 +127,31 @@ impl<'a> OrderService<'a> {
         Ok(values.pop().flatten().unwrap_or_default())
     }
 
+    /// The ranking as [`Self::top_customers`] gives it, each row with its
+    /// customer, read from the database now (never from the cache): what a
+    /// live ranking compares and pushes. Customers deleted between the two
+    /// statements are left out.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn live_ranking(
+        &self,
+        limit: u64,
+        min_orders: i64,
+    ) -> Result<Vec<(Spending, crate::model::Customer)>> {
+        let db = &self.store.db;
+        let rows = ranking::ranking(db, limit, min_orders).await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.customer_id).collect();
+        let mut customers: HashMap<i64, crate::model::Customer> =
+            crate::queries::lookups::customers_by_ids(db, &ids)
+                .await?
+                .into_iter()
+                .map(|c| (c.id, c))
+                .collect();
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| customers.remove(&r.customer_id).map(|c| (r, c)))
+            .collect())
+    }
+
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create(&self, new: NewOrder) -> Result<Order> {
         let mut created = self.create_many(vec![new]).await?;
@@ -180,6 +206,12 @@ impl<'a> OrderService<'a> {
         let mut scopes: Vec<Scope> = customer_ids.into_iter().map(Scope::Customer).collect();
         scopes.push(Scope::Ranking);
         self.store.cache.invalidate(&scopes).await;
+        self.store
+            .events
+            .publish(vec![Event::OrdersCreated {
+                orders: created.clone(),
+            }])
+            .await;
         Ok(created)
     }
 
@@ -210,7 +242,14 @@ impl<'a> OrderService<'a> {
             .cache
             .invalidate(&[Scope::Customer(updated.customer_id), Scope::Ranking])
             .await;
-        Ok(updated.into())
+        let updated = Order::from(updated);
+        self.store
+            .events
+            .publish(vec![Event::OrderUpdated {
+                order: updated.clone(),
+            }])
+            .await;
+        Ok(updated)
     }
 
     /// Deletes an order; `NOT_FOUND` when no order has this id.
@@ -225,6 +264,12 @@ impl<'a> OrderService<'a> {
         self.store
             .cache
             .invalidate(&[Scope::Customer(deleted.customer_id), Scope::Ranking])
+            .await;
+        self.store
+            .events
+            .publish(vec![Event::OrderDeleted {
+                customer_id: deleted.customer_id,
+            }])
             .await;
         Ok(())
     }

@@ -20,32 +20,39 @@ pub mod pipeline;
 pub mod query;
 pub mod scalars;
 pub mod schema_index;
+pub mod subscription;
 pub mod types;
 pub mod variables;
 
-use async_graphql::{Context, EmptySubscription, Schema};
+use std::sync::Arc;
+
+use async_graphql::{Context, Schema};
 use service::Store;
 
 use self::loaders::AppLoader;
 use self::mutation::MutationRoot;
 use self::query::QueryRoot;
+use self::subscription::SubscriptionRoot;
+use self::subscription::ranking::Rankings;
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Builds the schema. Depth, size and cost are checked before a document
 /// reaches it (see [`pipeline`]); the recursion and directive limits stay as
 /// a second line.
 pub fn build_schema(
     store: Store,
+    rankings: Arc<Rankings>,
     introspection: bool,
     validation: async_graphql::ValidationMode,
 ) -> AppSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
     .data(store)
+    .data(rankings)
     .validation_mode(validation)
     .limit_recursive_depth(64)
     .limit_directives(16);
@@ -60,7 +67,7 @@ pub fn sdl() -> String {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
     .finish()
     .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())

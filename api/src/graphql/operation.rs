@@ -39,3 +39,43 @@ pub fn operation_of<'a>(
         (DocumentOperations::Multiple(_), None) => None,
     }
 }
+
+/// The response keys an operation's root selects, through fragments (a
+/// subscription must select exactly one, and not `__typename`). Fragment
+/// cycles are cut (validation reports them).
+pub fn root_keys(
+    doc: &ExecutableDocument,
+    selection_set: &async_graphql::parser::types::SelectionSet,
+) -> std::collections::BTreeSet<String> {
+    use async_graphql::parser::types::Selection;
+    fn walk(
+        doc: &ExecutableDocument,
+        set: &async_graphql::parser::types::SelectionSet,
+        seen: &mut Vec<Name>,
+        out: &mut std::collections::BTreeSet<String>,
+    ) {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(f) => {
+                    out.insert(f.node.response_key().node.to_string());
+                }
+                Selection::InlineFragment(inline) => {
+                    walk(doc, &inline.node.selection_set.node, seen, out);
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = &spread.node.fragment_name.node;
+                    if seen.contains(name) {
+                        continue;
+                    }
+                    seen.push(name.clone());
+                    if let Some(fragment) = doc.fragments.get(name) {
+                        walk(doc, &fragment.node.selection_set.node, seen, out);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    walk(doc, selection_set, &mut Vec::new(), &mut out);
+    out
+}

@@ -5,6 +5,7 @@
 mod helpers;
 mod proxy;
 mod redis_server;
+mod ws_client;
 
 mod aggregates;
 mod attacks;
@@ -28,4 +29,5 @@ mod pagination;
 mod persisted;
 mod schema;
 mod spec;
+mod subscriptions;
 mod structure;

@@ -16,7 +16,7 @@ pub struct CustomerQuery;
 const DEFAULT_CUSTOMERS_PAGE: u64 = 20;
 
 /// Most rows `topCustomers` returns.
-const MAX_TOP: i32 = 100;
+pub const MAX_TOP: i32 = 100;
 
 #[Object]
 impl CustomerQuery {
@@ -111,6 +111,9 @@ impl CustomerQuery {
                 )
             }))
             .await;
-        Ok(ranking.into_iter().map(CustomerSpending).collect())
+        Ok(ranking
+            .into_iter()
+            .map(|row| CustomerSpending(row, None))
+            .collect())
     }
 }

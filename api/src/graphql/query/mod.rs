@@ -1,7 +1,7 @@
 mod customer;
 mod order;
 
-pub use customer::CustomerQuery;
+pub use customer::{CustomerQuery, MAX_TOP};
 pub use order::OrderQuery;
 
 /// Reads: open to anonymous callers. Customers, orders and the spending ranking.

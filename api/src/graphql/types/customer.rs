@@ -95,15 +95,19 @@ impl Customer {
     }
 }
 
-/// One row of the spending ranking.
-pub struct CustomerSpending(pub model::Spending);
+/// One row of the spending ranking; the customer comes along when the row
+/// was read with it (a live ranking), else through the request's loader.
+pub struct CustomerSpending(pub model::Spending, pub Option<model::Customer>);
 
 /// One row of the spending ranking: a customer and its aggregates.
 #[Object]
 impl CustomerSpending {
     /// The ranked customer.
     async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Customer> {
-        load_customer(ctx, self.0.customer_id).await
+        match &self.1 {
+            Some(customer) => Ok(Customer(customer.clone())),
+            None => load_customer(ctx, self.0.customer_id).await,
+        }
     }
 
     /// Sum of the customer's order totals.

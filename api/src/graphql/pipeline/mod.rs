@@ -7,30 +7,30 @@
 //! 2. [`Pipeline::execute`]: async-graphql validates and runs it with fresh
 //!    dataloaders and the request's database gate; the result is then
 //!    completed to the specification (field order, null propagation).
+//!    [`Pipeline::subscribe`] does the same for each event of a subscription.
+
+mod execute;
+
+pub use execute::{REFUSED_MARK, Results, refusal};
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use async_graphql::parser::types::OperationType;
-use async_graphql::{Name, Request, Response, ServerError, Variables};
+use async_graphql::{Name, Request, ServerError, Variables};
 use service::Store;
 
 use super::AppSchema;
 use super::arguments;
 use super::cost::{IntrospectionSizes, Pricer, expansion, too_costly};
-use super::db_gate::DbGate;
 use super::documents::{DocumentCache, Parsed};
-use super::error::{Code, coded, ensure_codes, parse_error};
-use super::fetch_queue::{FetchQueue, drive};
+use super::error::{Code, coded, parse_error};
 use super::lexical::{self, TextLimits};
-use super::loaders::Loaders;
 use super::offload::{
-    FirstPollOffTheWorkers, HEAVY_SELECTIONS, LARGE_DOCUMENT_BYTES, off_the_workers_if,
+    HEAVY_SELECTIONS, LARGE_DOCUMENT_BYTES, off_the_workers_if,
 };
-use super::operation::{operation_of, select};
+use super::operation::{operation_of, root_keys, select};
 use super::persisted::Persisted;
 use super::schema_index::SchemaIndex;
-use crate::auth::Auth;
 
 /// Every limit a document must keep, checked before any database work.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -198,6 +198,18 @@ impl Pipeline {
             .map_err(|m| Refused::one(Code::BadUserInput, m))?;
         let op_def = operation_of(doc, operation.as_ref())
             .ok_or_else(|| Refused::one(Code::BadUserInput, "the operation is missing"))?;
+        if kind == OperationType::Subscription {
+            let keys = root_keys(doc, &op_def.selection_set.node);
+            if keys.len() != 1 || keys.iter().any(|k| k.starts_with("__")) {
+                return Err(Refused::one(
+                    Code::BadUserInput,
+                    format!(
+                        "a subscription selects exactly one field of `Subscription`, and not `__typename` (this one selects {})",
+                        keys.len()
+                    ),
+                ));
+            }
+        }
         let (selections, depth) =
             expansion(doc, op_def).map_err(|m| Refused::one(Code::BadUserInput, m))?;
         if selections > self.limits.max_selections {
@@ -286,63 +298,5 @@ impl Pipeline {
                 Refused::one(Code::BadUserInput, "this schema has no subscriptions")
             }),
         }
-    }
-
-    /// Runs a prepared request with fresh dataloaders and `gate`.
-    pub async fn execute(&self, prepared: Prepared, auth: &Auth, gate: &DbGate) -> Executed {
-        let started = Instant::now();
-        let Prepared {
-            request,
-            doc,
-            operation,
-            kind,
-            name,
-            variables,
-            heavy,
-            ..
-        } = prepared;
-        let label = super::metrics::label(name.as_deref(), auth, &self.persisted);
-        let queue = FetchQueue::new();
-        let request = request
-            .data(auth.clone())
-            .data(gate.clone())
-            .data(Loaders::new_loader(
-                self.store.clone(),
-                &queue,
-                gate.clone(),
-            ));
-        let operation_name = operation.as_ref().map(|n| n.as_str().to_owned());
-        let validated = doc.validated(operation_name.as_deref());
-        let schema = if validated { &self.fast } else { &self.schema };
-        let execution = FirstPollOffTheWorkers {
-            inner: schema.execute(request),
-            heavy,
-        };
-        let response: Response = drive(execution, queue).await;
-        let mut errors = response.errors;
-        ensure_codes(&mut errors);
-        // Validation refused it: nothing executed, so no `data`.
-        let executed = !(matches!(response.data, async_graphql::Value::Null)
-            && !errors.is_empty()
-            && errors.iter().all(|e| e.path.is_empty()));
-        if executed && !validated {
-            doc.mark_validated(operation_name.as_deref());
-        }
-        let data = executed.then(|| {
-            let root = self.root_of(kind).unwrap_or("Query");
-            match operation_of(&doc.doc, operation.as_ref()) {
-                Some(op) => super::complete::complete(
-                    &self.index,
-                    &doc.doc,
-                    op,
-                    root,
-                    &variables,
-                    response.data,
-                ),
-                None => response.data,
-            }
-        });
-        super::metrics::record(&label, &errors, started);
-        Executed { data, errors }
     }
 }

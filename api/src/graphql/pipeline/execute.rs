@@ -1,0 +1,166 @@
+//! Running a prepared operation: once (queries and mutations) or as a
+//! stream of results (subscriptions); both with fresh dataloaders, the
+//! request's database gate, and results completed to the specification.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::{Name, Response, ServerError, Variables};
+use futures::StreamExt as _;
+use futures::stream::BoxStream;
+
+use super::{Executed, Pipeline, Prepared};
+use crate::auth::Auth;
+use crate::graphql::db_gate::DbGate;
+use crate::graphql::documents::Parsed;
+use crate::graphql::error::ensure_codes;
+use crate::graphql::fetch_queue::{FetchQueue, drive};
+use crate::graphql::loaders::Loaders;
+use crate::graphql::offload::FirstPollOffTheWorkers;
+use crate::graphql::operation::operation_of;
+use crate::graphql::subscription::LiveConnection;
+
+/// The extension that marks a subscription refused before it started (the
+/// WebSocket transport answers it with an `error` message, then removes it).
+pub const REFUSED_MARK: &str = "__refused";
+
+/// A subscription's results.
+pub type Results = BoxStream<'static, Response>;
+
+/// Validation refused it when nothing ran: no data, and only errors
+/// without a path.
+fn refused_by_validation(data: &async_graphql::Value, errors: &[ServerError]) -> bool {
+    matches!(data, async_graphql::Value::Null)
+        && !errors.is_empty()
+        && errors.iter().all(|e| e.path.is_empty())
+}
+
+fn mark_refused(response: &mut Response) {
+    response
+        .extensions
+        .insert(REFUSED_MARK.to_owned(), async_graphql::Value::Boolean(true));
+}
+
+/// A stream of one refusal.
+pub fn refusal(errors: Vec<ServerError>) -> Results {
+    let mut response = Response::from_errors(errors);
+    mark_refused(&mut response);
+    futures::stream::once(async move { response }).boxed()
+}
+
+impl Pipeline {
+    /// Completes `data` to the specification (field order, null propagation).
+    fn complete(
+        &self,
+        doc: &Parsed,
+        operation: Option<&Name>,
+        kind: OperationType,
+        variables: &Variables,
+        data: async_graphql::Value,
+    ) -> async_graphql::Value {
+        let root = self.root_of(kind).unwrap_or("Query");
+        match operation_of(&doc.doc, operation) {
+            Some(op) => crate::graphql::complete::complete(
+                &self.index,
+                &doc.doc,
+                op,
+                root,
+                variables,
+                data,
+            ),
+            None => data,
+        }
+    }
+
+    /// Runs a prepared request with fresh dataloaders and `gate`.
+    pub async fn execute(&self, prepared: Prepared, auth: &Auth, gate: &DbGate) -> Executed {
+        let started = Instant::now();
+        let Prepared {
+            request,
+            doc,
+            operation,
+            kind,
+            name,
+            variables,
+            heavy,
+            ..
+        } = prepared;
+        let label = crate::graphql::metrics::label(name.as_deref(), auth, &self.persisted);
+        let queue = FetchQueue::new();
+        let request = request
+            .data(auth.clone())
+            .data(gate.clone())
+            .data(Loaders::new_loader(
+                self.store.clone(),
+                &queue,
+                gate.clone(),
+            ));
+        let operation_name = operation.as_ref().map(|n| n.as_str().to_owned());
+        let validated = doc.validated(operation_name.as_deref());
+        let schema = if validated { &self.fast } else { &self.schema };
+        let execution = FirstPollOffTheWorkers {
+            inner: schema.execute(request),
+            heavy,
+        };
+        let response: Response = drive(execution, queue).await;
+        let mut errors = response.errors;
+        ensure_codes(&mut errors);
+        let executed = !refused_by_validation(&response.data, &errors);
+        if executed && !validated {
+            doc.mark_validated(operation_name.as_deref());
+        }
+        let data = executed.then(|| {
+            self.complete(&doc, operation.as_ref(), kind, &variables, response.data)
+        });
+        crate::graphql::metrics::record(&label, &errors, started);
+        Executed { data, errors }
+    }
+
+    /// Starts a prepared subscription: each event's result is resolved with
+    /// the subscription's own dataloaders (forgotten between writes, see
+    /// `subscription`) and `gate`, and completed to the specification. A
+    /// refusal by validation comes marked with [`REFUSED_MARK`].
+    pub fn subscribe(
+        self: &Arc<Self>,
+        prepared: Prepared,
+        auth: &Auth,
+        gate: DbGate,
+        connection: Arc<LiveConnection>,
+    ) -> Results {
+        let Prepared {
+            request,
+            doc,
+            operation,
+            kind,
+            variables,
+            ..
+        } = prepared;
+        let queue = FetchQueue::new();
+        let request = request
+            .data(auth.clone())
+            .data(gate.clone())
+            .data(connection)
+            .data(Loaders::new_loader(self.store.clone(), &queue, gate));
+        let results = self.schema.execute_stream(request);
+        let shape = Arc::new((doc, operation, variables));
+        let state = (results, queue, self.clone(), shape, true);
+        futures::stream::unfold(
+            state,
+            move |(mut results, queue, pipeline, shape, first)| async move {
+                let mut response = drive(results.next(), queue.clone()).await?;
+                ensure_codes(&mut response.errors);
+                if first && refused_by_validation(&response.data, &response.errors) {
+                    mark_refused(&mut response);
+                } else {
+                    let (doc, operation, variables) = &*shape;
+                    let data = std::mem::take(&mut response.data);
+                    response.data =
+                        pipeline.complete(doc, operation.as_ref(), kind, variables, data);
+                }
+                Some((response, (results, queue, pipeline, shape, false)))
+            },
+        )
+        .boxed()
+    }
+}

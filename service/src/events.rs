@@ -1,0 +1,264 @@
+//! Events of committed writes, for subscriptions: every instance sharing a
+//! Redis hears every instance's events; without Redis, an instance hears its
+//! own.
+//!
+//! - Writes publish after their transaction commits, one message per write
+//!   (a bulk insert of 10,000 orders is one message holding them all).
+//! - With Redis, an instance publishes to one channel (`<prefix>events`) and
+//!   keeps one subscription to it, however many clients listen; what it
+//!   receives goes into an in-process broadcast that every subscription of
+//!   the instance reads. Without Redis, publishing goes straight into that
+//!   broadcast.
+//! - Delivery is at most once (Redis pub/sub keeps nothing). When the
+//!   subscription to Redis breaks, or a publication fails, the instance
+//!   broadcasts [`Delivery::Gap`] (event subscriptions end with an error:
+//!   re-query, then subscribe again) and subscribes again by itself, with
+//!   another gap once it hears again (live rankings read themselves again).
+//!   While it does not hear the channel, new listeners are refused.
+//! - A listener that falls more than `backlog` publications behind learns it
+//!   from the broadcast (`Lagged`) instead of growing memory; a publication
+//!   is dropped once every listener has read it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::cache::RedisSettings;
+use crate::model::{Customer, Order};
+
+/// Publications a listener may fall behind by default (`EVENT_BACKLOG`).
+pub const DEFAULT_BACKLOG: usize = 1_024;
+
+/// What a committed write changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// Orders created (one write: one or many).
+    OrdersCreated { orders: Vec<Order> },
+    /// An order's total or status changed.
+    OrderUpdated { order: Order },
+    /// An order was deleted (the ranking may have changed).
+    OrderDeleted { customer_id: i64 },
+    /// A customer's name, email or phone changed.
+    CustomerUpdated { customer: Customer },
+    /// Customers were created or deleted (the ranking may have changed).
+    CustomersChanged,
+}
+
+/// What listeners receive.
+#[derive(Clone, Debug)]
+pub enum Delivery {
+    /// The events of one committed write.
+    Events(Arc<Vec<Event>>),
+    /// Delivery was interrupted: events may have been missed.
+    Gap,
+}
+
+enum Transport {
+    InProcess,
+    Redis {
+        conn: ConnectionManager,
+        channel: String,
+        timeout: Duration,
+    },
+}
+
+/// The event bus of an instance. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct EventBus(Arc<Inner>);
+
+struct Inner {
+    transport: Transport,
+    local: broadcast::Sender<Delivery>,
+    /// Whether this instance hears the shared channel now (always, in process).
+    hearing: AtomicBool,
+}
+
+/// Live events cannot be heard now (Redis is unreachable).
+#[derive(Debug, thiserror::Error)]
+#[error("live events are unavailable right now (the event channel is unreachable); subscribe again shortly")]
+pub struct Unavailable;
+
+impl std::fmt::Debug for EventBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let transport = match self.0.transport {
+            Transport::InProcess => "in-process",
+            Transport::Redis { .. } => "redis",
+        };
+        f.debug_struct("EventBus").field("transport", &transport).finish()
+    }
+}
+
+impl EventBus {
+    /// Events heard by this instance only; listeners may fall `backlog`
+    /// publications behind.
+    pub fn in_process(backlog: usize) -> Self {
+        let (local, _) = broadcast::channel(backlog.max(1));
+        EventBus(Arc::new(Inner {
+            transport: Transport::InProcess,
+            local,
+            hearing: AtomicBool::new(true),
+        }))
+    }
+
+    /// Events shared through Redis; listeners may fall `backlog`
+    /// publications behind. Spawns the task that keeps this instance's
+    /// subscription (and resubscribes after a failure).
+    pub fn redis(settings: &RedisSettings, backlog: usize) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(settings.url.as_str())?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(settings.timeout))
+            .set_response_timeout(Some(settings.timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(200));
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let channel = format!("{}events", settings.key_prefix);
+        let (local, _) = broadcast::channel(backlog.max(1));
+        let bus = EventBus(Arc::new(Inner {
+            transport: Transport::Redis {
+                conn,
+                channel: channel.clone(),
+                timeout: settings.timeout.max(Duration::from_secs(1)),
+            },
+            local: local.clone(),
+            hearing: AtomicBool::new(false),
+        }));
+        tokio::spawn(listen(client, channel, Arc::downgrade(&bus.0)));
+        Ok(bus)
+    }
+
+    /// A listener of what this instance hears from now on; refused while
+    /// the instance cannot hear the shared channel (a listener would miss
+    /// events without knowing).
+    pub fn subscribe(&self) -> Result<broadcast::Receiver<Delivery>, Unavailable> {
+        let receiver = self.0.local.subscribe();
+        if self.0.hearing.load(Ordering::SeqCst) {
+            Ok(receiver)
+        } else {
+            Err(Unavailable)
+        }
+    }
+
+    /// Whether this instance hears every instance's events now.
+    pub fn is_hearing(&self) -> bool {
+        self.0.hearing.load(Ordering::SeqCst)
+    }
+
+    /// Listeners of this instance now.
+    pub fn listeners(&self) -> usize {
+        self.0.local.receiver_count()
+    }
+
+    /// Publishes the events of one committed write. Never fails the write:
+    /// a message Redis did not take is counted and logged (at most once).
+    pub async fn publish(&self, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        metrics::counter!("events_published_total").increment(events.len() as u64);
+        match &self.0.transport {
+            Transport::InProcess => {
+                let _ = self.0.local.send(Delivery::Events(Arc::new(events)));
+            }
+            Transport::Redis {
+                conn,
+                channel,
+                timeout,
+            } => {
+                let Ok(payload) = serde_json::to_string(&events) else {
+                    return;
+                };
+                let mut conn = conn.clone();
+                let publish = |conn: &mut ConnectionManager| {
+                    let mut conn = conn.clone();
+                    let payload = payload.clone();
+                    async move {
+                        tokio::time::timeout(
+                            *timeout,
+                            redis::cmd("PUBLISH")
+                                .arg(channel)
+                                .arg(payload)
+                                .query_async::<i64>(&mut conn),
+                        )
+                        .await
+                    }
+                };
+                let mut sent = publish(&mut conn).await;
+                // A connection found broken (Redis restarted) is replaced by
+                // the manager: one more try on the new one.
+                if let Ok(Err(e)) = &sent
+                    && (e.is_connection_dropped() || e.is_io_error())
+                {
+                    sent = publish(&mut conn).await;
+                }
+                if !matches!(sent, Ok(Ok(_))) {
+                    // This instance's own listeners would have heard it
+                    // through Redis: tell them they missed it.
+                    metrics::counter!("events_publish_failures_total").increment(1);
+                    tracing::warn!("an event could not be published through Redis");
+                    let _ = self.0.local.send(Delivery::Gap);
+                }
+            }
+        }
+    }
+}
+
+/// Keeps one subscription to `channel` while the bus lives: forwards what it
+/// hears into the broadcast, broadcasts a gap when it breaks, subscribes
+/// again after a pause.
+async fn listen(client: redis::Client, channel: String, bus: std::sync::Weak<Inner>) {
+    use futures::StreamExt as _;
+    let mut connected_before = false;
+    loop {
+        let Some(inner) = bus.upgrade() else { return };
+        let local = inner.local.clone();
+        drop(inner);
+        let set_hearing = |on: bool| {
+            if let Some(inner) = bus.upgrade() {
+                inner.hearing.store(on, Ordering::SeqCst);
+            }
+        };
+        let subscribed = async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        match tokio::time::timeout(Duration::from_secs(5), subscribed).await {
+            Ok(Ok(pubsub)) => {
+                if connected_before {
+                    // Writes of other instances may have gone unheard: what
+                    // keeps state (a live ranking) reads it again.
+                    tracing::info!("subscribed to the event channel again");
+                    let _ = local.send(Delivery::Gap);
+                }
+                connected_before = true;
+                set_hearing(true);
+                let mut messages = pubsub.into_on_message();
+                while let Some(msg) = messages.next().await {
+                    if bus.strong_count() == 0 {
+                        return;
+                    }
+                    match serde_json::from_slice::<Vec<Event>>(msg.get_payload_bytes()) {
+                        Ok(events) => {
+                            let _ = local.send(Delivery::Events(Arc::new(events)));
+                        }
+                        Err(e) => tracing::warn!(error = %e, "an event message could not be read"),
+                    }
+                }
+                set_hearing(false);
+                tracing::warn!("the event subscription broke; subscribing again");
+                metrics::counter!("events_subscription_interruptions_total").increment(1);
+                let _ = local.send(Delivery::Gap);
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "subscribing to the event channel failed");
+            }
+            Err(_) => tracing::debug!("subscribing to the event channel timed out"),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
