@@ -257,7 +257,12 @@ pub struct Settings {
 
     /// Most open WebSockets (subscription connections) per instance; more
     /// are refused with 503.
-    #[arg(long, env = "WS_MAX_CONNECTIONS", default_value_t = 10_000, global = true)]
+    #[arg(
+        long,
+        env = "WS_MAX_CONNECTIONS",
+        default_value_t = 10_000,
+        global = true
+    )]
     pub ws_max_connections: usize,
 
     /// Most subscriptions one WebSocket may run at once; more are answered
@@ -282,7 +287,12 @@ pub struct Settings {
 
     /// Seconds a client has, once connected, to have its `connection_init`
     /// acknowledged; then the socket closes (4408).
-    #[arg(long, env = "WS_INIT_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "WS_INIT_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
     pub ws_init_timeout_secs: u64,
 
     /// Seconds between the server's `ping` messages; a client that sends

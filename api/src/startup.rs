@@ -10,9 +10,9 @@ use migration::{Migrator, MigratorTrait};
 use rand::Rng;
 use sea_orm::DatabaseConnection;
 use service::cache::{Cache, RedisSettings};
-use service::{EventBus, Store};
 use service::db::StatementCounter;
 use service::documents::{DocumentRegistry, RegistryLimits};
+use service::{EventBus, Store};
 use tokio::net::TcpListener;
 
 use crate::auth::{Jwt, Role};
@@ -265,7 +265,10 @@ impl Application {
             .await
             .is_err()
         {
-            tracing::warn!(open = live.open(), "WebSockets still open after the grace period");
+            tracing::warn!(
+                open = live.open(),
+                "WebSockets still open after the grace period"
+            );
             finished = false;
         }
         if !finished {

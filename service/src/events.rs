@@ -80,7 +80,9 @@ struct Inner {
 
 /// Live events cannot be heard now (Redis is unreachable).
 #[derive(Debug, thiserror::Error)]
-#[error("live events are unavailable right now (the event channel is unreachable); subscribe again shortly")]
+#[error(
+    "live events are unavailable right now (the event channel is unreachable); subscribe again shortly"
+)]
 pub struct Unavailable;
 
 impl std::fmt::Debug for EventBus {
@@ -89,7 +91,9 @@ impl std::fmt::Debug for EventBus {
             Transport::InProcess => "in-process",
             Transport::Redis { .. } => "redis",
         };
-        f.debug_struct("EventBus").field("transport", &transport).finish()
+        f.debug_struct("EventBus")
+            .field("transport", &transport)
+            .finish()
     }
 }
 

@@ -32,7 +32,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(playground::root))
         .route(
             "/graphql",
-            get(graphql::graphql_get_or_upgrade).post(graphql::graphql_post),
+            get(graphql::ws::get).post(graphql::graphql_post),
         )
         .route("/graphql/assets/{name}", get(playground::asset))
         .route("/healthz", get(health::healthz))

@@ -29,5 +29,5 @@ mod pagination;
 mod persisted;
 mod schema;
 mod spec;
-mod subscriptions;
 mod structure;
+mod subscriptions;

@@ -186,13 +186,26 @@ async fn updates_carry_the_committed_state_and_honour_filters() {
     .await;
     listening(&app.state, 2).await;
 
-    let update = "mutation($id: ID!, $s: OrderStatus) { updateOrder(id: $id, input: {status: $s}) { id } }";
-    data(&app.mutate(update, json!({ "id": order_b.to_string(), "s": "PAID" })).await);
-    data(&app.mutate(update, json!({ "id": order_a.to_string(), "s": "SHIPPED" })).await);
+    let update =
+        "mutation($id: ID!, $s: OrderStatus) { updateOrder(id: $id, input: {status: $s}) { id } }";
+    data(
+        &app.mutate(update, json!({ "id": order_b.to_string(), "s": "PAID" }))
+            .await,
+    );
+    data(
+        &app.mutate(update, json!({ "id": order_a.to_string(), "s": "SHIPPED" }))
+            .await,
+    );
     let rename =
         "mutation($id: ID!, $n: String!) { updateCustomer(id: $id, input: {name: $n}) { id } }";
-    data(&app.mutate(rename, json!({ "id": a.to_string(), "n": "Not watched" })).await);
-    data(&app.mutate(rename, json!({ "id": b.to_string(), "n": "Renamed" })).await);
+    data(
+        &app.mutate(rename, json!({ "id": a.to_string(), "n": "Not watched" }))
+            .await,
+    );
+    data(
+        &app.mutate(rename, json!({ "id": b.to_string(), "n": "Renamed" }))
+            .await,
+    );
 
     let first = ws.message().await;
     assert_eq!(first["id"], "ou", "{first}");
@@ -233,9 +246,15 @@ async fn the_ranking_comes_at_once_then_only_when_it_changed() {
     assert_eq!(app.state.rankings.len(), 1);
     // The query agrees.
     let query = app
-        .query("{ topCustomers(limit: 2) { customer { id name } totalSpent orderCount } }", json!({}))
+        .query(
+            "{ topCustomers(limit: 2) { customer { id name } totalSpent orderCount } }",
+            json!({}),
+        )
         .await;
-    assert_eq!(data(&query)["topCustomers"], expected["topCustomersChanged"]);
+    assert_eq!(
+        data(&query)["topCustomers"],
+        expected["topCustomersChanged"]
+    );
 
     // A write that does not change the top two: no push.
     create_order(&app, ids[2], "1.00").await;
@@ -253,7 +272,13 @@ async fn the_ranking_comes_at_once_then_only_when_it_changed() {
     // A renamed customer in the ranking counts as a change.
     let rename =
         "mutation($id: ID!, $n: String!) { updateCustomer(id: $id, input: {name: $n}) { id } }";
-    data(&app.mutate(rename, json!({ "id": ids[0].to_string(), "n": "Top buyer" })).await);
+    data(
+        &app.mutate(
+            rename,
+            json!({ "id": ids[0].to_string(), "n": "Top buyer" }),
+        )
+        .await,
+    );
     let pushed = one.next_of("r").await;
     assert_eq!(
         pushed["data"]["topCustomersChanged"][0]["customer"]["name"],
@@ -278,7 +303,10 @@ async fn distinct_ranking_argument_sets_are_bounded() {
     let mut ws = Ws::connect(&app.address, json!({})).await;
     for (id, limit) in [("a", 1), ("b", 2)] {
         ws.subscribe(id, RANKING, json!({ "l": limit })).await;
-        assert_eq!(ws.next_of(id).await["data"]["topCustomersChanged"], json!([]));
+        assert_eq!(
+            ws.next_of(id).await["data"]["topCustomersChanged"],
+            json!([])
+        );
     }
     ws.subscribe("c", RANKING, json!({ "l": 3 })).await;
     let refused = ws.next_of("c").await;
@@ -297,7 +325,10 @@ async fn distinct_ranking_argument_sets_are_bounded() {
     assert_eq!(done, json!({ "type": "complete", "id": "c" }));
     // An argument set in use is still open to more subscribers.
     ws.subscribe("d", RANKING, json!({ "l": 2 })).await;
-    assert_eq!(ws.next_of("d").await["data"]["topCustomersChanged"], json!([]));
+    assert_eq!(
+        ws.next_of("d").await["data"]["topCustomersChanged"],
+        json!([])
+    );
     // Bad arguments are refused with the query's code.
     ws.subscribe("e", RANKING, json!({ "l": 101 })).await;
     let refused = ws.next_of("e").await;
@@ -338,8 +369,14 @@ async fn refused_operations_get_an_error_message() {
     )
     .await;
     let msg = ws.next_of("bad-id").await;
-    assert_eq!(msg["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{msg}");
-    assert_eq!(ws.message().await, json!({ "type": "complete", "id": "bad-id" }));
+    assert_eq!(
+        msg["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{msg}"
+    );
+    assert_eq!(
+        ws.message().await,
+        json!({ "type": "complete", "id": "bad-id" })
+    );
     // The id of a refused operation may be used again.
     ws.subscribe("a", "subscription { orderCreated { id } }", json!({}))
         .await;
@@ -393,7 +430,9 @@ async fn protocol_violations_close_with_the_protocols_codes() {
     assert_eq!(ws.closed().await.0, 4400);
 
     // Subscribing before the acknowledgement.
-    let mut ws = open(address, Some("graphql-transport-ws")).await.expect("open");
+    let mut ws = open(address, Some("graphql-transport-ws"))
+        .await
+        .expect("open");
     ws.send(subscribe.clone()).await;
     assert_eq!(ws.closed().await, (4401, "Unauthorized".to_owned()));
 
@@ -412,7 +451,9 @@ async fn protocol_violations_close_with_the_protocols_codes() {
     );
 
     // No connection_init in time.
-    let mut ws = open(address, Some("graphql-transport-ws")).await.expect("open");
+    let mut ws = open(address, Some("graphql-transport-ws"))
+        .await
+        .expect("open");
     let started = std::time::Instant::now();
     assert_eq!(ws.closed().await.0, 4408);
     assert!(started.elapsed() >= Duration::from_millis(900));
@@ -444,8 +485,16 @@ async fn tokens_in_connection_init_are_checked() {
     ws.send(json!({ "type": "ping" })).await;
     assert_eq!(ws.message().await["type"], "pong");
     // A valid token, in either place clients put it.
-    Ws::connect(&app.address, json!({ "Authorization": format!("Bearer {}", crate::helpers::writer()) })).await;
-    Ws::connect(&app.address, json!({ "headers": { "authorization": format!("Bearer {}", crate::helpers::writer()) } })).await;
+    Ws::connect(
+        &app.address,
+        json!({ "Authorization": format!("Bearer {}", crate::helpers::writer()) }),
+    )
+    .await;
+    Ws::connect(
+        &app.address,
+        json!({ "headers": { "authorization": format!("Bearer {}", crate::helpers::writer()) } }),
+    )
+    .await;
     // An invalid or expired one closes the socket with 4403.
     let expired = api::auth::Jwt::new(b"another secret")
         .issue("x", api::auth::Role::Reader, Duration::from_secs(60))
@@ -572,7 +621,10 @@ async fn shutdown_completes_subscriptions_and_closes_with_1001() {
     ws.subscribe("a", "subscription { orderCreated { id } }", json!({}))
         .await;
     ws.subscribe("b", RANKING, json!({})).await;
-    assert_eq!(ws.next_of("b").await["data"]["topCustomersChanged"], json!([]));
+    assert_eq!(
+        ws.next_of("b").await["data"]["topCustomersChanged"],
+        json!([])
+    );
     listening(&state, 2).await;
     stop.send(()).expect("stop");
     let mut completed = Vec::new();
@@ -599,7 +651,12 @@ async fn shutdown_completes_subscriptions_and_closes_with_1001() {
 
 /// Settings for instances sharing a Redis: `REDIS_URL`'s, or a private
 /// `redis-server` when it is unset.
-async fn shared_redis() -> (TestDb, api::settings::Settings, Option<String>, Option<RedisServer>) {
+async fn shared_redis() -> (
+    TestDb,
+    api::settings::Settings,
+    Option<String>,
+    Option<RedisServer>,
+) {
     let db = TestDb::create().await;
     let (mut settings, mut prefix) = test_settings(&db);
     let private = if settings.redis_url.is_some() {
@@ -627,7 +684,10 @@ async fn events_reach_every_instance_through_redis() {
     on_a.subscribe("s", ORDER_CREATED, json!({ "c": ids[1].to_string() }))
         .await;
     on_a.subscribe("r", RANKING, json!({ "l": 1 })).await;
-    assert_eq!(on_a.next_of("r").await["data"]["topCustomersChanged"], json!([]));
+    assert_eq!(
+        on_a.next_of("r").await["data"]["topCustomersChanged"],
+        json!([])
+    );
     listening(&a.state, 2).await;
 
     // Written through B, heard on A (filters hold).
@@ -647,7 +707,10 @@ async fn events_reach_every_instance_through_redis() {
                 .json()
                 .await
                 .expect("JSON");
-            data(&resp)["createOrder"]["id"].as_str().expect("id").to_owned()
+            data(&resp)["createOrder"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned()
         }
     };
     write(ids[0], "1.00").await;
@@ -667,7 +730,11 @@ async fn events_reach_every_instance_through_redis() {
     }
     assert_eq!(got_order.expect("order")["id"], id.as_str());
     let ranking = got_ranking.expect("ranking");
-    assert_eq!(ranking[0]["customer"]["id"], ids[1].to_string(), "{ranking}");
+    assert_eq!(
+        ranking[0]["customer"]["id"],
+        ids[1].to_string(),
+        "{ranking}"
+    );
     assert_eq!(ranking[0]["totalSpent"], "7.00", "{ranking}");
 
     // One publication per write, however many orders it holds.
@@ -694,17 +761,23 @@ async fn events_reach_every_instance_through_redis() {
         .expect("JSON");
     data(&resp);
     let mut messages = pubsub.on_message();
-    let first = tokio::time::timeout(Duration::from_secs(10), futures::StreamExt::next(&mut messages))
-        .await
-        .expect("a publication")
-        .expect("message");
+    let first = tokio::time::timeout(
+        Duration::from_secs(10),
+        futures::StreamExt::next(&mut messages),
+    )
+    .await
+    .expect("a publication")
+    .expect("message");
     let events: Value = serde_json::from_slice(first.get_payload_bytes()).expect("JSON");
     assert_eq!(events.as_array().map(Vec::len), Some(1), "one event");
     assert_eq!(events[0]["orders"].as_array().map(Vec::len), Some(500));
     assert!(
-        tokio::time::timeout(Duration::from_millis(500), futures::StreamExt::next(&mut messages))
-            .await
-            .is_err(),
+        tokio::time::timeout(
+            Duration::from_millis(500),
+            futures::StreamExt::next(&mut messages)
+        )
+        .await
+        .is_err(),
         "a second publication"
     );
 }
@@ -733,7 +806,10 @@ async fn a_redis_outage_is_reported_and_healed() {
     ws.subscribe("s", "subscription { orderCreated { id } }", json!({}))
         .await;
     ws.subscribe("r", RANKING, json!({})).await;
-    assert_eq!(ws.next_of("r").await["data"]["topCustomersChanged"], json!([]));
+    assert_eq!(
+        ws.next_of("r").await["data"]["topCustomersChanged"],
+        json!([])
+    );
     listening(&app.state, 2).await;
 
     redis.stop();
@@ -757,7 +833,10 @@ async fn a_redis_outage_is_reported_and_healed() {
     ws.subscribe("t", "subscription { orderCreated { id } }", json!({}))
         .await;
     let refused = ws.next_of("t").await;
-    assert_eq!(refused["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE");
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"],
+        "SERVICE_UNAVAILABLE"
+    );
     assert_eq!(ws.message().await, json!({ "type": "complete", "id": "t" }));
 
     // Back: the instance subscribes again by itself.
@@ -782,7 +861,11 @@ async fn a_redis_outage_is_reported_and_healed() {
         let msg = ws.message().await;
         match msg["id"].as_str() {
             Some("u") => {
-                assert_eq!(msg["payload"]["data"]["orderCreated"]["id"], id.as_str(), "{msg}");
+                assert_eq!(
+                    msg["payload"]["data"]["orderCreated"]["id"],
+                    id.as_str(),
+                    "{msg}"
+                );
                 saw_order = true;
             }
             Some("r") => {

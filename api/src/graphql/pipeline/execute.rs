@@ -61,14 +61,9 @@ impl Pipeline {
     ) -> async_graphql::Value {
         let root = self.root_of(kind).unwrap_or("Query");
         match operation_of(&doc.doc, operation) {
-            Some(op) => crate::graphql::complete::complete(
-                &self.index,
-                &doc.doc,
-                op,
-                root,
-                variables,
-                data,
-            ),
+            Some(op) => {
+                crate::graphql::complete::complete(&self.index, &doc.doc, op, root, variables, data)
+            }
             None => data,
         }
     }
@@ -110,9 +105,8 @@ impl Pipeline {
         if executed && !validated {
             doc.mark_validated(operation_name.as_deref());
         }
-        let data = executed.then(|| {
-            self.complete(&doc, operation.as_ref(), kind, &variables, response.data)
-        });
+        let data = executed
+            .then(|| self.complete(&doc, operation.as_ref(), kind, &variables, response.data));
         crate::graphql::metrics::record(&label, &errors, started);
         Executed { data, errors }
     }

@@ -25,9 +25,7 @@ use super::cost::{IntrospectionSizes, Pricer, expansion, too_costly};
 use super::documents::{DocumentCache, Parsed};
 use super::error::{Code, coded, parse_error};
 use super::lexical::{self, TextLimits};
-use super::offload::{
-    HEAVY_SELECTIONS, LARGE_DOCUMENT_BYTES, off_the_workers_if,
-};
+use super::offload::{HEAVY_SELECTIONS, LARGE_DOCUMENT_BYTES, off_the_workers_if};
 use super::operation::{operation_of, root_keys, select};
 use super::persisted::Persisted;
 use super::schema_index::SchemaIndex;
@@ -72,7 +70,7 @@ impl Refused {
         }
     }
 
-    fn one(code: Code, message: impl Into<String>) -> Self {
+    pub fn one(code: Code, message: impl Into<String>) -> Self {
         Self::bad(vec![coded(code, message)])
     }
 }

@@ -94,15 +94,16 @@ impl SubscriptionRoot {
         let customer = customer_id
             .map(|id| parse_id(&id, "customerId"))
             .transpose()?;
-        Ok(items(feed(ctx, "orderCreated")?, move |event, i| {
-            match event {
+        Ok(items(
+            feed(ctx, "orderCreated")?,
+            move |event, i| match event {
                 Event::OrdersCreated { orders } => orders
                     .get(i)
                     .filter(|o| wanted(customer, o.customer_id))
                     .map(|o| Order(o.clone())),
                 _ => None,
-            }
-        }))
+            },
+        ))
     }
 
     /// Each committed change of an order's total or status (of that
@@ -115,14 +116,15 @@ impl SubscriptionRoot {
         let customer = customer_id
             .map(|id| parse_id(&id, "customerId"))
             .transpose()?;
-        Ok(items(feed(ctx, "orderUpdated")?, move |event, _| {
-            match event {
+        Ok(items(
+            feed(ctx, "orderUpdated")?,
+            move |event, _| match event {
                 Event::OrderUpdated { order } if wanted(customer, order.customer_id) => {
                     Some(Order(order.clone()))
                 }
                 _ => None,
-            }
-        }))
+            },
+        ))
     }
 
     /// Each committed change of a customer's name, email or phone (of that
@@ -133,14 +135,15 @@ impl SubscriptionRoot {
         #[graphql(desc = "Only this customer.")] id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Customer>> + 'a> {
         let only = id.map(|id| parse_id(&id, "id")).transpose()?;
-        Ok(items(feed(ctx, "customerUpdated")?, move |event, _| {
-            match event {
+        Ok(items(
+            feed(ctx, "customerUpdated")?,
+            move |event, _| match event {
                 Event::CustomerUpdated { customer } if wanted(only, customer.id) => {
                     Some(Customer(customer.clone()))
                 }
                 _ => None,
-            }
-        }))
+            },
+        ))
     }
 
     /// The ranking of `topCustomers` with these arguments at once, then

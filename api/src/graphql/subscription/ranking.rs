@@ -111,8 +111,9 @@ impl Rankings {
 /// when that customer is in it.
 fn may_change(event: &Event, current: Option<&Ranked>) -> bool {
     match event {
-        Event::CustomerUpdated { customer } => current
-            .is_none_or(|rows| rows.iter().any(|(_, c)| c.id == customer.id)),
+        Event::CustomerUpdated { customer } => {
+            current.is_none_or(|rows| rows.iter().any(|(_, c)| c.id == customer.id))
+        }
         Event::OrdersCreated { .. }
         | Event::OrderUpdated { .. }
         | Event::OrderDeleted { .. }

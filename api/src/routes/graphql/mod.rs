@@ -151,27 +151,6 @@ struct GetParams {
     extensions: Option<String>,
 }
 
-/// `GET /graphql`: a WebSocket upgrade (subscriptions, see [`ws`]) or a
-/// query over HTTP (or the playground).
-pub async fn graphql_get_or_upgrade(
-    State(state): State<AppState>,
-    request: axum::extract::Request,
-) -> Response {
-    if !ws::is_upgrade(request.headers()) {
-        return axum::handler::Handler::call(graphql_get, request, state).await;
-    }
-    let headers = request.headers().clone();
-    let (mut parts, _) = request.into_parts();
-    match <axum::extract::ws::WebSocketUpgrade as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &state).await {
-        Ok(upgrade) => ws::upgrade(state, upgrade, &headers),
-        Err(rejection) => http_error(
-            rejection.status(),
-            Code::BadUserInput,
-            format!("this is not a valid WebSocket upgrade: {}", rejection.body_text()),
-        ),
-    }
-}
-
 pub async fn graphql_get(
     State(state): State<AppState>,
     auth: Option<Extension<Auth>>,
@@ -251,13 +230,10 @@ async fn run(
     let mut prepared: Vec<Result<Prepared, Refused>> = Vec::with_capacity(requests.len());
     for request in requests {
         prepared.push(match pipeline.prepare(request).await {
-            Ok(p) if p.kind == OperationType::Subscription => Err(Refused {
-                kind: Refusal::BadRequest,
-                errors: vec![coded(
-                    Code::BadUserInput,
-                    "subscriptions run over the WebSocket at /graphql (subprotocol graphql-transport-ws), not over HTTP",
-                )],
-            }),
+            Ok(p) if p.kind == OperationType::Subscription => Err(Refused::one(
+                Code::BadUserInput,
+                "subscriptions run over the WebSocket at /graphql (subprotocol graphql-transport-ws), not over HTTP",
+            )),
             other => other,
         });
     }

@@ -1,0 +1,319 @@
+//! Subscriptions over WebSocket: `GET /graphql` with `Upgrade: websocket`
+//! and the `graphql-transport-ws` subprotocol (the `graphql-ws` library's,
+//! spoken by Apollo Client, urql and GraphiQL).
+//!
+//! async-graphql runs the protocol (`connection_init`/`connection_ack`,
+//! `ping`/`pong`, `subscribe`/`next`/`complete`); every operation goes
+//! through the same pipeline as over HTTP (limits, arguments, cost). This
+//! module keeps what the protocol leaves to the transport:
+//!
+//! - the protocol's close codes where async-graphql answers otherwise:
+//!   4400 for a message that is not one of the protocol's, 4401 for a
+//!   `subscribe` before the acknowledgement, 4403 for an invalid or expired
+//!   token in `connection_init`, 4408 when no `connection_init` was
+//!   acknowledged within `WS_INIT_TIMEOUT_SECS`, 4409 for a second
+//!   subscription with an id in use, 4429 for a second `connection_init`;
+//!   1009 for a message over `WS_MAX_MESSAGE_BYTES`;
+//! - refusals (a bad document, an argument, a limit) as the protocol's
+//!   `error` message;
+//! - limits: `WS_MAX_CONNECTIONS` per instance (more get 503 before the
+//!   upgrade), `WS_MAX_SUBSCRIPTIONS_PER_CONNECTION`;
+//! - keep-alive: a `ping` every `WS_KEEPALIVE_SECS`; a client silent for
+//!   three of them is closed (1002);
+//! - slow consumers: a subscriber more than `EVENT_BACKLOG` writes behind,
+//!   or a socket that accepts nothing for two keep-alive periods, is closed
+//!   with 1008 instead of buffering;
+//! - shutdown: every subscription gets `complete`, then the socket closes
+//!   with 1001.
+
+mod operations;
+mod session;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use async_graphql::Data;
+use async_graphql::http::{
+    ClientMessage, WebSocket as Protocol, WebSocketProtocols as Protocols, WsMessage,
+};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts as _, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response as HttpResponse;
+use futures::{FutureExt as _, SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use self::operations::{Operations, auth_of_payload};
+use self::session::{Incoming, Session};
+use crate::auth::Auth;
+use crate::graphql::error::Code;
+use crate::graphql::subscription::LiveConnection;
+use crate::live::Admitted;
+use crate::routes::middleware::http_error;
+use crate::state::AppState;
+
+/// The subprotocol spoken.
+pub const PROTOCOL: &str = "graphql-transport-ws";
+
+/// Messages sent in one write at most (then flushed).
+const MAX_WRITE_BATCH: usize = 64;
+
+/// Whether a request asks to become a WebSocket.
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// `GET /graphql`: a WebSocket upgrade, or else a query over HTTP (or the
+/// playground).
+pub async fn get(State(state): State<AppState>, request: axum::extract::Request) -> HttpResponse {
+    if !is_upgrade(request.headers()) {
+        return axum::handler::Handler::call(super::graphql_get, request, state).await;
+    }
+    let headers = request.headers().clone();
+    let (mut parts, _) = request.into_parts();
+    match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(ws) => upgrade(state, ws, &headers),
+        Err(rejection) => http_error(
+            rejection.status(),
+            Code::BadUserInput,
+            format!(
+                "this is not a valid WebSocket upgrade: {}",
+                rejection.body_text()
+            ),
+        ),
+    }
+}
+
+fn offers_protocol(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case(PROTOCOL))
+}
+
+/// Answers an upgrade request: 400 without the subprotocol, 503 when the
+/// instance has no room (or is stopping), else the socket.
+pub fn upgrade(state: AppState, ws: WebSocketUpgrade, headers: &HeaderMap) -> HttpResponse {
+    if !offers_protocol(headers) {
+        return http_error(
+            StatusCode::BAD_REQUEST,
+            Code::BadUserInput,
+            format!(
+                "WebSockets on /graphql speak the `{PROTOCOL}` subprotocol: offer it in Sec-WebSocket-Protocol"
+            ),
+        );
+    }
+    let Some(admitted) = state.live.admit() else {
+        let mut response = http_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Code::ServiceUnavailable,
+            format!(
+                "this instance has no room for another WebSocket ({} open, WS_MAX_CONNECTIONS) or is stopping; retry shortly",
+                state.live.open()
+            ),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        return response;
+    };
+    let max = state.settings.ws_max_message_bytes.max(1_024);
+    ws.protocols([PROTOCOL])
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| serve(socket, state, admitted))
+}
+
+/// How a connection ends.
+struct Closing {
+    code: u16,
+    reason: String,
+}
+
+fn closing(code: u16, reason: impl Into<String>) -> Option<Closing> {
+    Some(Closing {
+        code,
+        reason: reason.into(),
+    })
+}
+
+/// A close frame's reason holds at most 123 bytes.
+fn short(reason: &str) -> String {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_owned()
+}
+
+async fn serve(socket: WebSocket, state: AppState, admitted: Admitted) {
+    let settings = state.settings.clone();
+    let keepalive = Duration::from_secs(settings.ws_keepalive_secs.max(1));
+    let stall = keepalive * 2;
+    let connection = Arc::new(LiveConnection::default());
+    let auth = Arc::new(OnceLock::new());
+    let operations = Operations {
+        state: state.clone(),
+        connection: connection.clone(),
+        auth: auth.clone(),
+    };
+    let jwt = state.jwt.clone();
+    let on_init = move |payload: Value| async move {
+        match auth_of_payload(&payload, &jwt) {
+            Auth::Invalid(reason) => Err(async_graphql::Error::new(reason)),
+            caller => {
+                let _ = auth.set(caller);
+                Ok(Data::default())
+            }
+        }
+    };
+    let (input, mut forwarded) =
+        tokio::sync::mpsc::channel::<serde_json::Result<ClientMessage>>(16);
+    let messages = futures::stream::poll_fn(move |cx| forwarded.poll_recv(cx));
+    let mut protocol = Box::pin(
+        Protocol::from_message_stream(operations, messages, Protocols::GraphQLWS)
+            .on_connection_init(on_init),
+    );
+    let (mut sink, mut source) = socket.split();
+    let mut session = Session::new(settings.ws_max_subscriptions_per_connection);
+    let init_deadline =
+        tokio::time::sleep(Duration::from_secs(settings.ws_init_timeout_secs.max(1)));
+    tokio::pin!(init_deadline);
+    let mut pings = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
+    pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_heard = Instant::now();
+    let mut stopping = state.live.stopping();
+    let ending = loop {
+        tokio::select! {
+            biased;
+            () = async { let _ = stopping.wait_for(|s| *s).await; } => {
+                for id in session.active.drain() {
+                    let complete = json!({ "id": id, "type": "complete" }).to_string();
+                    let _ = sink.feed(Message::Text(complete.into())).await;
+                }
+                break closing(1001, "the server is shutting down");
+            }
+            () = connection.behind() => {
+                metrics::counter!("ws_slow_consumer_disconnects_total").increment(1);
+                break closing(1008, format!("slow consumer: more than {} writes behind (EVENT_BACKLOG); query the current state, then subscribe again", settings.event_backlog));
+            }
+            () = &mut init_deadline, if !session.acked => {
+                break closing(4408, "Connection initialisation timeout");
+            }
+            _ = pings.tick(), if session.acked => {
+                if last_heard.elapsed() > keepalive * 3 {
+                    break closing(1002, "no answer to the server's pings");
+                }
+                let ping = Message::Text(r#"{"type":"ping"}"#.into());
+                if tokio::time::timeout(stall, sink.send(ping)).await.is_err() {
+                    metrics::counter!("ws_slow_consumer_disconnects_total").increment(1);
+                    break closing(1008, "slow consumer: the socket accepts no data");
+                }
+            }
+            frame = source.next(), if input.capacity() > 0 => {
+                last_heard = Instant::now();
+                match frame {
+                    None => break None,
+                    Some(Err(e)) => {
+                        let text = e.to_string();
+                        break if text.contains("too long") || text.contains("too big") {
+                            closing(1009, format!("messages are at most {} bytes (WS_MAX_MESSAGE_BYTES)", settings.ws_max_message_bytes))
+                        } else {
+                            None
+                        };
+                    }
+                    Some(Ok(Message::Text(text))) => match session.incoming(text.as_str()) {
+                        Incoming::Forward(message) => {
+                            let _ = input.try_send(Ok(*message));
+                        }
+                        Incoming::Reply(reply) => {
+                            if sink.send(Message::Text(reply.into())).await.is_err() {
+                                break None;
+                            }
+                        }
+                        Incoming::Ignore => {}
+                        Incoming::Close(code, reason) => break closing(code, reason),
+                    },
+                    Some(Ok(Message::Binary(_))) => {
+                        break closing(4400, "Invalid message received: binary frames are not part of the protocol");
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) => break None,
+                }
+            }
+            out = protocol.next() => {
+                let mut next = out;
+                let mut fed = 0;
+                let mut end = None;
+                loop {
+                    match next {
+                        None => {
+                            end = closing(1000, "");
+                            break;
+                        }
+                        Some(WsMessage::Close(code, reason)) => {
+                            // async-graphql closes with 1002 only when
+                            // `connection_init` was refused (every message
+                            // it reads was checked above).
+                            let code = if code == 1002 { 4403 } else { code };
+                            end = closing(code, if code == 4403 { format!("Forbidden: {reason}") } else { reason });
+                            break;
+                        }
+                        Some(WsMessage::Text(text)) => {
+                            if let Some(text) = session.outgoing(text) {
+                                if sink.feed(Message::Text(text.into())).await.is_err() {
+                                    return;
+                                }
+                                fed += 1;
+                            }
+                        }
+                    }
+                    if fed >= MAX_WRITE_BATCH {
+                        break;
+                    }
+                    match protocol.next().now_or_never() {
+                        Some(more) => next = more,
+                        None => break,
+                    }
+                }
+                match tokio::time::timeout(stall, sink.flush()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break None,
+                    Err(_) => {
+                        metrics::counter!("ws_slow_consumer_disconnects_total").increment(1);
+                        break closing(1008, "slow consumer: the socket accepts no data");
+                    }
+                }
+                if end.is_some() {
+                    break end;
+                }
+            }
+        }
+    };
+    if let Some(Closing { code, reason }) = ending {
+        let frame = CloseFrame {
+            code,
+            reason: short(&reason).into(),
+        };
+        tracing::debug!(code, reason = %frame.reason.as_str(), "closing a WebSocket");
+        let closed = async {
+            sink.send(Message::Close(Some(frame))).await?;
+            // Wait (briefly) for the client's close, so it reads ours.
+            while let Some(frame) = source.next().await {
+                if matches!(frame, Ok(Message::Close(_)) | Err(_)) {
+                    break;
+                }
+            }
+            Ok::<_, axum::Error>(())
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), closed).await;
+    }
+    drop(protocol);
+    drop(admitted);
+}
