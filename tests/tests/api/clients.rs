@@ -66,12 +66,39 @@ async fn apollo_client_with_persisted_queries_works_as_a_frontend_uses_it() {
 }
 
 #[tokio::test]
+#[ignore = "needs Node.js and tests/js's packages (npm ci --prefix tests/js)"]
+async fn graphql_ws_and_apollo_clients_receive_subscription_events() {
+    let app = spawn_app().await;
+    let ids = app.seed_customers(2).await;
+    let (ok, out) = node(
+        "subscriptions.mjs",
+        vec![
+            format!("{}/graphql", app.address),
+            token(Role::Writer),
+            ids[1].to_string(),
+        ],
+    )
+    .await;
+    assert!(ok, "{out}");
+    assert!(out.contains("all subscription client checks passed"), "{out}");
+}
+
+#[tokio::test]
 #[ignore = "needs Chromium (/usr/bin/chromium), Node.js and tests/js's packages"]
 async fn the_playground_works_in_chromium_without_internet() {
     let app = spawn_app().await;
-    app.seed_customers(3).await;
+    let ids = app.seed_customers(3).await;
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let (ok, out) = node("playground.mjs", vec![app.address.clone(), chromium]).await;
+    let (ok, out) = node(
+        "playground.mjs",
+        vec![
+            app.address.clone(),
+            chromium,
+            token(Role::Writer),
+            ids[1].to_string(),
+        ],
+    )
+    .await;
     assert!(ok, "{out}");
     assert!(out.contains("all playground checks passed"), "{out}");
 }
