@@ -1,4 +1,4 @@
-//! `cargo run --release -p bench -- <bulk|cache|load|soak|attack>`: benchmarks that
+//! `cargo run --release -p bench -- <bulk|cache|load|soak|attack|persisted|aggregates|live>`: benchmarks that
 //! print their figures. Each needs PostgreSQL (`--database-url` or
 //! `DATABASE_URL`, any database the user may connect to); it creates and
 //! drops its own database.
@@ -10,6 +10,7 @@ mod cache;
 mod dataset;
 mod driver;
 mod harness;
+mod live;
 mod load;
 mod persisted;
 mod process;
@@ -49,6 +50,8 @@ enum Command {
     Persisted(persisted::Args),
     /// The kept aggregates: backfill, the ranking against the plain aggregate, same-customer writes.
     Aggregates(aggregates::Args),
+    /// Subscribers on one instance, orders created through another: delivery latency and memory.
+    Live(live::Args),
 }
 
 #[tokio::main]
@@ -66,5 +69,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Attack(args) => attack::run(&base, args).await,
         Command::Persisted(args) => persisted::run(&base, args).await,
         Command::Aggregates(args) => aggregates::run(&base, args).await,
+        Command::Live(args) => live::run(&base, args).await,
     }
 }

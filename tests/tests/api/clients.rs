@@ -80,7 +80,10 @@ async fn graphql_ws_and_apollo_clients_receive_subscription_events() {
     )
     .await;
     assert!(ok, "{out}");
-    assert!(out.contains("all subscription client checks passed"), "{out}");
+    assert!(
+        out.contains("all subscription client checks passed"),
+        "{out}"
+    );
 }
 
 #[tokio::test]

@@ -59,6 +59,13 @@ pub const PROTOCOL: &str = "graphql-transport-ws";
 /// Messages sent in one write at most (then flushed).
 const MAX_WRITE_BATCH: usize = 64;
 
+/// A socket's read buffer (it grows for a larger message, up to
+/// `WS_MAX_MESSAGE_BYTES`).
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
+/// Data a socket gathers before writing it out (a flush writes it anyway).
+const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+
 /// Whether a request asks to become a WebSocket.
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
     headers
@@ -124,7 +131,11 @@ pub fn upgrade(state: AppState, ws: WebSocketUpgrade, headers: &HeaderMap) -> Ht
         return response;
     };
     let max = state.settings.ws_max_message_bytes.max(1_024);
+    // tungstenite allocates its whole read buffer for every socket (128 KiB
+    // by default): most sockets here are idle subscribers.
     ws.protocols([PROTOCOL])
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| serve(socket, state, admitted))
@@ -173,9 +184,13 @@ async fn serve(socket: WebSocket, state: AppState, admitted: Admitted) {
             }
         }
     };
-    let (input, mut forwarded) =
-        tokio::sync::mpsc::channel::<serde_json::Result<ClientMessage>>(16);
-    let messages = futures::stream::poll_fn(move |cx| forwarded.poll_recv(cx));
+    let (input, mut forwarded) = tokio::sync::mpsc::channel::<Box<ClientMessage>>(16);
+    // Boxed in the channel: its slots are allocated up front, per socket.
+    let messages = futures::stream::poll_fn(move |cx| {
+        forwarded
+            .poll_recv(cx)
+            .map(|m| m.map(|m| Ok::<_, serde_json::Error>(*m)))
+    });
     let mut protocol = Box::pin(
         Protocol::from_message_stream(operations, messages, Protocols::GraphQLWS)
             .on_connection_init(on_init),
@@ -230,7 +245,7 @@ async fn serve(socket: WebSocket, state: AppState, admitted: Admitted) {
                     }
                     Some(Ok(Message::Text(text))) => match session.incoming(text.as_str()) {
                         Incoming::Forward(message) => {
-                            let _ = input.try_send(Ok(*message));
+                            let _ = input.try_send(message);
                         }
                         Incoming::Reply(reply) => {
                             if sink.send(Message::Text(reply.into())).await.is_err() {

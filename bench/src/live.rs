@@ -1,0 +1,250 @@
+//! `bench live`: subscribers on one server instance, orders created through
+//! another at a steady rate, events fanned out through Redis.
+//!
+//! Both instances are the release server as processes of their own. Each
+//! subscriber is a WebSocket (`graphql-transport-ws`) with one
+//! `orderCreated` subscription. The writer sends `createOrder` to the other
+//! instance at `--rate` per second, each order's total encoding its
+//! sequence number; a subscriber's latency for an order is the time from
+//! just before its mutation was sent (so: request, insert, commit, publish,
+//! fan-out, resolution and the socket) to the message's arrival. Reports
+//! the latency percentiles over every delivery, deliveries missing, and the
+//! subscribing instance's resident memory idle, per idle subscription, and
+//! under the load.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use futures::{SinkExt as _, StreamExt as _};
+use hdrhistogram::Histogram;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+use crate::harness;
+use crate::process::{rss_of, spawn_server};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Subscribers (one WebSocket and one subscription each).
+    #[arg(long, default_value_t = 1_000)]
+    subscribers: usize,
+    /// Orders created per second through the other instance.
+    #[arg(long, default_value_t = 20)]
+    rate: u64,
+    /// How long orders are created.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Redis shared by the two instances.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379/0")]
+    redis_url: String,
+}
+
+const SUBSCRIPTION: &str = "subscription { orderCreated { id total createdAt } }";
+
+/// The sequence number an order's total encodes (`n` cents).
+fn sequence_of(message: &str) -> Option<usize> {
+    let value: Value = serde_json::from_str(message).ok()?;
+    let total = value
+        .pointer("/payload/data/orderCreated/total")?
+        .as_str()?;
+    let (units, cents) = total.split_once('.')?;
+    let n = units.parse::<usize>().ok()? * 100 + cents.parse::<usize>().ok()?;
+    Some(n)
+}
+
+/// One subscriber: connects, subscribes, then records each order's latency
+/// (µs) until `until`.
+async fn subscriber(
+    url: String,
+    sent_at: Arc<Vec<AtomicU64>>,
+    start: Instant,
+    ready: Arc<tokio::sync::Barrier>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Vec<u64>> {
+    let opened = async {
+        let mut request = url.as_str().into_client_request()?;
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+        ws.send(Message::Text(
+            json!({ "type": "connection_init" }).to_string().into(),
+        ))
+        .await?;
+        // connection_ack
+        let _ = ws.next().await;
+        ws.send(Message::Text(
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": SUBSCRIPTION } })
+                .to_string()
+                .into(),
+        ))
+        .await?;
+        Ok::<_, anyhow::Error>(ws)
+    }
+    .await;
+    ready.wait().await;
+    let mut ws = opened?;
+    let mut latencies = Vec::new();
+    let mut stop = stop;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    let arrived = start.elapsed().as_micros() as u64;
+                    if text.as_str().contains("\"ping\"") {
+                        ws.send(Message::Text(r#"{"type":"pong"}"#.into())).await?;
+                        continue;
+                    }
+                    if let Some(n) = sequence_of(text.as_str()) {
+                        let sent = sent_at.get(n).map(|t| t.load(Ordering::SeqCst)).unwrap_or(0);
+                        latencies.push(arrived.saturating_sub(sent));
+                    }
+                }
+                Some(Ok(_)) => {}
+                _ => break,
+            }
+        }
+    }
+    let _ = ws.close(None).await;
+    Ok(latencies)
+}
+
+pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let name = "bench_live";
+    let url = harness::fresh_database(base, name).await?;
+    let env = [("DB_MAX_CONNECTIONS", "16".to_owned())];
+    let a = spawn_server(&url, Some(&args.redis_url), &env).await?;
+    let b = spawn_server(&url, Some(&args.redis_url), &env).await?;
+    let client = reqwest::Client::new();
+    let token = harness::writer_token()?;
+    let graphql_b = format!("{}/graphql", b.origin);
+    let created: Value = client
+        .post(&graphql_b)
+        .bearer_auth(&token)
+        .json(&json!({
+            "query": "mutation { createCustomer(input: {name: \"Live\", email: \"live@example.com\"}) { id } }"
+        }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let customer = created
+        .pointer("/data/createCustomer/id")
+        .and_then(Value::as_str)
+        .context("creating the customer")?
+        .to_owned();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_idle = rss_of(a.pid).unwrap_or(0.0);
+
+    let total_orders = (args.rate * args.seconds) as usize;
+    let sent_at: Arc<Vec<AtomicU64>> =
+        Arc::new((0..total_orders + 2).map(|_| AtomicU64::new(0)).collect());
+    let start = Instant::now();
+    let ready = Arc::new(tokio::sync::Barrier::new(args.subscribers + 1));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let ws_url = format!("{}/graphql", a.origin.replacen("http://", "ws://", 1));
+    let mut tasks = Vec::with_capacity(args.subscribers);
+    for _ in 0..args.subscribers {
+        tasks.push(tokio::spawn(subscriber(
+            ws_url.clone(),
+            sent_at.clone(),
+            start,
+            ready.clone(),
+            stop_rx.clone(),
+        )));
+        // Do not open a thousand handshakes at once.
+        tokio::task::yield_now().await;
+    }
+    ready.wait().await;
+    // Let the last subscriptions reach the server.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_subscribed = rss_of(a.pid).unwrap_or(0.0);
+    let open = a.counter("ws_connections_open").await.unwrap_or(0.0);
+
+    // Steady writes through B.
+    let interval = Duration::from_micros(1_000_000 / args.rate.max(1));
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut writes = Vec::with_capacity(total_orders);
+    let mut rss_peak = rss_subscribed;
+    for n in 1..=total_orders {
+        ticker.tick().await;
+        sent_at[n].store(start.elapsed().as_micros() as u64, Ordering::SeqCst);
+        let body = json!({
+            "query": "mutation($c: ID!, $t: Decimal!) { createOrder(input: {customerId: $c, total: $t}) { id } }",
+            "variables": { "c": customer, "t": format!("{}.{:02}", n / 100, n % 100) },
+        });
+        let client = client.clone();
+        let graphql_b = graphql_b.clone();
+        let token = token.clone();
+        writes.push(tokio::spawn(async move {
+            client
+                .post(&graphql_b)
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .map(|r| r.status().is_success())
+                .unwrap_or(false)
+        }));
+        if n % (args.rate as usize).max(1) == 0 {
+            rss_peak = rss_peak.max(rss_of(a.pid).unwrap_or(0.0));
+        }
+    }
+    let mut failed_writes = 0;
+    for w in writes {
+        if !w.await.unwrap_or(false) {
+            failed_writes += 1;
+        }
+    }
+    // Let the last events arrive.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let _ = stop_tx.send(true);
+    let mut histogram = Histogram::<u64>::new(3)?;
+    let mut delivered = 0u64;
+    let mut failed_subscribers = 0;
+    for t in tasks {
+        match t.await {
+            Ok(Ok(latencies)) => {
+                for l in latencies {
+                    histogram.record(l.max(1))?;
+                    delivered += 1;
+                }
+            }
+            _ => failed_subscribers += 1,
+        }
+    }
+    let expected = (args.subscribers - failed_subscribers) as u64 * total_orders as u64;
+    let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+    println!(
+        "live: {} subscribers on instance A ({} WebSockets open), {} orders/s for {} s through instance B, events through Redis",
+        args.subscribers, open, args.rate, args.seconds
+    );
+    println!(
+        "  deliveries: {delivered} of {expected} ({} missing), failed writes {failed_writes}, failed subscribers {failed_subscribers}",
+        expected.saturating_sub(delivered)
+    );
+    println!(
+        "  latency from sending the mutation to the subscriber: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        ms(0.5),
+        ms(0.9),
+        ms(0.99),
+        histogram.max() as f64 / 1000.0
+    );
+    println!(
+        "  instance A resident memory: {rss_idle:.1} MiB idle, {rss_subscribed:.1} MiB with {} idle subscriptions ({:.1} KiB each), {rss_peak:.1} MiB peak under the load",
+        args.subscribers,
+        (rss_subscribed - rss_idle) * 1024.0 / args.subscribers.max(1) as f64
+    );
+    a.stop().await;
+    b.stop().await;
+    harness::drop_database(base, name).await?;
+    Ok(())
+}
