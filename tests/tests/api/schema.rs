@@ -130,6 +130,10 @@ fn the_schema_holds_the_contracts_fixed_part() {
         "Query.customers(first: Int, after: String, last: Int, before: String, filter: CustomerFilter): CustomerConnection!",
         "Query.orders(first: Int, after: String, last: Int, before: String, filter: OrderFilter): OrderConnection!",
         "Customer.orders(first: Int, after: String, last: Int, before: String): OrderConnection!",
+        "Subscription.orderCreated(customerId: ID): Order!",
+        "Subscription.orderUpdated(customerId: ID): Order!",
+        "Subscription.customerUpdated(id: ID): Customer!",
+        "Subscription.topCustomersChanged(limit: Int! = 10, minOrders: Int! = 1): [CustomerSpending!]!",
     ] {
         assert!(
             sigs.iter().any(|s| s == needle),
@@ -137,6 +141,7 @@ fn the_schema_holds_the_contracts_fixed_part() {
             sigs.join("\n")
         );
     }
+    assert!(api::graphql::sdl().contains("subscription: Subscription"));
     assert!(
         api::graphql::sdl().contains(
             "scalar DateTime @specifiedBy(url: \"https://www.rfc-editor.org/rfc/rfc3339\")"

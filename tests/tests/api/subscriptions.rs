@@ -82,6 +82,25 @@ async fn created_orders_reach_subscribers_with_their_filters() {
         })]
     );
     ws.silent_for(Duration::from_millis(300)).await;
+
+    // The metrics name what runs.
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for name in [
+        "ws_connections_open",
+        "graphql_subscriptions_active{field=\"orderCreated\"}",
+        "subscription_events_delivered_total{field=\"orderCreated\"}",
+        "events_published_total",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
 }
 
 #[tokio::test]
