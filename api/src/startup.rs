@@ -99,7 +99,7 @@ pub fn build_cache(settings: &Settings) -> anyhow::Result<Cache> {
 
 /// The event bus of subscriptions: through Redis when `REDIS_URL` is set (so
 /// every instance hears every instance), in-process otherwise.
-pub fn build_events(settings: &Settings) -> anyhow::Result<EventBus> {
+pub async fn build_events(settings: &Settings) -> anyhow::Result<EventBus> {
     let backlog = settings.event_backlog.max(1);
     match settings
         .redis_url
@@ -111,7 +111,14 @@ pub fn build_events(settings: &Settings) -> anyhow::Result<EventBus> {
             redis.key_prefix = settings.redis_key_prefix.clone();
             redis.timeout = Duration::from_millis(settings.cache_timeout_ms.max(1));
             tracing::info!(redis = %redact_url(url), backlog, "live events: redis pub/sub");
-            EventBus::redis(&redis, backlog).context("REDIS_URL is not a valid Redis URL")
+            let bus =
+                EventBus::redis(&redis, backlog).context("REDIS_URL is not a valid Redis URL")?;
+            if !bus.hearing_within(Duration::from_secs(2)).await {
+                tracing::warn!(
+                    "live events: Redis does not answer yet; subscriptions are refused until it does"
+                );
+            }
+            Ok(bus)
         }
         None => {
             tracing::info!(backlog, "live events: in-process");
@@ -176,7 +183,8 @@ impl Application {
                 .context("applying migrations failed")?;
         }
         let cache = build_cache(&settings)?;
-        let store = Store::new(db, cache, settings.limits()).with_events(build_events(&settings)?);
+        let store =
+            Store::new(db, cache, settings.limits()).with_events(build_events(&settings).await?);
         if settings.is_embedded_database() {
             crate::demo::seed_if_empty(&store).await?;
         }

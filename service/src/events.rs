@@ -147,6 +147,20 @@ impl EventBus {
         }
     }
 
+    /// Waits (at most `limit`) until this instance hears the shared channel;
+    /// returns whether it does. Startup waits, so that the first
+    /// subscriptions are not refused while the listener connects.
+    pub async fn hearing_within(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !self.is_hearing() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
     /// Whether this instance hears every instance's events now.
     pub fn is_hearing(&self) -> bool {
         self.0.hearing.load(Ordering::SeqCst)
