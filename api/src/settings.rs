@@ -36,6 +36,25 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     pub database_url: Option<String>,
 
+    /// A PostgreSQL streaming replica (or a pooler in front of several)
+    /// that serves queries. Unset: every read goes to `DATABASE_URL`.
+    #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true, global = true)]
+    pub database_read_url: Option<String>,
+
+    /// Past this lag the replica is bypassed (reads go to the primary) until
+    /// it catches up.
+    #[arg(long, env = "REPLICA_MAX_LAG_SECS", default_value_t = 5, global = true)]
+    pub replica_max_lag_secs: u64,
+
+    /// How often the replica's position and the primary's are read.
+    #[arg(
+        long,
+        env = "REPLICA_CHECK_INTERVAL_MS",
+        default_value_t = 200,
+        global = true
+    )]
+    pub replica_check_interval_ms: u64,
+
     /// Redis for the result cache, persisted queries and live events (pub/sub), e.g. `redis://127.0.0.1:6379/0`. Unset: in-process cache.
     #[arg(long, env = "REDIS_URL", hide_env_values = true, global = true)]
     pub redis_url: Option<String>,
@@ -376,6 +395,14 @@ impl Settings {
             idle_timeout: Duration::from_secs(self.db_idle_timeout_secs),
             max_lifetime: Duration::from_secs(self.db_max_lifetime_secs),
         }
+    }
+
+    /// The replica's URL, when one is configured.
+    pub fn read_url(&self) -> Option<&str> {
+        self.database_read_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
     }
 
     pub fn cache_ttl(&self) -> Duration {

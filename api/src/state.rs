@@ -60,6 +60,12 @@ impl Shared {
         metrics::gauge!("db_pool_connections", "state" => "in_use")
             .set(size.saturating_sub(idle) as f64);
         metrics::gauge!("db_pool_max_connections").set(f64::from(self.settings.db_max_connections));
+        if let Some(replication) = &self.store.replication {
+            let (size, idle) = pool_usage(replication.replica());
+            metrics::gauge!("db_read_pool_connections", "state" => "idle").set(idle as f64);
+            metrics::gauge!("db_read_pool_connections", "state" => "in_use")
+                .set(size.saturating_sub(idle) as f64);
+        }
     }
 }
 

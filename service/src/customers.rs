@@ -144,7 +144,7 @@ impl<'a> CustomerService<'a> {
         };
         txn.commit().await?;
         // New customers only change the ranking (`minOrders: 0` lists them).
-        self.store.cache.invalidate(&[Scope::Ranking]).await;
+        self.store.invalidate(&[Scope::Ranking]).await;
         self.store
             .events
             .publish(vec![Event::CustomersChanged])
@@ -176,7 +176,7 @@ impl<'a> CustomerService<'a> {
         }
         let updated = model.update(&txn).await?;
         txn.commit().await?;
-        self.store.cache.invalidate(&[Scope::Customer(id)]).await;
+        self.store.invalidate(&[Scope::Customer(id)]).await;
         let updated = Customer::from(updated);
         self.store
             .events
@@ -197,7 +197,6 @@ impl<'a> CustomerService<'a> {
             return Err(Error::not_found(format!("no customer with id {id}")));
         }
         self.store
-            .cache
             .invalidate(&[Scope::Customer(id), Scope::Ranking])
             .await;
         self.store

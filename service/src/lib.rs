@@ -14,16 +14,20 @@ pub mod model;
 pub mod money;
 pub mod orders;
 pub mod queries;
+pub mod replication;
 pub mod seed;
 pub mod stats;
 
 use sea_orm::DatabaseConnection;
 
 pub use crate::cache::Cache;
+use crate::cache::{Fill, Scope};
 pub use crate::customers::CustomerService;
 pub use crate::error::{Error, Result};
 pub use crate::events::EventBus;
 pub use crate::orders::OrderService;
+pub use crate::replication::Replication;
+use crate::replication::{ReplicaStatus, Route};
 
 /// Limits the service enforces whatever the caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,10 +40,18 @@ pub struct Limits {
 /// service call needs.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// The database this store reads (and, on the primary, writes).
     pub db: DatabaseConnection,
     pub cache: Cache,
     pub events: EventBus,
     pub limits: Limits,
+    /// The read replica, when `DATABASE_READ_URL` is set.
+    pub replication: Option<Replication>,
+    /// Cache versions carry the WAL position of their write (a replica
+    /// exists somewhere): see `cache` and `replication`.
+    wal_positions: bool,
+    /// `db` is the replica.
+    on_replica: bool,
 }
 
 impl Store {
@@ -50,6 +62,9 @@ impl Store {
             cache,
             events: EventBus::in_process(events::DEFAULT_BACKLOG),
             limits,
+            replication: None,
+            wal_positions: false,
+            on_replica: false,
         }
     }
 
@@ -57,6 +72,81 @@ impl Store {
     pub fn with_events(mut self, events: EventBus) -> Self {
         self.events = events;
         self
+    }
+
+    /// The same store with a read replica (see [`Store::for_query`]).
+    pub fn with_replication(mut self, replication: Replication) -> Self {
+        self.replication = Some(replication);
+        self.wal_positions = true;
+        self
+    }
+
+    /// The same store, its invalidations carrying WAL positions (for writers
+    /// without a replica of their own, such as `import`, in a deployment
+    /// that reads from one).
+    pub fn with_wal_positions(mut self) -> Self {
+        self.wal_positions = true;
+        self
+    }
+
+    /// Makes what `scopes` cached unreachable after a commit; with
+    /// replicas, at the primary's position after it.
+    pub async fn invalidate(&self, scopes: &[Scope]) {
+        let lsn = if let Some(replication) = &self.replication {
+            replication.after_commit().await
+        } else if self.wal_positions {
+            replication::primary_position(&self.db).await
+        } else {
+            Ok(0)
+        };
+        let lsn = match lsn {
+            Ok(lsn) => (lsn > 0).then_some(lsn),
+            Err(e) => {
+                tracing::warn!(error = %e, "the WAL position after a commit could not be read");
+                None
+            }
+        };
+        self.cache.invalidate_after(scopes, lsn).await;
+    }
+
+    /// The store one query reads through: the replica when it may serve
+    /// `caller` (its token's subject), else the primary (see `replication`).
+    pub async fn for_query(&self, caller: Option<&str>) -> Store {
+        let Some(replication) = &self.replication else {
+            return self.clone();
+        };
+        match replication.route(caller).await {
+            Route::Replica(replayed) => Store {
+                db: replication.replica().clone(),
+                cache: self.cache.with_fill(Fill::UpTo(replayed)),
+                on_replica: true,
+                ..self.clone()
+            },
+            Route::PrimaryForCaller => self.primary_only(),
+            Route::PrimaryBypassing => self.clone(),
+        }
+    }
+
+    /// Whether this store reads the replica.
+    pub fn reads_replica(&self) -> bool {
+        self.on_replica
+    }
+
+    /// The store of a mutation or a subscription: the primary; while the
+    /// replica serves others, nothing read here is cached (it may be newer
+    /// than what the replica shows).
+    pub fn for_writes(&self) -> Store {
+        match &self.replication {
+            Some(r) if r.status().0 == ReplicaStatus::Up => self.primary_only(),
+            _ => self.clone(),
+        }
+    }
+
+    fn primary_only(&self) -> Store {
+        Store {
+            cache: self.cache.with_fill(Fill::Never),
+            ..self.clone()
+        }
     }
 
     pub fn customers(&self) -> CustomerService<'_> {

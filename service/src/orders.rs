@@ -205,7 +205,7 @@ impl<'a> OrderService<'a> {
         };
         let mut scopes: Vec<Scope> = customer_ids.into_iter().map(Scope::Customer).collect();
         scopes.push(Scope::Ranking);
-        self.store.cache.invalidate(&scopes).await;
+        self.store.invalidate(&scopes).await;
         self.store
             .events
             .publish(vec![Event::OrdersCreated {
@@ -239,7 +239,6 @@ impl<'a> OrderService<'a> {
             .pop()
             .ok_or_else(|| Error::not_found(format!("no order with id {id}")))?;
         self.store
-            .cache
             .invalidate(&[Scope::Customer(updated.customer_id), Scope::Ranking])
             .await;
         let updated = Order::from(updated);
@@ -262,7 +261,6 @@ impl<'a> OrderService<'a> {
             .pop()
             .ok_or_else(|| Error::not_found(format!("no order with id {id}")))?;
         self.store
-            .cache
             .invalidate(&[Scope::Customer(deleted.customer_id), Scope::Ranking])
             .await;
         self.store

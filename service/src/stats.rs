@@ -111,7 +111,7 @@ pub async fn rebuild(store: &Store) -> Result<Vec<Difference>> {
             .map(|d| Scope::Customer(d.customer_id))
             .collect();
         scopes.push(Scope::Ranking);
-        store.cache.invalidate(&scopes).await;
+        store.invalidate(&scopes).await;
     }
     Ok(repaired)
 }

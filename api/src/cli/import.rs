@@ -48,7 +48,10 @@ pub(super) async fn import(
     Migrator::up(&db, None)
         .await
         .context("applying migrations failed")?;
-    let store = Store::new(db, build_cache(&settings)?, settings.limits());
+    let mut store = Store::new(db, build_cache(&settings)?, settings.limits());
+    if settings.read_url().is_some() {
+        store = store.with_wal_positions();
+    }
 
     let started = Instant::now();
     let bar = ProgressBar::new_spinner();

@@ -22,7 +22,10 @@ pub(super) async fn seed(
         .await
         .context("applying migrations failed")?;
     let cache = build_cache(&settings)?;
-    let store = Store::new(db, cache, settings.limits());
+    let mut store = Store::new(db, cache, settings.limits());
+    if settings.read_url().is_some() {
+        store = store.with_wal_positions();
+    }
     let started = Instant::now();
     let bar = ProgressBar::new((customers + orders) as u64);
     bar.set_style(

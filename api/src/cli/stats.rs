@@ -28,7 +28,10 @@ pub(super) async fn stats(settings: Settings, action: StatsAction) -> anyhow::Re
     Migrator::up(&db, None)
         .await
         .context("applying migrations failed")?;
-    let store = Store::new(db, build_cache(&settings)?, settings.limits());
+    let mut store = Store::new(db, build_cache(&settings)?, settings.limits());
+    if settings.read_url().is_some() {
+        store = store.with_wal_positions();
+    }
     match action {
         StatsAction::Check => {
             let differences = service::stats::check(&store)

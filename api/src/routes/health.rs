@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::json;
 use service::cache::CacheStatus;
+use service::replication::ReplicaStatus;
 
 use crate::state::AppState;
 
@@ -16,7 +17,8 @@ pub async fn healthz() -> &'static str {
 }
 
 /// 200 when the database answers (`status` is `degraded` when the cache is
-/// down: the server still answers, from the database); 503 when it does not.
+/// down or the replica is bypassed: the server still answers, from the
+/// primary); 503 when it does not.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     let timeout = state
         .settings
@@ -32,9 +34,13 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_js
         },
         state.store.cache.status()
     );
+    // The replica as its checker last saw it: bypassed, it costs speed only.
+    let replica = state.store.replication.as_ref().map(|r| r.status());
+    let replica_up = replica.is_none_or(|(s, _)| s == ReplicaStatus::Up);
     let status = match (db_up, cache) {
         (false, _) => "unavailable",
         (true, CacheStatus::Down) => "degraded",
+        (true, _) if !replica_up => "degraded",
         (true, _) => "ok",
     };
     let code = if db_up {
@@ -42,12 +48,14 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_js
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        code,
-        Json(json!({
-            "status": status,
-            "database": if db_up { "up" } else { "down" },
-            "cache": cache.as_str(),
-        })),
-    )
+    let mut body = json!({
+        "status": status,
+        "database": if db_up { "up" } else { "down" },
+        "cache": cache.as_str(),
+    });
+    if let Some((replica, lag)) = replica {
+        body["replica"] = json!(replica.as_str());
+        body["replica_lag_ms"] = json!(u64::try_from(lag.as_millis()).unwrap_or(u64::MAX));
+    }
+    (code, Json(body))
 }

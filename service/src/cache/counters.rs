@@ -3,6 +3,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::CacheError;
+
 /// What `/readyz` reports for the cache.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum CacheStatus {
@@ -44,5 +46,24 @@ impl CacheCounters {
     }
     pub fn coalesced(&self) -> u64 {
         self.coalesced.load(Ordering::Relaxed)
+    }
+
+    /// Counts one lookup's hits and misses.
+    pub(super) fn record(&self, hits: u64, misses: u64) {
+        self.hits.fetch_add(hits, Ordering::Relaxed);
+        self.misses.fetch_add(misses, Ordering::Relaxed);
+        if hits > 0 {
+            metrics::counter!("cache_hits_total").increment(hits);
+        }
+        if misses > 0 {
+            metrics::counter!("cache_misses_total").increment(misses);
+        }
+    }
+
+    /// Counts a failed cache call (the caller answers from the database).
+    pub(super) fn error(&self, err: &CacheError) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("cache_errors_total").increment(1);
+        tracing::debug!(error = %err, "cache unavailable; answering from the database");
     }
 }

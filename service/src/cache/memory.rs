@@ -45,11 +45,13 @@ impl MemoryStore {
         }
     }
 
-    pub(crate) fn bump(&self, scopes: &[Scope]) {
+    /// Each scope's version goes up by one, and to at least `floor`.
+    pub(crate) fn bump(&self, scopes: &[Scope], floor: u64) {
         let mut map = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
         map.reserve(scopes.len());
         for scope in scopes {
-            *map.entry(*scope).or_insert(0) += 1;
+            let v = map.entry(*scope).or_insert(0);
+            *v = (*v + 1).max(floor);
         }
     }
 }

@@ -25,8 +25,11 @@
 //!
 //! Concurrent misses for the same key within one instance are coalesced
 //! (see [`flights`]): one database query answers all of them.
+//!
+//! With a read replica, which values may be stored is [`Fill`]'s rule.
 
 mod counters;
+mod fill;
 mod flights;
 mod keys;
 mod maintenance;
@@ -46,6 +49,7 @@ use self::memory::MemoryStore;
 use self::redis_store::RedisStore;
 
 pub use self::counters::{CacheCounters, CacheStatus};
+pub use self::fill::Fill;
 pub use self::keys::{Scope, Slot, index_by};
 use self::keys::{entry_base, entry_key, version_key};
 pub use self::maintenance::delete_redis_prefix;
@@ -78,9 +82,10 @@ struct Inner {
     counters: CacheCounters,
 }
 
-/// The result cache. Cheap to clone; clones share everything.
+/// The result cache. Cheap to clone; clones share everything but their
+/// [`Fill`] policy.
 #[derive(Clone)]
-pub struct Cache(Arc<Inner>);
+pub struct Cache(Arc<Inner>, Fill);
 
 impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -112,12 +117,24 @@ impl Cache {
     }
 
     fn with_backend(backend: Backend, ttl: Duration) -> Self {
-        Cache(Arc::new(Inner {
-            backend,
-            ttl,
-            flights: Flights::default(),
-            counters: CacheCounters::default(),
-        }))
+        Cache(
+            Arc::new(Inner {
+                backend,
+                ttl,
+                flights: Flights::default(),
+                counters: CacheCounters::default(),
+            }),
+            Fill::Always,
+        )
+    }
+
+    /// The same cache, storing on a miss only what `fill` allows.
+    pub fn with_fill(&self, fill: Fill) -> Self {
+        Cache(self.0.clone(), fill)
+    }
+
+    pub fn fill(&self) -> Fill {
+        self.1
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -147,17 +164,24 @@ impl Cache {
     /// write committed. Never fails: an undelivered bump is counted, kept
     /// pending and delivered before this instance reads from Redis again.
     pub async fn invalidate(&self, scopes: &[Scope]) {
+        self.invalidate_after(scopes, None).await;
+    }
+
+    /// As [`Cache::invalidate`], for a write at WAL position `lsn`: each
+    /// scope's version becomes at least `lsn` (see [`Fill`]).
+    pub async fn invalidate_after(&self, scopes: &[Scope], lsn: Option<u64>) {
         if scopes.is_empty() {
             return;
         }
+        let floor = lsn.unwrap_or(0);
         let result = match &self.0.backend {
             Backend::Memory(m) => {
-                m.bump(scopes);
+                m.bump(scopes, floor);
                 Ok(())
             }
             Backend::Redis(r) => {
                 let keys: Vec<String> = scopes.iter().map(version_key).collect();
-                r.bump(&keys).await
+                r.bump(&keys, floor).await
             }
             Backend::Disabled => Ok(()),
         };
@@ -191,11 +215,13 @@ impl Cache {
             return Ok(out);
         }
         let looked_up = self.lookup(slots).await;
+        let fill = self.1;
 
         // Split into hits, misses we lead, and misses another task leads.
         let mut leading: Vec<usize> = Vec::new();
         let mut waiting = Vec::new();
         let mut leader_keys: Vec<Option<String>> = Vec::new();
+        let mut storable: Vec<bool> = Vec::new();
         let mut hits = 0u64;
         for (i, (cached, version)) in looked_up.into_iter().enumerate() {
             if let Some(json) = cached
@@ -205,17 +231,18 @@ impl Cache {
                 hits += 1;
                 continue;
             }
-            let key = version.map(|v| entry_key(&slots[i], v));
+            let key = version.map(|v| format!("{}{}", entry_key(&slots[i], v), fill.flight_tag()));
             match key.as_deref().map(|k| self.0.flights.join_or_lead(k)) {
                 Some(flights::Role::Follower(rx)) => waiting.push((i, rx)),
                 Some(flights::Role::Leader) | None => {
                     leading.push(i);
                     leader_keys.push(key);
+                    storable.push(version.is_some_and(|v| fill.allows(v)));
                 }
             }
         }
         let misses = (slots.len() as u64) - hits;
-        self.record(hits, misses);
+        self.0.counters.record(hits, misses);
 
         // The guard releases our flights even if this future is dropped.
         let mut guard = self
@@ -226,7 +253,9 @@ impl Cache {
             let fetched = fetch(leading.clone()).await?;
             let mut to_store = Vec::new();
             let mut landings = Vec::new();
-            for ((i, key), value) in leading.iter().zip(&leader_keys).zip(fetched) {
+            for (((i, key), value), storable) in
+                leading.iter().zip(&leader_keys).zip(fetched).zip(&storable)
+            {
                 let json = value.as_ref().and_then(|v| serde_json::to_string(v).ok());
                 if let Some(key) = key {
                     let landed = match &json {
@@ -234,8 +263,11 @@ impl Cache {
                         None => Landed::Absent,
                     };
                     landings.push((key.as_str(), landed));
-                    if let Some(j) = json {
-                        to_store.push((key.clone(), j));
+                    if let Some(j) = json
+                        && *storable
+                    {
+                        let entry = key.strip_suffix(fill.flight_tag()).unwrap_or(key);
+                        to_store.push((entry.to_owned(), j));
                     }
                 }
                 out[*i] = value;
@@ -271,18 +303,6 @@ impl Cache {
         Ok(out)
     }
 
-    fn record(&self, hits: u64, misses: u64) {
-        let c = &self.0.counters;
-        c.hits.fetch_add(hits, Ordering::Relaxed);
-        c.misses.fetch_add(misses, Ordering::Relaxed);
-        if hits > 0 {
-            metrics::counter!("cache_hits_total").increment(hits);
-        }
-        if misses > 0 {
-            metrics::counter!("cache_misses_total").increment(misses);
-        }
-    }
-
     /// For each slot: the cached JSON if any, and the scope's current version
     /// (`None` when the backend could not be asked: then nothing is stored).
     async fn lookup(&self, slots: &[Slot]) -> Vec<(Option<String>, Option<u64>)> {
@@ -300,7 +320,7 @@ impl Cache {
         match result {
             Ok(rows) => rows.into_iter().map(|(v, json)| (json, Some(v))).collect(),
             Err(err) => {
-                self.count_error(&err);
+                self.0.counters.error(&err);
                 vec![(None, None); slots.len()]
             }
         }
@@ -319,13 +339,7 @@ impl Cache {
             Backend::Disabled => Ok(()),
         };
         if let Err(err) = result {
-            self.count_error(&err);
+            self.0.counters.error(&err);
         }
-    }
-
-    fn count_error(&self, err: &CacheError) {
-        self.0.counters.errors.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("cache_errors_total").increment(1);
-        tracing::debug!(error = %err, "cache unavailable; answering from the database");
     }
 }

@@ -3,7 +3,7 @@
 //! does not cost every request a timeout, and pending version bumps that are
 //! delivered before the next read.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::PoisonError;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +22,18 @@ for i = 1, #KEYS do
   out[2 * i] = redis.call('GET', ARGV[i] .. ':' .. v)
 end
 return out
+";
+
+/// Raises each scope's version by one, and to at least its floor (a WAL
+/// position). Integers stay exact up to 2^53 (9 PB of WAL).
+const BUMP: &str = r"
+for i = 1, #KEYS do
+  local v = tonumber(redis.call('GET', KEYS[i]) or '0') + 1
+  local floor = tonumber(ARGV[i])
+  if floor > v then v = floor end
+  redis.call('SET', KEYS[i], string.format('%.0f', v))
+end
+return #KEYS
 ";
 
 #[derive(Clone, Debug)]
@@ -50,11 +62,12 @@ pub(crate) struct RedisStore {
     conn: ConnectionManager,
     settings: RedisSettings,
     script: redis::Script,
+    bump_script: redis::Script,
     started: Instant,
     /// Milliseconds since `started` before which Redis is not asked.
     down_until_ms: AtomicU64,
-    /// Version bumps not yet delivered.
-    pending: Mutex<BTreeSet<String>>,
+    /// Version bumps not yet delivered, with their floors.
+    pending: Mutex<BTreeMap<String, u64>>,
 }
 
 impl RedisStore {
@@ -70,9 +83,10 @@ impl RedisStore {
             conn,
             settings,
             script: redis::Script::new(GET_VERSIONED),
+            bump_script: redis::Script::new(BUMP),
             started: Instant::now(),
             down_until_ms: AtomicU64::new(0),
-            pending: Mutex::new(BTreeSet::new()),
+            pending: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -126,28 +140,30 @@ impl RedisStore {
     /// Delivers bumps that failed earlier. Reading before they are delivered
     /// could serve entries they were meant to hide.
     async fn flush_pending(&self) -> Result<(), CacheError> {
-        let keys: Vec<String> = {
+        let bumps: Vec<(String, u64)> = {
             let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             if pending.is_empty() {
                 return Ok(());
             }
-            pending.iter().cloned().collect()
+            pending.iter().map(|(k, f)| (k.clone(), *f)).collect()
         };
-        self.incr_all(&keys).await?;
+        self.bump_all(&bumps).await?;
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        for k in &keys {
+        for (k, _) in &bumps {
             pending.remove(k);
         }
         Ok(())
     }
 
-    async fn incr_all(&self, version_keys: &[String]) -> Result<(), CacheError> {
-        let mut pipe = redis::pipe();
-        for k in version_keys {
-            pipe.cmd("INCR").arg(self.key(k)).ignore();
+    async fn bump_all(&self, bumps: &[(String, u64)]) -> Result<(), CacheError> {
+        let mut invocation = self.bump_script.prepare_invoke();
+        for (k, floor) in bumps {
+            invocation.key(self.key(k)).arg(*floor);
         }
         let mut conn = self.conn.clone();
-        self.call(pipe.query_async::<()>(&mut conn)).await
+        self.call(invocation.invoke_async::<i64>(&mut conn))
+            .await
+            .map(|_| ())
     }
 
     pub(crate) async fn get_versioned(
@@ -195,28 +211,32 @@ impl RedisStore {
         self.call(pipe.query_async::<()>(&mut conn)).await
     }
 
-    pub(crate) async fn bump(&self, version_keys: &[String]) -> Result<(), CacheError> {
+    pub(crate) async fn bump(&self, version_keys: &[String], floor: u64) -> Result<(), CacheError> {
         // Pending bumps go first, in the same round trip as these.
-        let mut all: BTreeSet<String> = self
+        let mut all: BTreeMap<String, u64> = self
             .pending
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        all.extend(version_keys.iter().cloned());
-        let keys: Vec<String> = all.into_iter().collect();
-        match self.incr_all(&keys).await {
+        for k in version_keys {
+            let f = all.entry(k.clone()).or_insert(0);
+            *f = (*f).max(floor);
+        }
+        let bumps: Vec<(String, u64)> = all.into_iter().collect();
+        match self.bump_all(&bumps).await {
             Ok(()) => {
                 let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-                for k in &keys {
+                for (k, _) in &bumps {
                     pending.remove(k);
                 }
                 Ok(())
             }
             Err(e) => {
-                self.pending
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .extend(keys);
+                let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                for (k, f) in bumps {
+                    let kept = pending.entry(k).or_insert(0);
+                    *kept = (*kept).max(f);
+                }
                 Err(e)
             }
         }

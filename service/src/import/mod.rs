@@ -140,7 +140,7 @@ pub async fn import<R: BufRead>(
     let mut scopes: Vec<Scope> = affected.into_iter().map(Scope::Customer).collect();
     scopes.push(Scope::Ranking);
     for chunk in scopes.chunks(10_000) {
-        store.cache.invalidate(chunk).await;
+        store.invalidate(chunk).await;
     }
     Ok(report)
 }

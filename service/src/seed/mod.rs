@@ -48,7 +48,7 @@ pub async fn seed(
         seed_with_inserts(store, customers, orders, seed, progress).await?
     };
     // New rows change the ranking; per-customer entries of new ids cannot exist yet.
-    store.cache.invalidate(&[Scope::Ranking]).await;
+    store.invalidate(&[Scope::Ranking]).await;
     Ok(summary)
 }
 

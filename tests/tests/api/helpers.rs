@@ -241,7 +241,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_on(db, settings, redis_prefix).await
 }
 
-async fn start(settings: Settings) -> (String, AppState, tokio::task::JoinHandle<()>) {
+/// Builds and serves the app with `settings`: its address, state and task.
+pub async fn start(settings: Settings) -> (String, AppState, tokio::task::JoinHandle<()>) {
     let app = Application::build(
         settings,
         BuildOptions {

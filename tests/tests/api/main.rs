@@ -5,6 +5,7 @@
 mod helpers;
 mod proxy;
 mod redis_server;
+mod replica_cluster;
 mod ws_client;
 
 mod aggregates;
@@ -27,6 +28,7 @@ mod ops;
 mod orders;
 mod pagination;
 mod persisted;
+mod replicas;
 mod schema;
 mod spec;
 mod structure;

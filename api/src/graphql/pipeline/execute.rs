@@ -6,15 +6,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_graphql::parser::types::OperationType;
-use async_graphql::{Name, Response, ServerError, Variables};
+use async_graphql::{Name, Request, Response, ServerError, Variables};
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
+use service::Store;
 
 use super::{Executed, Pipeline, Prepared};
 use crate::auth::Auth;
 use crate::graphql::db_gate::DbGate;
 use crate::graphql::documents::Parsed;
-use crate::graphql::error::ensure_codes;
+use crate::graphql::error::{Code, ensure_codes};
 use crate::graphql::fetch_queue::{FetchQueue, drive};
 use crate::graphql::loaders::Loaders;
 use crate::graphql::offload::FirstPollOffTheWorkers;
@@ -34,6 +35,25 @@ fn refused_by_validation(data: &async_graphql::Value, errors: &[ServerError]) ->
     matches!(data, async_graphql::Value::Null)
         && !errors.is_empty()
         && errors.iter().all(|e| e.path.is_empty())
+}
+
+/// The request again, for a second run (its parsed document included).
+fn copy_of(request: &Request, doc: &Parsed) -> Request {
+    let mut copy = Request::new(request.query.clone()).variables(request.variables.clone());
+    copy.operation_name = request.operation_name.clone();
+    copy.extensions = request.extensions.clone();
+    copy.set_parsed_query(doc.doc.clone());
+    copy
+}
+
+/// Whether a database was unavailable to some field.
+fn unavailable(response: &Response) -> bool {
+    response.errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == async_graphql::Value::from(Code::ServiceUnavailable.as_str()))
+    })
 }
 
 fn mark_refused(response: &mut Response) {
@@ -68,6 +88,16 @@ impl Pipeline {
         }
     }
 
+    /// After a mutation: the caller's later queries must see what it wrote,
+    /// on every instance (see `service::replication`).
+    async fn remember_writer(&self, auth: &Auth) {
+        if let (Some(replication), Some(caller)) = (&self.store.replication, auth.subject())
+            && let Err(e) = replication.mark_writer(caller).await
+        {
+            tracing::warn!(error = %e, "could not remember a writer's position; its reads go to the primary meanwhile");
+        }
+    }
+
     /// Runs a prepared request with fresh dataloaders and `gate`.
     pub async fn execute(&self, prepared: Prepared, auth: &Auth, gate: &DbGate) -> Executed {
         let started = Instant::now();
@@ -82,23 +112,41 @@ impl Pipeline {
             ..
         } = prepared;
         let label = crate::graphql::metrics::label(name.as_deref(), auth, &self.persisted);
-        let queue = FetchQueue::new();
-        let request = request
-            .data(auth.clone())
-            .data(gate.clone())
-            .data(Loaders::new_loader(
-                self.store.clone(),
-                &queue,
-                gate.clone(),
-            ));
+        // Queries may read a replica; mutations read what they wrote.
+        let store = match kind {
+            OperationType::Query => self.store.for_query(auth.subject()).await,
+            _ => self.store.for_writes(),
+        };
+        // A query on the replica runs again on the primary if the replica
+        // fails it (it is read-only: nothing happens twice).
+        let again = store.reads_replica().then(|| copy_of(&request, &doc));
         let operation_name = operation.as_ref().map(|n| n.as_str().to_owned());
         let validated = doc.validated(operation_name.as_deref());
         let schema = if validated { &self.fast } else { &self.schema };
-        let execution = FirstPollOffTheWorkers {
-            inner: schema.execute(request),
-            heavy,
+        let run = |request: Request, store: Store| {
+            let queue = FetchQueue::new();
+            let request = request
+                .data(auth.clone())
+                .data(gate.clone())
+                .data(store.clone())
+                .data(Loaders::new_loader(store, &queue, gate.clone()));
+            let execution = FirstPollOffTheWorkers {
+                inner: schema.execute(request),
+                heavy,
+            };
+            drive(execution, queue)
         };
-        let response: Response = drive(execution, queue).await;
+        let mut response: Response = run(request, store).await;
+        if let Some(again) = again
+            && unavailable(&response)
+            && let Some(replication) = &self.store.replication
+        {
+            replication.suspect();
+            response = run(again, self.store.for_query(auth.subject()).await).await;
+        }
+        if kind == OperationType::Mutation {
+            self.remember_writer(auth).await;
+        }
         let mut errors = response.errors;
         ensure_codes(&mut errors);
         let executed = !refused_by_validation(&response.data, &errors);
@@ -131,11 +179,15 @@ impl Pipeline {
             ..
         } = prepared;
         let queue = FetchQueue::new();
+        // An event's selection reads the primary: it carries committed state
+        // the replica may not have replayed yet.
+        let store = self.store.for_writes();
         let request = request
             .data(auth.clone())
             .data(gate.clone())
             .data(connection)
-            .data(Loaders::new_loader(self.store.clone(), &queue, gate));
+            .data(store.clone())
+            .data(Loaders::new_loader(store, &queue, gate));
         let results = self.schema.execute_stream(request);
         let shape = Arc::new((doc, operation, variables));
         let state = (results, queue, self.clone(), shape, true);

@@ -8,30 +8,29 @@ use std::time::Duration;
 use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait};
 use rand::Rng;
-use sea_orm::DatabaseConnection;
-use service::cache::{Cache, RedisSettings};
+use service::Store;
 use service::db::StatementCounter;
-use service::documents::{DocumentRegistry, RegistryLimits};
-use service::{EventBus, Store};
 use tokio::net::TcpListener;
 
 use crate::auth::{Jwt, Role};
 use async_graphql::ValidationMode;
 
 use crate::graphql::build_schema;
-use crate::graphql::persisted::{Persisted, load_manifest};
 use crate::graphql::pipeline::Pipeline;
 use crate::graphql::subscription::ranking::Rankings;
 use crate::live::LiveSockets;
 use crate::playground::Playground;
-use crate::settings::{Settings, redact_url, scrub_url};
+use crate::settings::Settings;
 use crate::state::{AppState, Shared};
+
+mod backends;
+
+pub use self::backends::{
+    build_cache, build_events, build_persisted, build_replication, connect_database,
+};
 
 /// A live ranking is read at most this often.
 const RANKING_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Entries the in-process cache holds at most.
-const IN_PROCESS_CACHE_ENTRIES: u64 = 100_000;
 
 /// How `build` prepares the database.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -46,125 +45,6 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     port: u16,
-}
-
-/// Opens the pool (and logs its effective settings).
-pub async fn connect_database(
-    settings: &Settings,
-    statements: Arc<StatementCounter>,
-) -> anyhow::Result<DatabaseConnection> {
-    let url = settings.database_url();
-    let pool = settings.pool();
-    tracing::info!(
-        database = %redact_url(&url),
-        max_connections = pool.max_connections,
-        min_connections = pool.min_connections,
-        acquire_timeout_secs = pool.acquire_timeout.as_secs(),
-        idle_timeout_secs = pool.idle_timeout.as_secs(),
-        max_lifetime_secs = pool.max_lifetime.as_secs(),
-        "connecting to the database"
-    );
-    // The driver's own messages may quote the whole URL: never its password.
-    service::db::connect(&url, &pool, statements)
-        .await
-        .map_err(|e| anyhow::anyhow!(scrub_url(&e.to_string(), &url)))
-        .with_context(|| format!("could not connect to the database at {}", redact_url(&url)))
-}
-
-/// The result cache: Redis when configured, in-process otherwise.
-pub fn build_cache(settings: &Settings) -> anyhow::Result<Cache> {
-    let ttl = settings.cache_ttl();
-    if settings.cache_disabled {
-        tracing::warn!("result cache: disabled (CACHE_DISABLED)");
-        return Ok(Cache::disabled());
-    }
-    match settings
-        .redis_url
-        .as_deref()
-        .filter(|u| !u.trim().is_empty())
-    {
-        Some(url) => {
-            let mut redis = RedisSettings::new(url);
-            redis.key_prefix = settings.redis_key_prefix.clone();
-            redis.timeout = Duration::from_millis(settings.cache_timeout_ms.max(1));
-            tracing::info!(redis = %redact_url(url), ttl_secs = ttl.as_secs(), "result cache: redis");
-            Cache::redis(redis, ttl).context("REDIS_URL is not a valid Redis URL")
-        }
-        None => {
-            tracing::info!(ttl_secs = ttl.as_secs(), "result cache: in-process");
-            Ok(Cache::in_process(ttl, IN_PROCESS_CACHE_ENTRIES))
-        }
-    }
-}
-
-/// The event bus of subscriptions: through Redis when `REDIS_URL` is set (so
-/// every instance hears every instance), in-process otherwise.
-pub async fn build_events(settings: &Settings) -> anyhow::Result<EventBus> {
-    let backlog = settings.event_backlog.max(1);
-    match settings
-        .redis_url
-        .as_deref()
-        .filter(|u| !u.trim().is_empty())
-    {
-        Some(url) => {
-            let mut redis = RedisSettings::new(url);
-            redis.key_prefix = settings.redis_key_prefix.clone();
-            redis.timeout = Duration::from_millis(settings.cache_timeout_ms.max(1));
-            tracing::info!(redis = %redact_url(url), backlog, "live events: redis pub/sub");
-            let bus =
-                EventBus::redis(&redis, backlog).context("REDIS_URL is not a valid Redis URL")?;
-            if !bus.hearing_within(Duration::from_secs(2)).await {
-                tracing::warn!(
-                    "live events: Redis does not answer yet; subscriptions are refused until it does"
-                );
-            }
-            Ok(bus)
-        }
-        None => {
-            tracing::info!(backlog, "live events: in-process");
-            Ok(EventBus::in_process(backlog))
-        }
-    }
-}
-
-/// Persisted queries: the manifest, if any, and the registry of automatic
-/// persisted queries (in Redis when `REDIS_URL` is set).
-fn build_persisted(settings: &Settings) -> anyhow::Result<Persisted> {
-    let manifest = match &settings.persisted_queries_file {
-        Some(path) => {
-            let m = load_manifest(path)?;
-            tracing::info!(operations = m.len(), file = %path.display(), only = settings.persisted_queries_only, "persisted-query manifest loaded");
-            m
-        }
-        None if settings.persisted_queries_only => {
-            anyhow::bail!(
-                "PERSISTED_QUERIES_ONLY=true needs PERSISTED_QUERIES_FILE (the operations to allow)"
-            )
-        }
-        None => Default::default(),
-    };
-    let limits = RegistryLimits {
-        ttl: Duration::from_secs(settings.persisted_queries_ttl_secs.max(1)),
-        max_documents: settings.persisted_queries_max.max(1),
-    };
-    let registry = match settings
-        .redis_url
-        .as_deref()
-        .filter(|u| !u.trim().is_empty())
-    {
-        Some(url) => {
-            let mut redis = RedisSettings::new(url);
-            redis.key_prefix = settings.redis_key_prefix.clone();
-            redis.timeout = Duration::from_millis(settings.cache_timeout_ms.max(1));
-            DocumentRegistry::redis(&redis, limits).context("REDIS_URL is not a valid Redis URL")?
-        }
-        None => DocumentRegistry::in_process(limits),
-    };
-    Ok(Persisted::new(
-        manifest,
-        settings.persisted_queries_only,
-        registry,
-    ))
 }
 
 impl Application {
@@ -183,8 +63,11 @@ impl Application {
                 .context("applying migrations failed")?;
         }
         let cache = build_cache(&settings)?;
-        let store =
+        let mut store =
             Store::new(db, cache, settings.limits()).with_events(build_events(&settings).await?);
+        if let Some(replication) = build_replication(&settings, &store, statements.clone()).await? {
+            store = store.with_replication(replication);
+        }
         if settings.is_embedded_database() {
             crate::demo::seed_if_empty(&store).await?;
         }

@@ -1,0 +1,172 @@
+//! The backends the application is built from, as the settings name them:
+//! the database (and its replica), the result cache, the event bus, the
+//! persisted-query registry.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sea_orm::DatabaseConnection;
+use service::cache::{Cache, RedisSettings};
+use service::db::StatementCounter;
+use service::documents::{DocumentRegistry, RegistryLimits};
+use service::replication::{ReplicaSettings, WriterMarks};
+use service::{EventBus, Replication, Store};
+
+use crate::graphql::persisted::{Persisted, load_manifest};
+use crate::settings::{Settings, redact_url, scrub_url};
+
+/// Entries the in-process cache holds at most.
+const IN_PROCESS_CACHE_ENTRIES: u64 = 100_000;
+
+/// `REDIS_URL` (when set) and the connection settings every Redis user
+/// shares: key prefix and call timeout.
+fn redis_settings(settings: &Settings) -> Option<(&str, RedisSettings)> {
+    let url = settings
+        .redis_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())?;
+    let mut redis = RedisSettings::new(url);
+    redis.key_prefix = settings.redis_key_prefix.clone();
+    redis.timeout = Duration::from_millis(settings.cache_timeout_ms.max(1));
+    Some((url, redis))
+}
+
+/// Opens the pool (and logs its effective settings).
+pub async fn connect_database(
+    settings: &Settings,
+    statements: Arc<StatementCounter>,
+) -> anyhow::Result<DatabaseConnection> {
+    let url = settings.database_url();
+    let pool = settings.pool();
+    tracing::info!(
+        database = %redact_url(&url),
+        max_connections = pool.max_connections,
+        min_connections = pool.min_connections,
+        acquire_timeout_secs = pool.acquire_timeout.as_secs(),
+        idle_timeout_secs = pool.idle_timeout.as_secs(),
+        max_lifetime_secs = pool.max_lifetime.as_secs(),
+        "connecting to the database"
+    );
+    // The driver's own messages may quote the whole URL: never its password.
+    service::db::connect(&url, &pool, statements)
+        .await
+        .map_err(|e| anyhow::anyhow!(scrub_url(&e.to_string(), &url)))
+        .with_context(|| format!("could not connect to the database at {}", redact_url(&url)))
+}
+
+/// The result cache: Redis when configured, in-process otherwise.
+pub fn build_cache(settings: &Settings) -> anyhow::Result<Cache> {
+    let ttl = settings.cache_ttl();
+    if settings.cache_disabled {
+        tracing::warn!("result cache: disabled (CACHE_DISABLED)");
+        return Ok(Cache::disabled());
+    }
+    match redis_settings(settings) {
+        Some((url, redis)) => {
+            tracing::info!(redis = %redact_url(url), ttl_secs = ttl.as_secs(), "result cache: redis");
+            Cache::redis(redis, ttl).context("REDIS_URL is not a valid Redis URL")
+        }
+        None => {
+            tracing::info!(ttl_secs = ttl.as_secs(), "result cache: in-process");
+            Ok(Cache::in_process(ttl, IN_PROCESS_CACHE_ENTRIES))
+        }
+    }
+}
+
+/// The event bus of subscriptions: through Redis when `REDIS_URL` is set (so
+/// every instance hears every instance), in-process otherwise.
+pub async fn build_events(settings: &Settings) -> anyhow::Result<EventBus> {
+    let backlog = settings.event_backlog.max(1);
+    match redis_settings(settings) {
+        Some((url, redis)) => {
+            tracing::info!(redis = %redact_url(url), backlog, "live events: redis pub/sub");
+            let bus =
+                EventBus::redis(&redis, backlog).context("REDIS_URL is not a valid Redis URL")?;
+            if !bus.hearing_within(Duration::from_secs(2)).await {
+                tracing::warn!(
+                    "live events: Redis does not answer yet; subscriptions are refused until it does"
+                );
+            }
+            Ok(bus)
+        }
+        None => {
+            tracing::info!(backlog, "live events: in-process");
+            Ok(EventBus::in_process(backlog))
+        }
+    }
+}
+
+/// How long a caller's last write position is remembered (far longer than
+/// any lag the replica is served with).
+const WRITER_MARK_TTL: Duration = Duration::from_secs(600);
+
+/// The read replica, when `DATABASE_READ_URL` is set: its own pool (same
+/// settings), the checker, and the writers' positions (in Redis when set).
+pub async fn build_replication(
+    settings: &Settings,
+    store: &Store,
+    statements: Arc<StatementCounter>,
+) -> anyhow::Result<Option<Replication>> {
+    let Some(url) = settings.read_url() else {
+        return Ok(None);
+    };
+    anyhow::ensure!(
+        url.starts_with("postgres") && settings.database_url().starts_with("postgres"),
+        "DATABASE_READ_URL needs PostgreSQL for both DATABASE_URL and the replica"
+    );
+    let pool = settings.pool();
+    tracing::info!(replica = %redact_url(url), max_lag_secs = settings.replica_max_lag_secs, "read replica");
+    let replica = service::db::connect(url, &pool, statements)
+        .await
+        .map_err(|e| anyhow::anyhow!(scrub_url(&e.to_string(), url)))
+        .with_context(|| format!("could not connect to the replica at {}", redact_url(url)))?;
+    let marks = match redis_settings(settings) {
+        Some((_, redis)) => WriterMarks::redis(&redis, WRITER_MARK_TTL)
+            .context("REDIS_URL is not a valid Redis URL")?,
+        None => WriterMarks::in_process(WRITER_MARK_TTL),
+    };
+    let replica_settings = ReplicaSettings {
+        max_lag: Duration::from_secs(settings.replica_max_lag_secs.max(1)),
+        interval: Duration::from_millis(settings.replica_check_interval_ms.max(10)),
+    };
+    Ok(Some(Replication::new(
+        store.db.clone(),
+        replica,
+        replica_settings,
+        marks,
+    )))
+}
+
+/// Persisted queries: the manifest, if any, and the registry of automatic
+/// persisted queries (in Redis when `REDIS_URL` is set).
+pub fn build_persisted(settings: &Settings) -> anyhow::Result<Persisted> {
+    let manifest = match &settings.persisted_queries_file {
+        Some(path) => {
+            let m = load_manifest(path)?;
+            tracing::info!(operations = m.len(), file = %path.display(), only = settings.persisted_queries_only, "persisted-query manifest loaded");
+            m
+        }
+        None if settings.persisted_queries_only => {
+            anyhow::bail!(
+                "PERSISTED_QUERIES_ONLY=true needs PERSISTED_QUERIES_FILE (the operations to allow)"
+            )
+        }
+        None => Default::default(),
+    };
+    let limits = RegistryLimits {
+        ttl: Duration::from_secs(settings.persisted_queries_ttl_secs.max(1)),
+        max_documents: settings.persisted_queries_max.max(1),
+    };
+    let registry = match redis_settings(settings) {
+        Some((_, redis)) => {
+            DocumentRegistry::redis(&redis, limits).context("REDIS_URL is not a valid Redis URL")?
+        }
+        None => DocumentRegistry::in_process(limits),
+    };
+    Ok(Persisted::new(
+        manifest,
+        settings.persisted_queries_only,
+        registry,
+    ))
+}

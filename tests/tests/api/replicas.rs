@@ -1,0 +1,377 @@
+//! Reads from a real streaming replica with a real apply delay: a writer
+//! reads its write at once, others catch up and never go back, a lagging
+//! replica never refills the cache with an old value, a stopped replica is
+//! bypassed and comes back, two instances share read-your-writes.
+
+use std::time::Duration;
+
+use api::settings::Settings;
+use api::state::AppState;
+use serde_json::{Value, json};
+use service::replication::ReplicaStatus;
+
+use crate::helpers::{data, start, unique_name, writer};
+use crate::redis_server::RedisServer;
+use crate::replica_cluster::Cluster;
+
+const NEEDS: &str =
+    "needs PostgreSQL's server binaries (initdb, pg_basebackup) and the postgres OS user";
+
+/// The replica applies every commit this late.
+const APPLY_DELAY_MS: u64 = 300;
+
+struct Instance {
+    address: String,
+    state: AppState,
+    client: reqwest::Client,
+    _server: AbortOnDrop,
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Instance {
+    async fn start(settings: Settings) -> Instance {
+        let (address, state, server) = start(settings).await;
+        let instance = Instance {
+            address,
+            state,
+            client: reqwest::Client::new(),
+            _server: AbortOnDrop(server),
+        };
+        instance.serving().await;
+        instance
+    }
+
+    /// Waits until the replica serves this instance's queries.
+    async fn serving(&self) {
+        for _ in 0..300 {
+            if self.replica_status() == ReplicaStatus::Up {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the replica never served: {:?}", self.replica_status());
+    }
+
+    fn replica_status(&self) -> ReplicaStatus {
+        self.state
+            .store
+            .replication
+            .as_ref()
+            .expect("a replica is configured")
+            .status()
+            .0
+    }
+
+    fn routed(&self) -> (u64, u64) {
+        self.state
+            .store
+            .replication
+            .as_ref()
+            .expect("a replica is configured")
+            .routed()
+    }
+
+    async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        request
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("JSON")
+    }
+
+    async fn name_of(&self, id: &str, token: Option<&str>) -> String {
+        let resp = self
+            .graphql(
+                "query($id: ID!) { customer(id: $id) { name } }",
+                json!({ "id": id }),
+                token,
+            )
+            .await;
+        data(&resp)["customer"]["name"]
+            .as_str()
+            .expect("name")
+            .to_owned()
+    }
+
+    async fn rename(&self, id: &str, name: &str) {
+        let resp = self
+            .graphql(
+                "mutation($id: ID!, $n: String!) { updateCustomer(id: $id, input: {name: $n}) { name } }",
+                json!({ "id": id, "n": name }),
+                Some(&writer()),
+            )
+            .await;
+        assert_eq!(data(&resp)["updateCustomer"]["name"], name);
+    }
+
+    async fn readiness(&self) -> Value {
+        self.client
+            .get(format!("{}/readyz", self.address))
+            .send()
+            .await
+            .expect("readyz")
+            .json()
+            .await
+            .expect("JSON")
+    }
+}
+
+/// A cluster, a database on it, and settings that read from its replica.
+async fn replicated(redis: Option<(String, String)>) -> (Cluster, Settings) {
+    let cluster = Cluster::start(APPLY_DELAY_MS).await;
+    let name = unique_name("rr");
+    cluster.create_database(&name).await;
+    let mut settings = Settings {
+        database_url: Some(cluster.primary_url(&name)),
+        database_read_url: Some(cluster.replica_url(&name)),
+        listen_addr: "127.0.0.1:0".into(),
+        jwt_secret: Some(crate::helpers::JWT_SECRET.into()),
+        db_max_connections: 5,
+        replica_check_interval_ms: 100,
+        ..Settings::default()
+    };
+    if let Some((url, prefix)) = redis {
+        settings.redis_url = Some(url);
+        settings.redis_key_prefix = prefix;
+    }
+    (cluster, settings)
+}
+
+/// `REDIS_URL`'s Redis, or a private `redis-server`.
+async fn some_redis() -> (String, String, Option<RedisServer>) {
+    let prefix = format!("{}:", unique_name("rr"));
+    match std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) {
+        Some(url) => (url, prefix, None),
+        None => {
+            let server = RedisServer::start()
+                .await
+                .expect("this test needs REDIS_URL or redis-server (see .ci/run)");
+            (server.url(), prefix, Some(server))
+        }
+    }
+}
+
+/// Creates a customer and waits until anonymous readers see it.
+async fn customer(instance: &Instance, name: &str) -> String {
+    let resp = instance
+        .graphql(
+            "mutation($n: String!, $e: String!) { createCustomer(input: {name: $n, email: $e}) { id } }",
+            json!({ "n": name, "e": format!("{}@example.com", unique_name("c")) }),
+            Some(&writer()),
+        )
+        .await;
+    let id = data(&resp)["createCustomer"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    eventually(instance, &id, name).await;
+    id
+}
+
+/// Polls anonymous reads until they show `name` (within 5 s), then checks
+/// that twenty more reads never show anything else.
+async fn eventually(instance: &Instance, id: &str, name: &str) {
+    let mut seen = false;
+    for _ in 0..100 {
+        let resp = instance
+            .graphql(
+                "query($id: ID!) { customer(id: $id) { name } }",
+                json!({ "id": id }),
+                None,
+            )
+            .await;
+        if resp["data"]["customer"]["name"] == name {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen, "anonymous readers never saw {name:?}");
+    for _ in 0..20 {
+        assert_eq!(instance.name_of(id, None).await, name, "went back");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_basebackup) and the postgres OS user"]
+async fn writers_read_their_writes_and_others_catch_up() {
+    let _ = NEEDS;
+    let (_cluster, settings) = replicated(None).await;
+    let app = Instance::start(settings).await;
+    let id = customer(&app, "Before").await;
+    let token = writer();
+
+    app.rename(&id, "After").await;
+    let (_, to_primary) = app.routed();
+    // The writer, at once: its write (from the primary).
+    assert_eq!(app.name_of(&id, Some(&token)).await, "After");
+    assert_eq!(
+        app.routed().1,
+        to_primary + 1,
+        "the writer read the primary"
+    );
+    // Anyone else, at once: the replica has not applied it yet.
+    let (to_replica, _) = app.routed();
+    assert_eq!(app.name_of(&id, None).await, "Before");
+    assert_eq!(app.routed().0, to_replica + 1, "the replica served it");
+    // ... and only until it has; then never the old value again.
+    eventually(&app, &id, "After").await;
+
+    // The aggregates follow: an order shows in the writer's totals at once.
+    let resp = app
+        .graphql(
+            "mutation($c: ID!) { createOrder(input: {customerId: $c, total: \"12.50\"}) { id } }",
+            json!({ "c": id }),
+            Some(&token),
+        )
+        .await;
+    data(&resp);
+    let resp = app
+        .graphql(
+            "query($id: ID!) { customer(id: $id) { orderCount totalSpent } }",
+            json!({ "id": id }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        data(&resp)["customer"],
+        json!({ "orderCount": 1, "totalSpent": "12.50" })
+    );
+    // Readers on the replica see them once it has replayed.
+    let mut caught_up = false;
+    for _ in 0..100 {
+        let resp = app
+            .graphql(
+                "query($id: ID!) { customer(id: $id) { orderCount } topCustomers(limit: 1) { totalSpent } }",
+                json!({ "id": id }),
+                None,
+            )
+            .await;
+        if resp["data"]["customer"]["orderCount"] == 1 {
+            assert_eq!(
+                resp["data"]["topCustomers"][0]["totalSpent"], "12.50",
+                "{resp}"
+            );
+            caught_up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(caught_up);
+    let ready = app.readiness().await;
+    assert_eq!(ready["replica"], "up", "{ready}");
+    assert_eq!(ready["status"], "ok", "{ready}");
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_basebackup), the postgres OS user, and Redis (REDIS_URL or redis-server)"]
+async fn a_lagging_replica_never_refills_the_cache_and_writers_read_anywhere() {
+    let (redis_url, prefix, _redis) = some_redis().await;
+    let (_cluster, settings) = replicated(Some((redis_url, prefix))).await;
+    let a = Instance::start(settings.clone()).await;
+    let b = Instance::start(settings).await;
+    let id = customer(&a, "Old").await;
+    // B caches the customer (read from the caught-up replica).
+    eventually(&b, &id, "Old").await;
+    let hits = b
+        .state
+        .store
+        .cache
+        .counters()
+        .hits
+        .load(std::sync::atomic::Ordering::Relaxed);
+    b.name_of(&id, None).await;
+    assert!(
+        b.state
+            .store
+            .cache
+            .counters()
+            .hits
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > hits,
+        "the value is cached"
+    );
+
+    // Written through A. The writer reads it through B at once.
+    a.rename(&id, "New").await;
+    assert_eq!(b.name_of(&id, Some(&writer())).await, "New");
+    // An anonymous reader on B misses (the version moved) and reads the
+    // replica, which has not applied the write: the old value, which must
+    // not be stored under the new version.
+    assert_eq!(b.name_of(&id, None).await, "Old");
+    assert_eq!(b.name_of(&id, None).await, "Old");
+    // Once the replica has applied it, every reader sees the new value: a
+    // refilled old value would be served until the TTL (300 s).
+    eventually(&b, &id, "New").await;
+    eventually(&a, &id, "New").await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_basebackup) and the postgres OS user"]
+async fn a_stopped_replica_is_bypassed_until_it_is_back() {
+    let (cluster, settings) = replicated(None).await;
+    let app = Instance::start(settings).await;
+    let id = customer(&app, "Steady").await;
+
+    cluster.stop_replica().await;
+    // Reads keep working (from the primary), with no error, while the
+    // checker notices; then /readyz says so.
+    let mut down = false;
+    for _ in 0..100 {
+        assert_eq!(app.name_of(&id, None).await, "Steady");
+        let ready = app.readiness().await;
+        if ready["replica"] == "down" {
+            assert_eq!(ready["status"], "degraded", "{ready}");
+            down = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(down, "/readyz never reported the replica down");
+    let (to_replica, _) = app.routed();
+    for _ in 0..10 {
+        assert_eq!(app.name_of(&id, None).await, "Steady");
+    }
+    app.rename(&id, "While down").await;
+    assert_eq!(app.name_of(&id, None).await, "While down");
+    assert_eq!(
+        app.routed().0,
+        to_replica,
+        "nothing went to the stopped replica"
+    );
+
+    cluster.start_replica().await;
+    app.serving().await;
+    let ready = app.readiness().await;
+    assert_eq!(ready["replica"], "up", "{ready}");
+    assert_eq!(ready["status"], "ok", "{ready}");
+    // Back on the replica once it has replayed what the primary had when
+    // it was let back; every read before and after sees the write.
+    let (to_replica, _) = app.routed();
+    let mut back = false;
+    for _ in 0..100 {
+        assert_eq!(app.name_of(&id, None).await, "While down");
+        if app.routed().0 > to_replica {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(back, "reads never returned to the replica");
+}
