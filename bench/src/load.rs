@@ -49,12 +49,12 @@ const QUERIES: [(&str, &str, &str); 2] = [
 ];
 
 /// What wrk measured.
-struct Wrk {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    requests: f64,
-    errors: u64,
+pub struct Wrk {
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub requests: f64,
+    pub errors: u64,
 }
 
 fn scripts() -> PathBuf {
@@ -75,7 +75,26 @@ fn millis(text: &str) -> Option<f64> {
     num.parse::<f64>().ok().map(|v| v * factor)
 }
 
-async fn wrk(args: &Args, url: &str, script: &str, seconds: u64) -> anyhow::Result<Wrk> {
+/// How wrk drives a server.
+pub struct WrkArgs {
+    pub concurrency: usize,
+    pub threads: usize,
+    /// Ids the scripts pick from (1 to this).
+    pub customers: usize,
+}
+
+impl Args {
+    fn wrk(&self) -> WrkArgs {
+        WrkArgs {
+            concurrency: self.concurrency,
+            threads: self.threads,
+            customers: self.data.customers,
+        }
+    }
+}
+
+/// Runs wrk with `script` (in `bench/scripts/`) against `url` for `seconds`.
+pub async fn wrk_run(args: &WrkArgs, url: &str, script: &str, seconds: u64) -> anyhow::Result<Wrk> {
     let out = tokio::process::Command::new("wrk")
         .args([
             &format!("-t{}", args.threads),
@@ -86,7 +105,7 @@ async fn wrk(args: &Args, url: &str, script: &str, seconds: u64) -> anyhow::Resu
         ])
         .arg(scripts().join(script))
         .arg(url)
-        .env("CUSTOMERS", args.data.customers.to_string())
+        .env("CUSTOMERS", args.customers.to_string())
         .stderr(Stdio::inherit())
         .output()
         .await
@@ -120,7 +139,14 @@ async fn wrk(args: &Args, url: &str, script: &str, seconds: u64) -> anyhow::Resu
     })
 }
 
-async fn pgbench(args: &Args, url: &str, script: &str) -> anyhow::Result<(f64, f64)> {
+/// Runs pgbench (prepared statements) with `script` against `url` for
+/// `seconds`: transactions per second and the average latency in ms.
+pub async fn pgbench_run(
+    args: &WrkArgs,
+    url: &str,
+    script: &str,
+    seconds: u64,
+) -> anyhow::Result<(f64, f64)> {
     let out = tokio::process::Command::new("pgbench")
         .args([
             "-n",
@@ -128,9 +154,9 @@ async fn pgbench(args: &Args, url: &str, script: &str) -> anyhow::Result<(f64, f
             "prepared",
             &format!("-c{}", args.concurrency),
             &format!("-j{}", args.threads),
-            &format!("-T{}", args.seconds),
+            &format!("-T{seconds}"),
             "-D",
-            &format!("customers={}", args.data.customers),
+            &format!("customers={}", args.customers),
             "-f",
         ])
         .arg(scripts().join(script))
@@ -171,7 +197,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     table
         .push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (name, lua, sql) in QUERIES {
-        let (tps, latency) = pgbench(&args, &url, sql).await?;
+        let (tps, latency) = pgbench_run(&args.wrk(), &url, sql, args.seconds).await?;
         for cache_disabled in [true, false] {
             let env = [
                 ("CACHE_DISABLED", cache_disabled.to_string()),
@@ -180,7 +206,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
             ];
             let server = spawn_server(&url, args.data.redis_url.as_deref(), &env).await?;
             let endpoint = format!("{}/graphql", server.origin);
-            wrk(&args, &endpoint, lua, 2).await?;
+            wrk_run(&args.wrk(), &endpoint, lua, 2).await?;
             let before = server.counter("sql_statements_total").await.unwrap_or(0.0);
             let pid = server.pid;
             let peak = std::sync::Arc::new(std::sync::Mutex::new(0.0f64));
@@ -197,7 +223,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
                     }
                 })
             };
-            let w = wrk(&args, &endpoint, lua, args.seconds).await?;
+            let w = wrk_run(&args.wrk(), &endpoint, lua, args.seconds).await?;
             sampler.abort();
             let statements = server.counter("sql_statements_total").await.unwrap_or(0.0) - before;
             let rss = *peak.lock().map_err(|_| anyhow::anyhow!("sampler"))?;

@@ -1,4 +1,4 @@
-//! `cargo run --release -p bench -- <bulk|cache|load|soak|attack|persisted|aggregates|live>`: benchmarks that
+//! `cargo run --release -p bench -- <bulk|cache|load|soak|attack|persisted|aggregates|live|replicas>`: benchmarks that
 //! print their figures. Each needs PostgreSQL (`--database-url` or
 //! `DATABASE_URL`, any database the user may connect to); it creates and
 //! drops its own database.
@@ -7,6 +7,7 @@ mod aggregates;
 mod attack;
 mod bulk;
 mod cache;
+mod cluster;
 mod dataset;
 mod driver;
 mod harness;
@@ -14,6 +15,7 @@ mod live;
 mod load;
 mod persisted;
 mod process;
+mod replicas;
 mod soak;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +54,8 @@ enum Command {
     Aggregates(aggregates::Args),
     /// Subscribers on one instance, orders created through another: delivery latency and memory.
     Live(live::Args),
+    /// Q1/Q2 reads on a streaming replica against reads on the primary, under a write load.
+    Replicas(replicas::Args),
 }
 
 #[tokio::main]
@@ -70,5 +74,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Persisted(args) => persisted::run(&base, args).await,
         Command::Aggregates(args) => aggregates::run(&base, args).await,
         Command::Live(args) => live::run(&base, args).await,
+        Command::Replicas(args) => replicas::run(&base, args).await,
     }
 }
