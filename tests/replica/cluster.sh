@@ -7,11 +7,13 @@
 #
 #   cluster.sh start DIR PRIMARY_PORT REPLICA_PORT [APPLY_DELAY_MS]
 #   cluster.sh stop-replica DIR      # stop the replica only (fast shutdown)
+#   cluster.sh crash-replica DIR     # stop it as a crash would (immediate)
+#   cluster.sh add-replica DIR PORT  # a second replica (no apply delay)
 #   cluster.sh start-replica DIR     # start it again; it catches up by itself
 #   cluster.sh stop DIR              # stop both and remove DIR
 set -euo pipefail
 
-command=${1:?usage: cluster.sh start|stop|stop-replica|start-replica DIR ...}
+command=${1:?usage: cluster.sh start|stop|add-replica|stop-replica|crash-replica|start-replica DIR ...}
 dir=${2:?the cluster directory}
 
 bindir=""
@@ -48,7 +50,7 @@ fsync = off
 full_page_writes = off
 CONF
     as_pg "$bindir/pg_ctl" -D "$dir/primary" -l "$dir/primary.log" -w -t 60 start >/dev/null
-    as_pg "$bindir/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres \
+    as_pg "$bindir/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -c fast \
       -D "$dir/replica" -R -X stream >/dev/null
     cat >>"$dir/replica/postgresql.conf" <<CONF
 port = $replica_port
@@ -58,14 +60,29 @@ hot_standby_feedback = on
 CONF
     as_pg "$bindir/pg_ctl" -D "$dir/replica" -l "$dir/replica.log" -w -t 60 start >/dev/null
     ;;
+  add-replica)
+    primary_port=$(sed -n 's/^port = //p' "$dir/primary/postgresql.conf" | tail -1)
+    port=${3:?the port of the second replica}
+    as_pg "$bindir/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -c fast \
+      -D "$dir/replica2" -R -X stream >/dev/null
+    cat >>"$dir/replica2/postgresql.conf" <<CONF
+port = $port
+recovery_min_apply_delay = 0
+hot_standby = on
+CONF
+    as_pg "$bindir/pg_ctl" -D "$dir/replica2" -l "$dir/replica2.log" -w -t 60 start >/dev/null
+    ;;
   stop-replica)
     as_pg "$bindir/pg_ctl" -D "$dir/replica" -m fast -w stop >/dev/null
+    ;;
+  crash-replica)
+    as_pg "$bindir/pg_ctl" -D "$dir/replica" -m immediate -w stop >/dev/null
     ;;
   start-replica)
     as_pg "$bindir/pg_ctl" -D "$dir/replica" -l "$dir/replica.log" -w -t 60 start >/dev/null
     ;;
   stop)
-    for node in replica primary; do
+    for node in replica2 replica primary; do
       if [ -f "$dir/$node/postmaster.pid" ]; then
         as_pg "$bindir/pg_ctl" -D "$dir/$node" -m immediate -w stop >/dev/null 2>&1 || true
       fi

@@ -18,9 +18,10 @@
 //!
 //! A checker task asks both databases their position every `interval`. The
 //! replica's lag is the age of the oldest primary position it has not
-//! replayed. Once bypassed, the replica serves again only when it is within
-//! `max_lag`, and then only once it has replayed what the primary had just
-//! after the replica was let back (its return floor): a reader
+//! replayed. Past `max_lag`, or when it does not answer, it is bypassed:
+//! every query reads the primary. It is let back once within `max_lag`:
+//! from that moment queries wait (typically its lag, at most a second) until
+//! it has replayed the primary's position read just then, so a reader
 //! coming back from the primary does not see writes it already saw undone.
 //! (The one exception: a primary read routed before that position was read
 //! whose statement started after it, and saw a write committed in between.)
@@ -93,6 +94,10 @@ impl ReplicaStatus {
     }
 }
 
+/// How long a replica being let back after a bypass has to replay what the
+/// primary had then; queries wait for it meanwhile.
+const CATCH_UP: Duration = Duration::from_secs(1);
+
 /// How the replica is watched.
 #[derive(Copy, Clone, Debug)]
 pub struct ReplicaSettings {
@@ -107,15 +112,19 @@ struct Inner {
     replica: DatabaseConnection,
     settings: ReplicaSettings,
     marks: WriterMarks,
-    /// At most what the replica has replayed (it only grows).
+    /// The highest position the replica said it had replayed; lowered
+    /// when a check finds the server behind the URL further back (it
+    /// restarted from an earlier point, or is another server).
     replayed: AtomicU64,
     /// The highest position read after a commit on this instance.
     latest_commit: AtomicU64,
     serving: AtomicBool,
     /// After a bypass: reads go to the replica only once it has replayed
     /// this (the primary's position read after the replica was let back;
-    /// `u64::MAX` until that read).
+    /// `u64::MAX` until that read). Until then they wait.
     return_floor: AtomicU64,
+    /// Wakes the queries waiting for the replica to be let back.
+    caught_up: tokio::sync::Notify,
     reachable: AtomicBool,
     lag_ms: AtomicU64,
     /// Queries routed to each database (this instance).
@@ -153,6 +162,7 @@ impl Replication {
             latest_commit: AtomicU64::new(0),
             serving: AtomicBool::new(false),
             return_floor: AtomicU64::new(0),
+            caught_up: tokio::sync::Notify::new(),
             reachable: AtomicBool::new(false),
             lag_ms: AtomicU64::new(0),
             to_replica: AtomicU64::new(0),
@@ -204,10 +214,18 @@ impl Replication {
         if !self.0.serving.load(Ordering::SeqCst) {
             return Route::PrimaryBypassing;
         }
-        // Back from a bypass: not before the replica has caught up with
-        // what primary readers saw.
-        if self.0.replayed.load(Ordering::SeqCst) < self.0.return_floor.load(Ordering::SeqCst) {
-            return Route::PrimaryBypassing;
+        // Being let back after a bypass: wait until the replica has caught
+        // up with what primary readers saw (see `watch::let_back`).
+        if !self.caught_up() {
+            let woken = self.0.caught_up.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if !self.caught_up() {
+                let _ = tokio::time::timeout(CATCH_UP + Duration::from_secs(1), woken).await;
+            }
+            if !self.0.serving.load(Ordering::SeqCst) || !self.caught_up() {
+                return Route::PrimaryBypassing;
+            }
         }
         let floor = match caller {
             None => 0,
@@ -228,12 +246,16 @@ impl Replication {
         )
         .await;
         if let Ok(Ok(now)) = asked {
-            let replayed = self.0.replayed.fetch_max(now, Ordering::SeqCst).max(now);
-            if replayed >= floor {
-                return Route::Replica(replayed);
+            self.0.replayed.fetch_max(now, Ordering::SeqCst);
+            if now >= floor {
+                return Route::Replica(now);
             }
         }
         Route::PrimaryForCaller
+    }
+
+    fn caught_up(&self) -> bool {
+        self.0.replayed.load(Ordering::SeqCst) >= self.0.return_floor.load(Ordering::SeqCst)
     }
 
     /// A read of the replica failed: bypass it until the checker finds it

@@ -11,6 +11,9 @@ use tokio::sync::watch;
 pub struct FaultProxy {
     pub addr: SocketAddr,
     down: watch::Sender<bool>,
+    /// Where new connections go; bumping `switched` drops the open ones.
+    upstream: std::sync::Arc<std::sync::Mutex<SocketAddr>>,
+    switched: watch::Sender<u64>,
     /// Delay added to every chunk the upstream sends back, in milliseconds.
     latency_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
     accept: tokio::task::JoinHandle<()>,
@@ -24,6 +27,10 @@ impl FaultProxy {
         let down_rx = down.subscribe();
         let latency_ms = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let latency = latency_ms.clone();
+        let target = std::sync::Arc::new(std::sync::Mutex::new(upstream));
+        let upstream_of_new = target.clone();
+        let (switched, _) = watch::channel(0u64);
+        let switched_rx = switched.subscribe();
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
@@ -34,7 +41,10 @@ impl FaultProxy {
                     continue;
                 }
                 let mut cut = down_rx.clone();
+                let mut moved = switched_rx.clone();
+                moved.mark_unchanged();
                 let latency = latency.clone();
+                let upstream = *upstream_of_new.lock().expect("upstream");
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(upstream).await else {
                         return;
@@ -62,6 +72,7 @@ impl FaultProxy {
                         _ = up => {}
                         () = down => {}
                         _ = cut.wait_for(|down| *down) => {}
+                        _ = moved.changed() => {}
                     }
                 });
             }
@@ -69,6 +80,8 @@ impl FaultProxy {
         FaultProxy {
             addr,
             down,
+            upstream: target,
+            switched,
             latency_ms,
             accept,
         }
@@ -82,6 +95,13 @@ impl FaultProxy {
     /// Forwards again.
     pub fn restore(&self) {
         self.down.send_replace(false);
+    }
+
+    /// Sends new connections to `upstream` and drops the open ones (as a
+    /// balancer failing over to another server would).
+    pub fn switch_to(&self, upstream: SocketAddr) {
+        *self.upstream.lock().expect("upstream") = upstream;
+        self.switched.send_modify(|n| *n += 1);
     }
 
     /// Delays every answer of the upstream by `latency`.

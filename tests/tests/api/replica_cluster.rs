@@ -94,11 +94,37 @@ impl Cluster {
         panic!("the replica never got database {name}");
     }
 
+    /// Starts a second replica (applying commits at once); returns its port.
+    pub async fn add_replica(&self) -> u16 {
+        let port = free_port();
+        let args = [
+            "add-replica".to_owned(),
+            self.dir.display().to_string(),
+            port.to_string(),
+        ];
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(&args);
+        })
+        .await
+        .expect("add replica");
+        port
+    }
+
     pub async fn stop_replica(&self) {
         let dir = self.dir.display().to_string();
         tokio::task::spawn_blocking(move || run(&["stop-replica", &dir]))
             .await
             .expect("stop replica");
+    }
+
+    /// Stops the replica as a crash would: it recovers from its last
+    /// restart point when started again.
+    pub async fn crash_replica(&self) {
+        let dir = self.dir.display().to_string();
+        tokio::task::spawn_blocking(move || run(&["crash-replica", &dir]))
+            .await
+            .expect("crash replica");
     }
 
     pub async fn start_replica(&self) {
