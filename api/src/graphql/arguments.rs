@@ -6,11 +6,13 @@
 //! names it `"input.12"`; a client sending 10,000 rows needs to hear about
 //! every bad one (up to [`MAX_REPORTED`]) in the words of the schema.
 
+use std::collections::{HashMap, HashSet};
+
 use async_graphql::Value as ConstValue;
 use async_graphql::parser::types::{
     BaseType, ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet, Type,
 };
-use async_graphql::{Positioned, Variables};
+use async_graphql::{Name, Positioned, Variables};
 
 use super::scalars::{parse_datetime, parse_decimal};
 use super::schema_index::{InputValueDef, SchemaIndex, TypeDef};
@@ -42,24 +44,41 @@ impl Problems {
 
 /// Checks the arguments of every field of `operation` and of every fragment
 /// (each fragment once, against its type condition).
+///
+/// Also returns, for each variable the request left unset that is used
+/// only as arguments sharing one default, that default: the specification
+/// (CoerceArgumentValues) gives such an argument its default, where
+/// async-graphql would take `null`; the caller sets the variable to it.
 pub fn check(
     index: &SchemaIndex,
     doc: &ExecutableDocument,
     operation: &OperationDefinition,
     root: &str,
     variables: &Variables,
-) -> Problems {
+) -> (Problems, Vec<(Name, ConstValue)>) {
     let mut checker = Checker {
         index,
         variables,
         problems: Problems::default(),
+        unset: HashMap::new(),
     };
     checker.set(root, &operation.selection_set.node);
     for fragment in doc.fragments.values() {
         let on = fragment.node.type_condition.node.on.node.as_str();
         checker.set(on, &fragment.node.selection_set.node);
     }
-    checker.problems
+    let declared: HashSet<&Name> = operation
+        .variable_definitions
+        .iter()
+        .map(|d| &d.node.name.node)
+        .collect();
+    let defaults = checker
+        .unset
+        .into_iter()
+        .filter(|(name, _)| declared.contains(name))
+        .filter_map(|(name, default)| Some((name, default?)))
+        .collect();
+    (checker.problems, defaults)
 }
 
 /// Where a value sits in an argument (`input[12].total`), built only when
@@ -93,6 +112,7 @@ pub fn check_variables(
         index,
         variables,
         problems: Problems::default(),
+        unset: HashMap::new(),
     };
     for def in &operation.variable_definitions {
         let name = def.node.name.node.as_str();
@@ -115,6 +135,9 @@ struct Checker<'a> {
     index: &'a SchemaIndex,
     variables: &'a Variables,
     problems: Problems,
+    /// Unset variables used as arguments: the one default of the arguments
+    /// they stand for (`None` when one has none, or they differ).
+    unset: HashMap<Name, Option<ConstValue>>,
 }
 
 impl Checker<'_> {
@@ -149,6 +172,14 @@ impl Checker<'_> {
             if let async_graphql_value::Value::Variable(var) = &given.node
                 && !self.variables.contains_key(var)
             {
+                self.unset
+                    .entry(var.clone())
+                    .and_modify(|d| {
+                        if *d != arg.default {
+                            *d = None;
+                        }
+                    })
+                    .or_insert_with(|| arg.default.clone());
                 continue;
             }
             let value = resolve_ref(&given.node, self.variables);

@@ -179,3 +179,42 @@ async fn skipped_and_included_fields_follow_their_conditions() {
     .await;
     assert_eq!(keys(get(get(&resp, "data"), "customer")), ["name", "phone"]);
 }
+
+#[tokio::test]
+async fn an_argument_bound_to_an_omitted_variable_takes_its_default() {
+    // CoerceArgumentValues: a variable the request leaves out (declared
+    // without a default) gives the argument its own default; an explicit
+    // null is refused where the argument is non-null.
+    let app = spawn_app().await;
+    let ids = app.seed_customers(12).await;
+    for (i, id) in ids.iter().enumerate() {
+        for day in 0..=(i % 3) {
+            app.seed_order(
+                *id,
+                100 * (i as i64 + 1),
+                &format!("2026-01-0{}T00:00:00Z", day + 1),
+            )
+            .await;
+        }
+    }
+    let query = "query Top($min: Int, $limit: Int) { topCustomers(minOrders: $min, limit: $limit) { orderCount } }";
+    // Defaults: limit 10, minOrders 1 (every seeded customer has orders).
+    let resp = app.query(query, json!({})).await;
+    let rows = resp["data"]["topCustomers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{resp}"));
+    assert_eq!(rows.len(), 10, "{resp}");
+    let resp = app.query(query, json!({ "min": 3 })).await;
+    let rows = resp["data"]["topCustomers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{resp}"));
+    assert_eq!(rows.len(), 4, "{resp}");
+    assert!(rows.iter().all(|r| r["orderCount"] == 3), "{resp}");
+
+    let resp = app.query(query, json!({ "min": null })).await;
+    assert_eq!(
+        resp["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{resp}"
+    );
+    assert!(resp.get("data").is_none_or(Value::is_null), "{resp}");
+}

@@ -228,13 +228,18 @@ impl Pipeline {
                 ),
             ));
         }
-        let variables =
+        let mut variables =
             super::variables::with_defaults(&op_def.variable_definitions, &request.variables)
                 .unwrap_or_else(|| request.variables.clone());
         let root = self.root_of(kind)?;
         // Arguments first: they name a bad value by where it is used
         // (`input[12].total`); then what only the variables show.
-        let mut problems = arguments::check(&self.index, doc, op_def, root, &variables);
+        let (mut problems, argument_defaults) =
+            arguments::check(&self.index, doc, op_def, root, &variables);
+        for (name, default) in argument_defaults {
+            variables.insert(name.clone(), default.clone());
+            request.variables.insert(name, default);
+        }
         if problems.is_empty() {
             problems = arguments::check_variables(&self.index, op_def, &variables);
         }
