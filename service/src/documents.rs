@@ -15,7 +15,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 
 use crate::cache::RedisSettings;
 
@@ -92,13 +92,7 @@ impl DocumentRegistry {
         settings: &RedisSettings,
         limits: RegistryLimits,
     ) -> Result<Self, redis::RedisError> {
-        let client = redis::Client::open(settings.url.as_str())?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(settings.timeout))
-            .set_response_timeout(Some(settings.timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let conn = ConnectionManager::new_lazy_with_config(client, config)?;
+        let conn = settings.connection_manager()?;
         Ok(Self::with_backend(
             Backend::Redis {
                 conn,

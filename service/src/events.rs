@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
@@ -114,12 +114,7 @@ impl EventBus {
     /// subscription (and resubscribes after a failure).
     pub fn redis(settings: &RedisSettings, backlog: usize) -> Result<Self, redis::RedisError> {
         let client = redis::Client::open(settings.url.as_str())?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(settings.timeout))
-            .set_response_timeout(Some(settings.timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let conn = settings.connection_manager()?;
         let channel = format!("{}events", settings.key_prefix);
         let (local, _) = broadcast::channel(backlog.max(1));
         let bus = EventBus(Arc::new(Inner {

@@ -103,6 +103,12 @@ impl Store {
             Ok(lsn) => (lsn > 0).then_some(lsn),
             Err(e) => {
                 tracing::warn!(error = %e, "the WAL position after a commit could not be read");
+                // Without it, neither the cache versions nor the writer's
+                // mark can hold the replica back from this write: bypass
+                // the replica until it is let back past a fresh position.
+                if let Some(replication) = &self.replication {
+                    replication.suspect();
+                }
                 None
             }
         };

@@ -5,12 +5,10 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use migration::{Migrator, MigratorTrait};
-use service::Store;
 
 use super::{ImportFormat, ImportKind};
 use crate::settings::Settings;
-use crate::startup::{build_cache, connect_database};
+use crate::startup::command_store;
 
 pub(super) async fn import(
     settings: Settings,
@@ -44,14 +42,7 @@ pub(super) async fn import(
         1 << 20,
         std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?,
     );
-    let db = connect_database(&settings, Default::default()).await?;
-    Migrator::up(&db, None)
-        .await
-        .context("applying migrations failed")?;
-    let mut store = Store::new(db, build_cache(&settings)?, settings.limits());
-    if settings.read_url().is_some() {
-        store = store.with_wal_positions();
-    }
+    let store = command_store(&settings).await?;
 
     let started = Instant::now();
     let bar = ProgressBar::new_spinner();

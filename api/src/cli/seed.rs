@@ -4,12 +4,10 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use migration::{Migrator, MigratorTrait};
-use service::Store;
 use service::seed::SeedProgress;
 
 use crate::settings::Settings;
-use crate::startup::{build_cache, connect_database};
+use crate::startup::command_store;
 
 pub(super) async fn seed(
     settings: Settings,
@@ -17,15 +15,7 @@ pub(super) async fn seed(
     orders: usize,
     seed: u64,
 ) -> anyhow::Result<()> {
-    let db = connect_database(&settings, Default::default()).await?;
-    Migrator::up(&db, None)
-        .await
-        .context("applying migrations failed")?;
-    let cache = build_cache(&settings)?;
-    let mut store = Store::new(db, cache, settings.limits());
-    if settings.read_url().is_some() {
-        store = store.with_wal_positions();
-    }
+    let store = command_store(&settings).await?;
     let started = Instant::now();
     let bar = ProgressBar::new((customers + orders) as u64);
     bar.set_style(

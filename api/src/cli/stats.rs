@@ -2,13 +2,11 @@
 //! against a full recompute from `orders`.
 
 use anyhow::Context as _;
-use migration::{Migrator, MigratorTrait};
-use service::Store;
 use service::stats::Difference;
 
 use super::StatsAction;
 use crate::settings::Settings;
-use crate::startup::{build_cache, connect_database};
+use crate::startup::command_store;
 
 fn show(d: &Difference) -> String {
     let pair = |p: Option<(i64, i64)>| match p {
@@ -24,14 +22,7 @@ fn show(d: &Difference) -> String {
 }
 
 pub(super) async fn stats(settings: Settings, action: StatsAction) -> anyhow::Result<()> {
-    let db = connect_database(&settings, Default::default()).await?;
-    Migrator::up(&db, None)
-        .await
-        .context("applying migrations failed")?;
-    let mut store = Store::new(db, build_cache(&settings)?, settings.limits());
-    if settings.read_url().is_some() {
-        store = store.with_wal_positions();
-    }
+    let store = command_store(&settings).await?;
     match action {
         StatsAction::Check => {
             let differences = service::stats::check(&store)

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use migration::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 use service::cache::{Cache, RedisSettings};
 use service::db::StatementCounter;
@@ -53,6 +54,22 @@ pub async fn connect_database(
         .await
         .map_err(|e| anyhow::anyhow!(scrub_url(&e.to_string(), &url)))
         .with_context(|| format!("could not connect to the database at {}", redact_url(&url)))
+}
+
+/// The store of a one-off command (`seed`, `import`, `stats`): the
+/// database migrated, the configured cache, and (with a replica) cache
+/// versions raised to each write's WAL position, as the server does.
+pub async fn command_store(settings: &Settings) -> anyhow::Result<Store> {
+    let db = connect_database(settings, Default::default()).await?;
+    Migrator::up(&db, None)
+        .await
+        .context("applying migrations failed")?;
+    let store = Store::new(db, build_cache(settings)?, settings.limits());
+    Ok(if settings.read_url().is_some() {
+        store.with_wal_positions()
+    } else {
+        store
+    })
 }
 
 /// The result cache: Redis when configured, in-process otherwise.

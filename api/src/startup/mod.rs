@@ -26,7 +26,7 @@ use crate::state::{AppState, Shared};
 mod backends;
 
 pub use self::backends::{
-    build_cache, build_events, build_persisted, build_replication, connect_database,
+    build_cache, build_events, build_persisted, build_replication, command_store, connect_database,
 };
 
 /// A live ranking is read at most this often.

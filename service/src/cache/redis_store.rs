@@ -56,6 +56,19 @@ impl RedisSettings {
             backoff: Duration::from_secs(1),
         }
     }
+
+    /// A connection manager that connects on first use and reconnects by
+    /// itself, every call bounded by `timeout` (one retry, short back-off):
+    /// what every Redis user of the server shares.
+    pub fn connection_manager(&self) -> Result<ConnectionManager, redis::RedisError> {
+        let client = redis::Client::open(self.url.as_str())?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(200));
+        ConnectionManager::new_lazy_with_config(client, config)
+    }
 }
 
 pub(crate) struct RedisStore {
@@ -72,13 +85,7 @@ pub(crate) struct RedisStore {
 
 impl RedisStore {
     pub(crate) fn new(settings: RedisSettings) -> Result<Self, CacheError> {
-        let client = redis::Client::open(settings.url.as_str())?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(settings.timeout))
-            .set_response_timeout(Some(settings.timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let conn = ConnectionManager::new_lazy_with_config(client, config)?;
+        let conn = settings.connection_manager()?;
         Ok(RedisStore {
             conn,
             settings,

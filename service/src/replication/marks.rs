@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 
 use crate::cache::RedisSettings;
 
@@ -58,15 +58,9 @@ impl WriterMarks {
         settings: &RedisSettings,
         ttl: Duration,
     ) -> std::result::Result<Self, redis::RedisError> {
-        let client = redis::Client::open(settings.url.as_str())?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(settings.timeout))
-            .set_response_timeout(Some(settings.timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
         Ok(WriterMarks {
             marks: Marks::Redis {
-                conn: ConnectionManager::new_lazy_with_config(client, config)?,
+                conn: settings.connection_manager()?,
                 prefix: format!("{}wrote:", settings.key_prefix),
                 timeout: settings.timeout,
                 script: redis::Script::new(MARK),

@@ -258,13 +258,12 @@ impl Replication {
         self.0.replayed.load(Ordering::SeqCst) >= self.0.return_floor.load(Ordering::SeqCst)
     }
 
-    /// A read of the replica failed: bypass it until the checker finds it
-    /// serving again.
+    /// A read of the replica failed, or a write's position is unknown:
+    /// bypass the replica until the checker lets it back (past a position
+    /// read then).
     pub fn suspect(&self) {
         if self.0.serving.swap(false, Ordering::SeqCst) {
-            tracing::warn!(
-                "a read of the replica failed; reads go to the primary until it answers"
-            );
+            tracing::warn!("reads go to the primary until the replica is let back");
         }
     }
 

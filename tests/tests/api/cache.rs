@@ -75,15 +75,7 @@ async fn entries_appear_after_reads_and_answer_the_next_ones() {
         );
     }
 
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics().await;
     assert!(metrics.contains("cache_hits_total"), "{metrics}");
     assert!(metrics.contains("cache_misses_total"), "{metrics}");
 }

@@ -48,14 +48,7 @@ async fn metrics_are_prometheus_text_with_request_and_sql_counters() {
         )
         .await,
     );
-    let resp = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .expect("metrics");
-    assert_eq!(resp.status(), 200);
-    let text = resp.text().await.expect("text");
+    let text = app.metrics().await;
     assert!(text.contains("sql_statements_total"), "{text}");
     assert!(
         text.contains("graphql_requests_total{operation=\"Probe\""),

@@ -260,6 +260,39 @@ pub async fn start(settings: Settings) -> (String, AppState, tokio::task::JoinHa
     (address, state, server)
 }
 
+/// The server on a random port, running until the returned sender fires
+/// (or is dropped): its address, state, the stop signal and its task (which
+/// ends with the server's result once it has shut down).
+pub async fn start_stoppable(
+    settings: Settings,
+) -> (
+    String,
+    AppState,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), String>>,
+) {
+    let app = Application::build(
+        settings,
+        BuildOptions {
+            migrate: true,
+            record_sql: false,
+        },
+    )
+    .await
+    .expect("build the application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.run_until(async move {
+            let _ = stopped.await;
+        })
+        .await
+        .map_err(|e| format!("{e:#}"))
+    });
+    (address, state, stop, server)
+}
+
 pub async fn spawn_on(db: TestDb, settings: Settings, redis_prefix: Option<String>) -> TestApp {
     let (address, state, server) = start(settings.clone()).await;
     TestApp {
@@ -317,6 +350,11 @@ impl TestApp {
         }
         let resp = req.send().await.expect("request");
         resp.json().await.expect("JSON body")
+    }
+
+    /// `GET /metrics`: the Prometheus text.
+    pub async fn metrics(&self) -> String {
+        metrics_text(&self.client, &self.address).await
     }
 
     /// `GET /readyz`: the status and the JSON body.
@@ -423,4 +461,15 @@ pub fn error_message(resp: &Value) -> String {
         .as_str()
         .unwrap_or_default()
         .to_owned()
+}
+
+/// `GET /metrics` of the server at `address` (asserting a 200): its text.
+pub async fn metrics_text(client: &reqwest::Client, address: &str) -> String {
+    let resp = client
+        .get(format!("{address}/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(resp.status(), 200);
+    resp.text().await.expect("text")
 }

@@ -168,27 +168,13 @@ async fn shutdown_lets_an_in_flight_mutation_finish() {
     settings.max_bulk_rows = 20_000;
     // Not about the cache, and this app is not a TestApp that would clean Redis up.
     settings.redis_url = None;
-    let app = api::startup::Application::build(
-        settings,
-        api::startup::BuildOptions {
-            migrate: true,
-            record_sql: false,
-        },
-    )
-    .await
-    .expect("build");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state().clone();
+    let (address, state, stop, server) = crate::helpers::start_stoppable(settings).await;
     let store = state.store.clone();
     let customer = store
         .customers()
         .create(service::input::NewCustomer::parse("A", "a@example.com", None).expect("valid"))
         .await
         .expect("customer");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async move {
-        let _ = stopped.await;
-    }));
 
     let client = reqwest::Client::new();
     let input: Vec<Value> = (0..20_000)

@@ -231,15 +231,7 @@ async fn a_plain_hash_map_manifest_works_and_names_label_metrics() {
     // Without the safelist, other documents still run.
     let (status, _) = post(&app, json!({ "query": "{ __typename }" })).await;
     assert_eq!(status, 200);
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = app.metrics().await;
     assert!(text.contains("operation=\"ManifestListedOp\""), "{text}");
     let _ = std::fs::remove_file(&path);
 }

@@ -10,7 +10,7 @@ use api::state::AppState;
 use serde_json::{Value, json};
 use service::replication::ReplicaStatus;
 
-use crate::helpers::{data, start, unique_name, writer};
+use crate::helpers::{data, metrics_text, start, unique_name, writer};
 use crate::redis_server::RedisServer;
 use crate::replica_cluster::Cluster;
 
@@ -131,18 +131,44 @@ impl Instance {
             .expect("JSON")
     }
 
+    /// Polls `/readyz` until it reports the replica down (at most 5 s),
+    /// first reading `read`'s customer anonymously each round and asserting
+    /// its name; the readiness that said so.
+    async fn until_replica_down(&self, read: Option<(&str, &str)>) -> Value {
+        for _ in 0..100 {
+            if let Some((id, name)) = read {
+                assert_eq!(self.name_of(id, None).await, name);
+            }
+            let ready = self.readiness().await;
+            if ready["replica"] == "down" {
+                return ready;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("/readyz never reported the replica down");
+    }
+
+    /// Polls until more than `more` queries went to the replica since
+    /// `since` (at most 10 s), first reading `read`'s customer anonymously
+    /// each round and asserting its name; whether they did.
+    async fn back_on_replica(&self, since: u64, more: u64, read: Option<(&str, &str)>) -> bool {
+        for _ in 0..200 {
+            if let Some((id, name)) = read {
+                assert_eq!(self.name_of(id, None).await, name);
+            }
+            if self.routed().0 > since + more {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
     /// The value of one sample line of `/metrics` (`name{labels}`), if any.
     async fn metric(&self, sample: &str) -> Option<f64> {
-        let text = self
-            .client
-            .get(format!("{}/metrics", self.address))
-            .send()
+        metrics_text(&self.client, &self.address)
             .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text");
-        text.lines()
+            .lines()
             .find_map(|l| l.strip_prefix(sample)?.trim().parse().ok())
     }
 }
@@ -347,18 +373,8 @@ async fn a_stopped_replica_is_bypassed_until_it_is_back() {
     cluster.stop_replica().await;
     // Reads keep working (from the primary), with no error, while the
     // checker notices; then /readyz says so.
-    let mut down = false;
-    for _ in 0..100 {
-        assert_eq!(app.name_of(&id, None).await, "Steady");
-        let ready = app.readiness().await;
-        if ready["replica"] == "down" {
-            assert_eq!(ready["status"], "degraded", "{ready}");
-            down = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(down, "/readyz never reported the replica down");
+    let ready = app.until_replica_down(Some((&id, "Steady"))).await;
+    assert_eq!(ready["status"], "degraded", "{ready}");
     let (to_replica, _) = app.routed();
     for _ in 0..10 {
         assert_eq!(app.name_of(&id, None).await, "Steady");
@@ -379,16 +395,11 @@ async fn a_stopped_replica_is_bypassed_until_it_is_back() {
     // Back on the replica once it has replayed what the primary had when
     // it was let back; every read before and after sees the write.
     let (to_replica, _) = app.routed();
-    let mut back = false;
-    for _ in 0..100 {
-        assert_eq!(app.name_of(&id, None).await, "While down");
-        if app.routed().0 > to_replica {
-            back = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(back, "reads never returned to the replica");
+    assert!(
+        app.back_on_replica(to_replica, 0, Some((&id, "While down")))
+            .await,
+        "reads never returned to the replica"
+    );
     // (Gauges are process-wide and the tests run several instances at
     // once; the pool gauge is set by this instance's scrape itself.)
     let open = app
@@ -400,11 +411,20 @@ async fn a_stopped_replica_is_bypassed_until_it_is_back() {
             .await
             .expect("the replica's pool gauge");
     assert!(open >= 1.0, "the replica's pool has connections: {open}");
-    let to_replica = app
-        .metric("db_reads_total{target=\"replica\"}")
-        .await
-        .expect("reads counted by target");
-    assert!(to_replica >= 1.0);
+    // Reads counted by target: at least this instance's (other tests'
+    // instances add to the same process-wide counter, never take away).
+    let counted = || app.metric("db_reads_total{target=\"replica\"}");
+    let (before, routed_before) = (counted().await.expect("reads by target"), app.routed().0);
+    for _ in 0..5 {
+        assert_eq!(app.name_of(&id, None).await, "While down");
+    }
+    let routed = app.routed().0 - routed_before;
+    let after = counted().await.expect("reads by target");
+    assert!(routed >= 5, "{routed} of 5 reads went to the replica");
+    assert!(
+        after - before >= routed as f64,
+        "{before} -> {after}, {routed} routed"
+    );
 }
 
 #[tokio::test]
@@ -449,26 +469,11 @@ async fn readers_never_see_a_write_undone_across_a_bypass() {
 
     tokio::time::sleep(Duration::from_millis(500)).await;
     cluster.stop_replica().await;
-    let mut down = false;
-    for _ in 0..100 {
-        if app.readiness().await["replica"] == "down" {
-            down = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(down, "/readyz never reported the replica down");
+    app.until_replica_down(None).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (to_replica, _) = app.routed();
     cluster.start_replica().await;
-    let mut back = false;
-    for _ in 0..200 {
-        if app.routed().0 > to_replica + 20 {
-            back = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let back = app.back_on_replica(to_replica, 20, None).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     done.store(true, Ordering::SeqCst);
     let written = writes.await.expect("the writer");
@@ -519,15 +524,10 @@ async fn a_restarted_replica_serves_again_only_once_it_is_back_where_it_was() {
             cluster.stop_replica().await;
         }
         cluster.start_replica().await;
-        let mut back = false;
-        for _ in 0..200 {
-            if app.routed().0 > to_replica + 20 {
-                back = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert!(back, "reads never returned to the replica");
+        assert!(
+            app.back_on_replica(to_replica, 20, None).await,
+            "reads never returned to the replica"
+        );
     }
     done.store(true, Ordering::SeqCst);
     let count = reads.await.expect("a reader that always saw the rename");
@@ -594,14 +594,9 @@ async fn a_replica_url_that_moves_to_an_older_replica_is_not_trusted() {
     // Once B replays the write it serves again.
     sql_text(&b_url, "SELECT pg_wal_replay_resume()::text").await;
     let (to_replica, _) = app.routed();
-    let mut back = false;
-    for _ in 0..200 {
-        assert_eq!(app.name_of(&id, None).await, "After");
-        if app.routed().0 > to_replica + 5 {
-            back = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(back, "reads never returned to replica B");
+    assert!(
+        app.back_on_replica(to_replica, 5, Some((&id, "After")))
+            .await,
+        "reads never returned to replica B"
+    );
 }

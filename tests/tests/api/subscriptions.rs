@@ -84,15 +84,7 @@ async fn created_orders_reach_subscribers_with_their_filters() {
     ws.silent_for(Duration::from_millis(300)).await;
 
     // The metrics name what runs.
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics().await;
     for name in [
         "ws_connections_open",
         "graphql_subscriptions_active{field=\"orderCreated\"}",
@@ -621,21 +613,7 @@ async fn a_client_that_stops_reading_is_disconnected() {
 async fn shutdown_completes_subscriptions_and_closes_with_1001() {
     let db = TestDb::create().await;
     let (settings, _prefix) = test_settings(&db);
-    let app = api::startup::Application::build(
-        settings,
-        api::startup::BuildOptions {
-            migrate: true,
-            record_sql: false,
-        },
-    )
-    .await
-    .expect("build");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state().clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async move {
-        let _ = stopped.await;
-    }));
+    let (address, state, stop, server) = crate::helpers::start_stoppable(settings).await;
     let mut ws = Ws::connect(&address, json!({})).await;
     ws.subscribe("a", "subscription { orderCreated { id } }", json!({}))
         .await;

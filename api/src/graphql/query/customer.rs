@@ -16,7 +16,23 @@ pub struct CustomerQuery;
 const DEFAULT_CUSTOMERS_PAGE: u64 = 20;
 
 /// Most rows `topCustomers` returns.
-pub const MAX_TOP: i32 = 100;
+const MAX_TOP: i32 = 100;
+
+/// The arguments of `topCustomers` (and `topCustomersChanged`), checked:
+/// how many rows and the least number of orders.
+pub fn ranking_arguments(limit: i32, min_orders: i32) -> async_graphql::Result<(u64, i64)> {
+    if !(1..=MAX_TOP).contains(&limit) {
+        return Err(bad_input(format!(
+            "limit must be between 1 and {MAX_TOP} (got {limit})"
+        )));
+    }
+    if min_orders < 0 {
+        return Err(bad_input(format!(
+            "minOrders must not be negative (got {min_orders})"
+        )));
+    }
+    Ok((u64::try_from(limit).unwrap_or(10), i64::from(min_orders)))
+}
 
 #[Object]
 impl CustomerQuery {
@@ -81,24 +97,10 @@ impl CustomerQuery {
         #[graphql(default = 10, desc = "How many, 1 to 100.")] limit: i32,
         #[graphql(default = 1, desc = "Least number of orders, 0 or more.")] min_orders: i32,
     ) -> async_graphql::Result<Vec<CustomerSpending>> {
-        if !(1..=MAX_TOP).contains(&limit) {
-            return Err(bad_input(format!(
-                "limit must be between 1 and {MAX_TOP} (got {limit})"
-            )));
-        }
-        if min_orders < 0 {
-            return Err(bad_input(format!(
-                "minOrders must not be negative (got {min_orders})"
-            )));
-        }
-        let ranking = gated(
-            ctx,
-            store(ctx)
-                .orders()
-                .top_customers(u64::try_from(limit).unwrap_or(10), i64::from(min_orders)),
-        )
-        .await
-        .gql()?;
+        let (limit, min_orders) = ranking_arguments(limit, min_orders)?;
+        let ranking = gated(ctx, store(ctx).orders().top_customers(limit, min_orders))
+            .await
+            .gql()?;
         // The ranking already holds each customer's aggregates.
         loader(ctx)
             .feed_many(ranking.iter().map(|s| {

@@ -1,7 +1,7 @@
 mod customer;
 mod order;
 
-pub use customer::{CustomerQuery, MAX_TOP};
+pub use customer::{CustomerQuery, ranking_arguments};
 pub use order::OrderQuery;
 
 /// Reads: open to anonymous callers. Customers, orders and the spending ranking.

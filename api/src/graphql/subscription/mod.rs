@@ -17,9 +17,9 @@ use tokio::sync::Notify;
 
 use self::feed::Feed;
 use self::ranking::{Rankings, WatchError};
-use super::error::{Code, bad_input, gql_error};
+use super::error::{Code, gql_error};
 use super::loaders::{CustomerId, StatsOf};
-use super::query::MAX_TOP;
+use super::query::ranking_arguments;
 use super::scalars::parse_id;
 use super::types::{Customer, CustomerSpending, Order};
 use super::{loader, store};
@@ -156,23 +156,12 @@ impl SubscriptionRoot {
         #[graphql(default = 10, desc = "How many, 1 to 100.")] limit: i32,
         #[graphql(default = 1, desc = "Least number of orders, 0 or more.")] min_orders: i32,
     ) -> async_graphql::Result<impl Stream<Item = Vec<CustomerSpending>> + 'a> {
-        if !(1..=MAX_TOP).contains(&limit) {
-            return Err(bad_input(format!(
-                "limit must be between 1 and {MAX_TOP} (got {limit})"
-            )));
-        }
-        if min_orders < 0 {
-            return Err(bad_input(format!(
-                "minOrders must not be negative (got {min_orders})"
-            )));
-        }
+        let (limit, min_orders) = ranking_arguments(limit, min_orders)?;
         let rankings = ctx.data_unchecked::<Arc<Rankings>>();
-        let receiver = rankings
-            .watch(u64::try_from(limit).unwrap_or(10), i64::from(min_orders))
-            .map_err(|e| match e {
-                WatchError::TooMany(_) => gql_error(Code::QueryTooComplex, e.to_string()),
-                WatchError::Unavailable(_) => gql_error(Code::ServiceUnavailable, e.to_string()),
-            })?;
+        let receiver = rankings.watch(limit, min_orders).map_err(|e| match e {
+            WatchError::TooMany(_) => gql_error(Code::QueryTooComplex, e.to_string()),
+            WatchError::Unavailable(_) => gql_error(Code::ServiceUnavailable, e.to_string()),
+        })?;
         let loader = loader(ctx);
         let active = feed::Active::new("topCustomersChanged");
         Ok(futures::stream::unfold(
