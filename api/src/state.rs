@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
-use sea_orm::{DatabaseConnection, DbBackend};
 use service::Store;
 use service::db::StatementCounter;
 
@@ -55,37 +54,16 @@ pub struct Shared {
 impl Shared {
     /// Updates the pool gauges before `/metrics` renders.
     pub fn record_gauges(&self) {
-        let (size, idle) = pool_usage(&self.store.db);
+        let (size, idle) = self.store.db.pool_usage();
         metrics::gauge!("db_pool_connections", "state" => "idle").set(idle as f64);
         metrics::gauge!("db_pool_connections", "state" => "in_use")
             .set(size.saturating_sub(idle) as f64);
         metrics::gauge!("db_pool_max_connections").set(f64::from(self.settings.db_max_connections));
         if let Some(replication) = &self.store.replication {
-            let (size, idle) = pool_usage(replication.replica());
+            let (size, idle) = replication.replica().pool_usage();
             metrics::gauge!("db_read_pool_connections", "state" => "idle").set(idle as f64);
             metrics::gauge!("db_read_pool_connections", "state" => "in_use")
                 .set(size.saturating_sub(idle) as f64);
         }
-    }
-}
-
-/// Connections open and idle in the pool.
-pub fn pool_usage(db: &DatabaseConnection) -> (u32, u32) {
-    match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let pool = db.get_postgres_connection_pool();
-            (
-                pool.size(),
-                u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
-            )
-        }
-        DbBackend::Sqlite => {
-            let pool = db.get_sqlite_connection_pool();
-            (
-                pool.size(),
-                u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
-            )
-        }
-        _ => (0, 0),
     }
 }

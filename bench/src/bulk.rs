@@ -113,12 +113,12 @@ async fn measure(url: &str, args: &Args) -> anyhow::Result<()> {
 
     // (c) seed and (d) COPY of the same rows, each on a fresh schema.
     let rows = (args.customers + args.orders) as f64;
-    Migrator::fresh(&store.db).await?;
+    Migrator::fresh(&*store.db).await?;
     let started = Instant::now();
     service::seed::seed(&store, args.customers, args.orders, 1, &mut |_| {}).await?;
     let seed_secs = started.elapsed().as_secs_f64();
 
-    Migrator::fresh(&store.db).await?;
+    Migrator::fresh(&*store.db).await?;
     let (customers_text, orders_text) = service::seed::copy::render(args.customers, args.orders, 1);
     let pool = store.db.get_postgres_connection_pool();
     let started = Instant::now();

@@ -18,7 +18,7 @@ pub mod replication;
 pub mod seed;
 pub mod stats;
 
-use sea_orm::DatabaseConnection;
+use crate::db::Db;
 
 pub use crate::cache::Cache;
 use crate::cache::{Fill, Scope};
@@ -41,7 +41,7 @@ pub struct Limits {
 #[derive(Clone, Debug)]
 pub struct Store {
     /// The database this store reads (and, on the primary, writes).
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub cache: Cache,
     pub events: EventBus,
     pub limits: Limits,
@@ -56,7 +56,7 @@ pub struct Store {
 
 impl Store {
     /// A store whose events stay in this process (see [`Store::with_events`]).
-    pub fn new(db: DatabaseConnection, cache: Cache, limits: Limits) -> Self {
+    pub fn new(db: Db, cache: Cache, limits: Limits) -> Self {
         Store {
             db,
             cache,

@@ -11,17 +11,19 @@ pub(super) async fn migrate(settings: Settings, action: MigrateAction) -> anyhow
     let db = connect_database(&settings, Default::default()).await?;
     match action {
         MigrateAction::Up { steps } => {
-            Migrator::up(&db, steps)
+            Migrator::up(&*db, steps)
                 .await
                 .context("migrate up failed")?;
         }
         MigrateAction::Down { steps } => {
-            Migrator::down(&db, Some(steps))
+            Migrator::down(&*db, Some(steps))
                 .await
                 .context("migrate down failed")?;
         }
         MigrateAction::Fresh => {
-            Migrator::fresh(&db).await.context("migrate fresh failed")?;
+            Migrator::fresh(&*db)
+                .await
+                .context("migrate fresh failed")?;
         }
         MigrateAction::Status => {}
     }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::DatabaseConnection;
 use service::cache::{Cache, RedisSettings};
+use service::db::Db;
 use service::db::StatementCounter;
 use service::documents::{DocumentRegistry, RegistryLimits};
 use service::replication::{ReplicaSettings, WriterMarks};
@@ -37,7 +37,7 @@ fn redis_settings(settings: &Settings) -> Option<(&str, RedisSettings)> {
 pub async fn connect_database(
     settings: &Settings,
     statements: Arc<StatementCounter>,
-) -> anyhow::Result<DatabaseConnection> {
+) -> anyhow::Result<Db> {
     let url = settings.database_url();
     let pool = settings.pool();
     tracing::info!(
@@ -61,7 +61,7 @@ pub async fn connect_database(
 /// versions raised to each write's WAL position, as the server does.
 pub async fn command_store(settings: &Settings) -> anyhow::Result<Store> {
     let db = connect_database(settings, Default::default()).await?;
-    Migrator::up(&db, None)
+    Migrator::up(&*db, None)
         .await
         .context("applying migrations failed")?;
     let store = Store::new(db, build_cache(settings)?, settings.limits());

@@ -58,7 +58,7 @@ impl Application {
         });
         let db = connect_database(&settings, statements.clone()).await?;
         if options.migrate {
-            Migrator::up(&db, None)
+            Migrator::up(&*db, None)
                 .await
                 .context("applying migrations failed")?;
         }

@@ -30,8 +30,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
+use crate::db::Db;
 use crate::error::{Error, Result};
 
 mod marks;
@@ -108,8 +109,8 @@ pub struct ReplicaSettings {
 }
 
 struct Inner {
-    primary: DatabaseConnection,
-    replica: DatabaseConnection,
+    primary: Db,
+    replica: Db,
     settings: ReplicaSettings,
     marks: WriterMarks,
     /// The highest position the replica said it had replayed; lowered
@@ -147,12 +148,7 @@ impl std::fmt::Debug for Replication {
 impl Replication {
     /// Watches `replica` (spawning the checker task). Until the first check
     /// finds it caught up, queries read the primary.
-    pub fn new(
-        primary: DatabaseConnection,
-        replica: DatabaseConnection,
-        settings: ReplicaSettings,
-        marks: WriterMarks,
-    ) -> Self {
+    pub fn new(primary: Db, replica: Db, settings: ReplicaSettings, marks: WriterMarks) -> Self {
         let replication = Replication(Arc::new(Inner {
             primary,
             replica,
@@ -172,7 +168,7 @@ impl Replication {
         replication
     }
 
-    pub fn replica(&self) -> &DatabaseConnection {
+    pub fn replica(&self) -> &Db {
         &self.0.replica
     }
 

@@ -15,6 +15,7 @@ mod batching;
 mod bulk;
 mod cache;
 mod clients;
+mod connections;
 mod cors;
 mod customers;
 mod errors;

@@ -1,6 +1,7 @@
 //! A small fault-injecting TCP proxy for tests, in the spirit of Toxiproxy:
 //! it forwards to an upstream until told to cut, then drops every open
-//! connection and refuses new ones until restored.
+//! connection and refuses new ones until restored. It also counts the
+//! round trips PostgreSQL clients make through it.
 
 use std::net::SocketAddr;
 
@@ -16,6 +17,8 @@ pub struct FaultProxy {
     switched: watch::Sender<u64>,
     /// Delay added to every chunk the upstream sends back, in milliseconds.
     latency_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Messages after which a PostgreSQL client waits for the server.
+    round_trips: std::sync::Arc<std::sync::atomic::AtomicU64>,
     accept: tokio::task::JoinHandle<()>,
 }
 
@@ -27,6 +30,8 @@ impl FaultProxy {
         let down_rx = down.subscribe();
         let latency_ms = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let latency = latency_ms.clone();
+        let round_trips = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = round_trips.clone();
         let target = std::sync::Arc::new(std::sync::Mutex::new(upstream));
         let upstream_of_new = target.clone();
         let (switched, _) = watch::channel(0u64);
@@ -44,6 +49,7 @@ impl FaultProxy {
                 let mut moved = switched_rx.clone();
                 moved.mark_unchanged();
                 let latency = latency.clone();
+                let counted = counted.clone();
                 let upstream = *upstream_of_new.lock().expect("upstream");
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(upstream).await else {
@@ -51,7 +57,21 @@ impl FaultProxy {
                     };
                     let (mut client_read, mut client_write) = client.into_split();
                     let (mut server_read, mut server_write) = server.into_split();
-                    let up = tokio::io::copy(&mut client_read, &mut server_write);
+                    let up = async {
+                        let mut buf = vec![0u8; 64 * 1024];
+                        let mut messages = PgMessages::default();
+                        loop {
+                            let n = match client_read.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => n,
+                            };
+                            let waits = messages.feed(&buf[..n]);
+                            counted.fetch_add(waits, std::sync::atomic::Ordering::SeqCst);
+                            if server_write.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    };
                     let down = async {
                         let mut buf = vec![0u8; 64 * 1024];
                         loop {
@@ -69,7 +89,7 @@ impl FaultProxy {
                         }
                     };
                     tokio::select! {
-                        _ = up => {}
+                        () = up => {}
                         () = down => {}
                         _ = cut.wait_for(|down| *down) => {}
                         _ = moved.changed() => {}
@@ -83,8 +103,17 @@ impl FaultProxy {
             upstream: target,
             switched,
             latency_ms,
+            round_trips,
             accept,
         }
+    }
+
+    /// Round trips PostgreSQL clients made through the proxy so far: the
+    /// `Sync` and simple `Query` messages they sent (each waits for the
+    /// server's `ReadyForQuery`: a statement of the extended protocol, a
+    /// transaction command, or a ping).
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Drops every connection and refuses new ones.
@@ -116,6 +145,63 @@ impl FaultProxy {
 impl Drop for FaultProxy {
     fn drop(&mut self) {
         self.accept.abort();
+    }
+}
+
+/// Splits what a PostgreSQL client sends into messages: the untyped
+/// startup packets first (`SSLRequest`, `GSSENCRequest`, then the startup
+/// message), then messages of a type byte and a length.
+#[derive(Default)]
+struct PgMessages {
+    started: bool,
+    header: Vec<u8>,
+    /// Bytes of the current message's body still to come.
+    skip: usize,
+}
+
+impl PgMessages {
+    /// Reads one chunk; returns how many round-trip messages it completed
+    /// the header of.
+    fn feed(&mut self, mut data: &[u8]) -> u64 {
+        const SSL_REQUEST: u32 = 80_877_103;
+        const GSSENC_REQUEST: u32 = 80_877_104;
+        let mut waits = 0;
+        while !data.is_empty() {
+            if self.skip > 0 {
+                let n = self.skip.min(data.len());
+                self.skip -= n;
+                data = &data[n..];
+                continue;
+            }
+            let need = if self.started { 5 } else { 8 };
+            let n = (need - self.header.len()).min(data.len());
+            self.header.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if self.header.len() < need {
+                break;
+            }
+            let word = |at: usize| {
+                u32::from_be_bytes([
+                    self.header[at],
+                    self.header[at + 1],
+                    self.header[at + 2],
+                    self.header[at + 3],
+                ])
+            };
+            let (length, header) = if self.started {
+                if matches!(self.header[0], b'S' | b'Q') {
+                    waits += 1;
+                }
+                (word(1), 4)
+            } else {
+                let code = word(4);
+                self.started = code != SSL_REQUEST && code != GSSENC_REQUEST;
+                (word(0), 8)
+            };
+            self.skip = usize::try_from(length).unwrap_or(0).saturating_sub(header);
+            self.header.clear();
+        }
+        waits
     }
 }
 

@@ -1,0 +1,146 @@
+//! The connections the server keeps for single statements (PostgreSQL):
+//! one round trip per lookup, room left for transactions, and nothing left
+//! over from a statement that was cancelled.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::faults::behind_proxy;
+use crate::helpers::{TestApp, data};
+use crate::proxy::FaultProxy;
+
+const LOOKUP: &str = "query($id: ID!) { customer(id: $id) { id name } }";
+
+/// Waits until no round trip has gone through the proxy for 200 ms (a
+/// connection sqlx takes back is pinged by a task of its own, after the
+/// answer), and returns how many went through.
+async fn settled(proxy: &FaultProxy) -> u64 {
+    let mut last = proxy.round_trips();
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = proxy.round_trips();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    panic!("round trips did not settle: {last}");
+}
+
+/// Looks `id` up and returns its name.
+async fn name_of(app: &TestApp, id: i64) -> String {
+    let resp = app.query(LOOKUP, json!({ "id": id.to_string() })).await;
+    assert_eq!(data(&resp)["customer"]["id"], id.to_string(), "{resp}");
+    data(&resp)["customer"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (DATABASE_URL)"]
+async fn a_lookup_costs_one_round_trip_to_the_database() {
+    let (app, proxy) = behind_proxy(|s| {
+        s.cache_disabled = true;
+        s.db_max_connections = 2;
+    })
+    .await;
+    let ids = app.seed_customers(3).await;
+    // The first lookup prepares the statement on its connection.
+    assert_eq!(name_of(&app, ids[0]).await, "Customer 0");
+    let (before, statements) = (settled(&proxy).await, app.statements());
+    for i in 0..20 {
+        assert_eq!(
+            name_of(&app, ids[i % 3]).await,
+            format!("Customer {}", i % 3)
+        );
+    }
+    let trips = settled(&proxy).await - before;
+    assert_eq!(
+        app.statements() - statements,
+        20,
+        "one statement per lookup"
+    );
+    assert_eq!(
+        trips, 20,
+        "one round trip per lookup (a connection returned to sqlx's pool is pinged: two)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (DATABASE_URL)"]
+async fn kept_connections_leave_a_connection_to_transactions() {
+    // Four connections, of which at most three are kept for lookups; the
+    // acquire timeout is one second.
+    let (app, proxy) = behind_proxy(|s| {
+        s.cache_disabled = true;
+        s.db_max_connections = 4;
+        s.db_min_connections = 4;
+    })
+    .await;
+    let ids = app.seed_customers(8).await;
+    // Eight lookups at once, each answer held back: all four connections
+    // are busy, then three are kept and one goes back to sqlx.
+    proxy.set_latency(Duration::from_millis(100));
+    let names = futures::future::join_all(ids.iter().map(|id| name_of(&app, *id))).await;
+    proxy.set_latency(Duration::ZERO);
+    for (i, name) in names.iter().enumerate() {
+        assert_eq!(name, &format!("Customer {i}"));
+    }
+    settled(&proxy).await;
+    assert_eq!(
+        app.store().db.pool_usage(),
+        (4, 4),
+        "four connections open, all idle (kept ones count as idle)"
+    );
+    // A transaction gets the connection sqlx still has, at once.
+    let resp = app
+        .mutate(
+            "mutation($id: ID!) { updateCustomer(id: $id, input: { name: \"Renamed\" }) { name } }",
+            json!({ "id": ids[0].to_string() }),
+        )
+        .await;
+    assert_eq!(data(&resp)["updateCustomer"]["name"], "Renamed", "{resp}");
+    assert_eq!(name_of(&app, ids[0]).await, "Renamed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (DATABASE_URL)"]
+async fn a_lookup_cancelled_mid_statement_leaves_nothing_for_the_next() {
+    let (app, proxy) = behind_proxy(|s| {
+        s.cache_disabled = true;
+        s.db_max_connections = 3;
+    })
+    .await;
+    let ids = app.seed_customers(6).await;
+    for id in &ids {
+        name_of(&app, *id).await;
+    }
+    // Clients that give up while their statements' answers are held back:
+    // the server drops those requests mid-statement.
+    proxy.set_latency(Duration::from_millis(400));
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(100))
+        .build()
+        .expect("client");
+    for id in &ids[..3] {
+        let sent = impatient
+            .post(format!("{}/graphql", app.address))
+            .json(&json!({ "query": LOOKUP, "variables": { "id": id.to_string() } }))
+            .send()
+            .await;
+        assert!(sent.is_err(), "the client gave up before the answer");
+    }
+    proxy.set_latency(Duration::ZERO);
+    // Every later lookup reads its own customer, never a row left over.
+    for round in 0..3 {
+        for (i, id) in ids.iter().enumerate().rev() {
+            assert_eq!(
+                name_of(&app, *id).await,
+                format!("Customer {i}"),
+                "round {round}"
+            );
+        }
+    }
+}
