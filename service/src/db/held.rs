@@ -4,14 +4,16 @@
 //! sqlx pings every connection it gets back (`PoolConnection` returning to
 //! the pool waits for a round trip, unconditionally): for a lookup that is
 //! one statement, that doubles the round trips. A kept connection goes back
-//! to this list instead, after a statement that completed. It never leaves
+//! to this list instead, after a statement that completed, or straight to
+//! the caller that waited longest for one. At most [`kept_connections`] of
+//! the pool are kept (busy or idle): the rest stay sqlx's, for transactions
+//! and for statements beyond that number. A kept connection never leaves
 //! sqlx's accounting: the pool's size limit and acquire timeout still hold,
-//! and whatever drops a kept connection (a failed or cancelled statement, a
-//! full list, its age) hands it back to sqlx, which tests it then as usual.
+//! and whatever drops one (a failed or cancelled statement, its age, a
+//! closing pool) hands it back to sqlx, which tests it then as usual.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::pool::PoolConnection;
@@ -31,122 +33,168 @@ const IDLE_BEFORE_RETURN: Duration = super::IDLE_BEFORE_PING;
 /// lifetime rule still reaches it.
 const KEPT_AT_MOST: Duration = Duration::from_secs(60);
 
-/// Connections the pool leaves to transactions and other callers: never
-/// kept, whatever the load on single statements.
+/// How many of a pool's connections may be kept: three quarters, leaving
+/// at least one to transactions and other callers whatever the load on
+/// single statements.
 pub fn kept_connections(max_connections: u32) -> usize {
     let max = usize::try_from(max_connections).unwrap_or(usize::MAX);
     max.saturating_sub((max / 4).max(1))
 }
 
+/// A connection out of sqlx's pool for one statement. `slot` is set when
+/// it counts among the kept ones: it returns to the list after a statement
+/// that completed, and its count goes when it is dropped.
 #[derive(Debug)]
-struct Kept {
+struct Conn {
     conn: PoolConnection<Postgres>,
+    slot: Option<Slot>,
     /// When it was taken out of sqlx's pool.
     taken: Instant,
     /// When its last statement completed.
     used: Instant,
 }
 
+/// One of the kept connections, counted until dropped. (Weak: the idle
+/// list holds slots, and must not keep its own owner alive.)
+#[derive(Debug)]
+struct Slot(Weak<Held>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(held) = self.0.upgrade() {
+            held.lock().kept -= 1;
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Kept connections waiting for a statement, most recently used last.
+    idle: VecDeque<Conn>,
+    /// Kept connections, idle or busy.
+    kept: usize,
+    closed: bool,
+}
+
 #[derive(Debug)]
 pub struct Held {
     pool: PgPool,
-    idle: Mutex<VecDeque<Kept>>,
+    state: Mutex<State>,
     keep: usize,
     /// How long a connection is kept before it goes back to sqlx.
     recycle: Duration,
     counter: Arc<StatementCounter>,
-    closed: AtomicBool,
 }
 
 impl Held {
-    /// Keeps at most `keep` idle connections of `pool`, none longer than
+    /// Keeps at most `keep` connections of `pool`, none longer than
     /// `max_lifetime` (or [`KEPT_AT_MOST`]).
     pub fn new(
         pool: PgPool,
         keep: usize,
         max_lifetime: Duration,
         counter: Arc<StatementCounter>,
-    ) -> Self {
-        Held {
+    ) -> Arc<Self> {
+        Arc::new(Held {
             pool,
-            idle: Mutex::new(VecDeque::with_capacity(keep)),
+            state: Mutex::new(State::default()),
             keep,
             recycle: max_lifetime.min(KEPT_AT_MOST),
             counter,
-            closed: AtomicBool::new(false),
-        }
+        })
     }
 
     /// Kept connections waiting for a statement.
     pub fn idle(&self) -> usize {
-        self.lock().len()
+        self.lock().idle.len()
     }
 
-    /// Hands every kept connection back to sqlx and keeps none from now
-    /// on (before the pool is closed: closing waits for them).
+    /// Hands every idle kept connection back to sqlx and keeps none from
+    /// now on (before the pool is closed: closing waits for them).
     pub fn release(&self) {
-        self.closed.store(true, Ordering::SeqCst);
-        let kept: Vec<Kept> = self.lock().drain(..).collect();
-        drop(kept);
+        let idle = {
+            let mut state = self.lock();
+            state.closed = true;
+            std::mem::take(&mut state.idle)
+        };
+        drop(idle);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Kept>> {
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The most recently used kept connection, else one from sqlx's pool
-    /// (waiting at most its acquire timeout).
-    async fn take(&self) -> Result<Kept, DbErr> {
-        let kept = self.lock().pop_back();
-        if let Some(kept) = kept {
-            if kept.used.elapsed() < IDLE_BEFORE_RETURN {
-                return Ok(kept);
+    /// The most recently used idle kept connection, else one from sqlx's
+    /// pool (waiting at most its acquire timeout), kept while fewer than
+    /// `keep` are.
+    async fn take(self: &Arc<Self>) -> Result<Conn, DbErr> {
+        let stale = {
+            let mut state = self.lock();
+            match state.idle.pop_back() {
+                Some(conn) if conn.used.elapsed() < IDLE_BEFORE_RETURN => return Ok(conn),
+                // The most recent one sat this long: so did every other one.
+                Some(conn) => {
+                    let mut stale = std::mem::take(&mut state.idle);
+                    stale.push_back(conn);
+                    stale
+                }
+                None => VecDeque::new(),
             }
-            // The most recent one sat this long: so did every other one.
-            let stale: Vec<Kept> = self.lock().drain(..).collect();
-            drop((kept, stale));
-        }
-        let conn = self.pool.acquire().await.map_err(|e| match e {
-            sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
-            sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
-            e => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))),
-        })?;
-        let now = Instant::now();
-        Ok(Kept {
-            conn,
-            taken: now,
-            used: now,
+        };
+        drop(stale);
+        let conn = self.pool.acquire().await.map_err(acquire_error)?;
+        Ok(Conn::new(conn, self.claim_slot()))
+    }
+
+    /// Counts one more kept connection, if there is room.
+    fn claim_slot(self: &Arc<Self>) -> Option<Slot> {
+        let mut state = self.lock();
+        (state.kept < self.keep && !state.closed).then(|| {
+            state.kept += 1;
+            Slot(Arc::downgrade(self))
         })
     }
 
-    /// Keeps a connection whose statement completed, unless the list is
-    /// full, it was kept long enough, or the pool is closing (dropped, it
-    /// goes back to sqlx).
-    fn give_back(&self, mut kept: Kept) {
-        if kept.taken.elapsed() >= self.recycle || self.closed.load(Ordering::SeqCst) {
+    /// After a statement that completed: a kept connection goes back to
+    /// the idle list. Any other (not kept, kept long enough, the pool
+    /// closing) is dropped: it goes back to sqlx. So is a kept one while
+    /// sqlx's pool has no idle connection left: callers may be queued
+    /// there, and sqlx serves them in turn (taking it from the list would
+    /// let later callers overtake them).
+    fn give_back(&self, mut conn: Conn) {
+        if conn.slot.is_none() || conn.taken.elapsed() >= self.recycle || self.pool_is_busy() {
             return;
         }
-        kept.used = Instant::now();
-        let mut idle = self.lock();
+        conn.used = Instant::now();
+        let mut state = self.lock();
+        if state.closed {
+            drop(state);
+            return;
+        }
         // The least recently used one goes back once it sat too long.
-        let stale = idle
+        let stale = state
+            .idle
             .front()
-            .is_some_and(|k| k.used.elapsed() >= IDLE_BEFORE_RETURN)
-            .then(|| idle.pop_front())
+            .is_some_and(|c| c.used.elapsed() >= IDLE_BEFORE_RETURN)
+            .then(|| state.idle.pop_front())
             .flatten();
-        let surplus = if idle.len() < self.keep {
-            idle.push_back(kept);
-            None
-        } else {
-            Some(kept)
-        };
-        drop(idle);
-        drop((stale, surplus));
+        state.idle.push_back(conn);
+        drop(state);
+        drop(stale);
+    }
+
+    /// Every connection of sqlx's pool is open and out.
+    fn pool_is_busy(&self) -> bool {
+        self.pool.num_idle() == 0 && self.pool.size() >= self.pool.options().get_max_connections()
     }
 
     /// Runs one statement that returns rows; counted like every statement.
-    pub async fn fetch(&self, stmt: &Statement, at_most_one: bool) -> Result<Vec<PgRow>, DbErr> {
-        let mut kept = self.take().await?;
+    pub async fn fetch(
+        self: &Arc<Self>,
+        stmt: &Statement,
+        at_most_one: bool,
+    ) -> Result<Vec<PgRow>, DbErr> {
+        let mut conn = self.take().await?;
         let values = stmt
             .values
             .clone()
@@ -155,21 +203,55 @@ impl Held {
         let started = Instant::now();
         let result = if at_most_one {
             query
-                .fetch_optional(&mut *kept.conn)
+                .fetch_optional(&mut *conn.conn)
                 .await
                 .map(|row| row.into_iter().collect())
         } else {
-            query.fetch_all(&mut *kept.conn).await
+            query.fetch_all(&mut *conn.conn).await
         };
         self.counter
             .record(&stmt.sql, started.elapsed(), result.is_err());
         match result {
             Ok(rows) => {
-                self.give_back(kept);
+                self.give_back(conn);
                 Ok(rows)
             }
-            // `kept` is dropped: sqlx tests the connection before reuse.
+            // `conn` is dropped: sqlx tests the connection before reuse.
             Err(e) => Err(DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))),
         }
+    }
+}
+
+impl Conn {
+    fn new(conn: PoolConnection<Postgres>, slot: Option<Slot>) -> Self {
+        let now = Instant::now();
+        Conn {
+            conn,
+            slot,
+            taken: now,
+            used: now,
+        }
+    }
+}
+
+fn acquire_error(e: sqlx::Error) -> DbErr {
+    match e {
+        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+        sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+        e => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kept_connections;
+
+    #[test]
+    fn a_pool_always_leaves_a_connection_unkept() {
+        assert_eq!(kept_connections(1), 0);
+        assert_eq!(kept_connections(2), 1);
+        assert_eq!(kept_connections(4), 3);
+        assert_eq!(kept_connections(16), 12);
+        assert_eq!(kept_connections(100), 75);
     }
 }

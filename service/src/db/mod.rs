@@ -62,12 +62,12 @@ pub async fn connect(
     });
     let keep = held::kept_connections(pool.max_connections);
     let held = (db.get_database_backend() == DbBackend::Postgres && keep > 0).then(|| {
-        Arc::new(Held::new(
+        Held::new(
             db.get_postgres_connection_pool().clone(),
             keep,
             pool.max_lifetime,
             counter,
-        ))
+        )
     });
     Ok(Db { conn: db, held })
 }

@@ -144,3 +144,36 @@ async fn a_lookup_cancelled_mid_statement_leaves_nothing_for_the_next() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (DATABASE_URL)"]
+async fn a_kept_connection_goes_to_callers_queued_in_the_pool() {
+    // Two connections, one of which may be kept; the acquire timeout is one second.
+    let (app, _proxy) = behind_proxy(|s| {
+        s.cache_disabled = true;
+        s.db_max_connections = 2;
+        s.db_min_connections = 0;
+    })
+    .await;
+    let ids = app.seed_customers(2).await;
+    assert_eq!(name_of(&app, ids[0]).await, "Customer 0");
+    // The lookup's connection is kept; a transaction holds the other one,
+    // and another caller queues in sqlx's pool for a connection.
+    let pool = app.store().db.get_postgres_connection_pool().clone();
+    let busy = pool.acquire().await.expect("the second connection");
+    let queued = tokio::spawn({
+        let pool = pool.clone();
+        async move { pool.acquire().await.map(drop) }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The next lookup runs on the kept connection, which then goes to the
+    // queued caller instead of back to the kept list.
+    assert_eq!(name_of(&app, ids[1]).await, "Customer 1");
+    let served = queued.await.expect("the queued caller");
+    assert!(
+        served.is_ok(),
+        "the queued caller got a connection within the acquire timeout: {served:?}"
+    );
+    drop(busy);
+    assert_eq!(name_of(&app, ids[0]).await, "Customer 0");
+}
