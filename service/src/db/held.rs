@@ -4,10 +4,11 @@
 //! sqlx pings every connection it gets back (`PoolConnection` returning to
 //! the pool waits for a round trip, unconditionally): for a lookup that is
 //! one statement, that doubles the round trips. A kept connection goes back
-//! to this list instead, after a statement that completed, or straight to
-//! the caller that waited longest for one. At most [`kept_connections`] of
-//! the pool are kept (busy or idle): the rest stay sqlx's, for transactions
-//! and for statements beyond that number. A kept connection never leaves
+//! to this list instead, after a statement that completed, unless sqlx's
+//! pool has no idle connection left (callers may be queued there: it goes
+//! to them, through sqlx). At most [`kept_connections`] of the pool are
+//! kept (busy or idle): the rest stay sqlx's, for transactions and for
+//! statements beyond that number. A kept connection never leaves
 //! sqlx's accounting: the pool's size limit and acquire timeout still hold,
 //! and whatever drops one (a failed or cancelled statement, its age, a
 //! closing pool) hands it back to sqlx, which tests it then as usual.
