@@ -56,11 +56,22 @@ pub async fn stats_for_customers<C: ConnectionTrait>(
 
 /// `SELECT <columns> FROM <table> WHERE <key> IN <ids>` as one statement per
 /// bind-limit chunk: an array parameter on PostgreSQL (`= ANY($1)`, the
-/// same text whatever the number of ids, so its plan is prepared once), a
-/// list of placeholders elsewhere. The SQL is written here, not built by
-/// the query builder on every call: these run for every loader batch.
+/// same text whatever the number of ids), a list of placeholders elsewhere.
+/// The SQL is written here, not built by the query builder on every call:
+/// these run for every loader batch.
+///
+/// One id on PostgreSQL is `<key> = $1`: PostgreSQL re-plans `= ANY($1)` on
+/// every execution (its generic plan, estimated for an array of unknown
+/// length, never looks cheaper than a plan for the actual array), which
+/// doubles the database's work for a single-row lookup; `= $1` runs on the
+/// plan prepared once.
 fn by_keys(backend: DbBackend, select: &str, key: &str, ids: &[i64]) -> Vec<Statement> {
     match backend {
+        DbBackend::Postgres if ids.len() == 1 => vec![Statement::from_sql_and_values(
+            backend,
+            format!("{select} WHERE {key} = $1"),
+            [Value::from(ids[0])],
+        )],
         DbBackend::Postgres => vec![Statement::from_sql_and_values(
             backend,
             format!("{select} WHERE {key} = ANY($1)"),

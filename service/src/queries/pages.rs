@@ -109,14 +109,29 @@ fn keyset_sql(
 
 /// A page of each customer's orders: `unnest` of the ids and a `LATERAL`
 /// subquery over the `(customer_id, created_at, id)` index (PostgreSQL).
+/// One customer's page is the subquery alone: PostgreSQL re-plans a
+/// statement over `unnest($1)` on every execution (see
+/// `lookups::by_keys`), and planning costs more than the page itself.
 pub fn lateral_page_statement(ids: &[i64], page: &PageRequest<OrderKey>) -> Statement {
     let limit = i64::try_from(page.limit()).unwrap_or(i64::MAX);
-    let mut values: Vec<Value> = vec![Value::from(ids.to_vec()), Value::from(limit)];
+    let parents = match ids {
+        [one] => Value::from(*one),
+        _ => Value::from(ids.to_vec()),
+    };
+    let mut values: Vec<Value> = vec![parents, Value::from(limit)];
     let mut n = 2;
     let (keyset, dir) = keyset_sql(page, &mut values, "o.", || {
         n += 1;
         format!("${n}")
     });
+    if ids.len() == 1 {
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders o \
+             WHERE o.customer_id = $1{keyset} \
+             ORDER BY o.created_at {dir}, o.id {dir} LIMIT $2"
+        );
+        return Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
+    }
     let sql = format!(
         "SELECT o.id, o.customer_id, o.total_cents, o.status, o.created_at \
          FROM unnest($1::bigint[]) AS p(cid) \

@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::faults::behind_proxy;
-use crate::helpers::{TestApp, data};
+use crate::helpers::{TestApp, data, spawn_app_with};
 use crate::proxy::FaultProxy;
 
 const LOOKUP: &str = "query($id: ID!) { customer(id: $id) { id name } }";
@@ -176,4 +177,76 @@ async fn a_kept_connection_goes_to_callers_queued_in_the_pool() {
     );
     drop(busy);
     assert_eq!(name_of(&app, ids[0]).await, "Customer 0");
+}
+
+/// The prepared statements on the server's one connection whose text
+/// contains `needle`: `(generic plans, custom plans)` PostgreSQL made.
+async fn plans_of(app: &TestApp, needle: &str) -> (i64, i64) {
+    let pool = app.store().db.get_postgres_connection_pool().clone();
+    let mut conn = pool.acquire().await.expect("the connection");
+    let rows: Vec<(String, i64, i64)> = sea_orm::sqlx::query_as(
+        "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .expect("pg_prepared_statements");
+    let found: Vec<_> = rows.iter().filter(|(s, ..)| s.contains(needle)).collect();
+    assert_eq!(found.len(), 1, "one statement with {needle:?} in {rows:?}");
+    (found[0].1, found[0].2)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (DATABASE_URL)"]
+async fn single_key_statements_run_on_the_plan_prepared_once() {
+    // One connection, none kept: every statement runs on it.
+    let app = spawn_app_with(|s| {
+        s.cache_disabled = true;
+        s.db_max_connections = 1;
+        s.db_min_connections = 1;
+    })
+    .await;
+    // Enough rows, analysed, that PostgreSQL's estimates are a real table's.
+    let ids = app.seed_customers(2000).await;
+    app.seed_order(ids[0], 1250, "2026-01-02T03:04:05Z").await;
+    app.store()
+        .db
+        .execute_unprepared("ANALYZE")
+        .await
+        .expect("analyze");
+    for _ in 0..12 {
+        let resp = app
+            .query(
+                "query($id: ID!) { customer(id: $id) { name orderCount orders(first: 2) { nodes { total } } } }",
+                json!({ "id": ids[0].to_string() }),
+            )
+            .await;
+        assert_eq!(
+            data(&resp)["customer"],
+            json!({ "name": "Customer 0", "orderCount": 1, "orders": { "nodes": [{ "total": "12.50" }] } }),
+            "{resp}"
+        );
+        let resp = app
+            .query(
+                "query($a: ID!, $b: ID!) { a: customer(id: $a) { name } b: customer(id: $b) { name } }",
+                json!({ "a": ids[0].to_string(), "b": ids[1].to_string() }),
+            )
+            .await;
+        assert_eq!(data(&resp)["b"]["name"], "Customer 1", "{resp}");
+    }
+    // PostgreSQL plans a statement for its first five executions, then
+    // keeps its generic plan if that looks no dearer.
+    for needle in [
+        "FROM customers WHERE id = $1",
+        "FROM customer_stats WHERE customer_id = $1",
+        "WHERE o.customer_id = $1",
+    ] {
+        let (generic, custom) = plans_of(&app, needle).await;
+        assert!(
+            generic >= 7 && custom <= 5,
+            "{needle}: {generic} generic and {custom} custom plans"
+        );
+    }
+    // Two ids are one `= ANY($1)` statement, planned again every time.
+    let (generic, custom) = plans_of(&app, "FROM customers WHERE id = ANY($1)").await;
+    assert_eq!((generic, custom), (0, 12));
 }
