@@ -32,10 +32,32 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
                 10.0,
             ])
             .unwrap_or_else(|_| PrometheusBuilder::new());
-        match builder.install_recorder() {
-            Ok(handle) => handle,
+        let handle = match builder.install_recorder() {
+            Ok(handle) => {
+                service::metered::recorder_installed();
+                handle
+            }
             // Another recorder is installed: keep a detached one so /metrics still answers.
             Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+        };
+        // Histograms keep every sample until upkeep (or a scrape) folds
+        // them into their buckets: without it, a server nobody scrapes
+        // grows by every request's samples.
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name("metrics-upkeep".to_owned())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(METRICS_UPKEEP);
+                    upkeep.run_upkeep();
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "no metrics upkeep thread; histograms are folded only when /metrics is read");
         }
+        handle
     })
 }
+
+/// How often histogram samples are folded into their buckets.
+const METRICS_UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);

@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod import;
 pub mod input;
+pub mod metered;
 pub mod model;
 pub mod money;
 pub mod orders;

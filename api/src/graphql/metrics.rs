@@ -4,6 +4,8 @@
 use std::time::Instant;
 
 use async_graphql::ServerError;
+use metrics::{Counter, Histogram};
+use service::metered::ByKey;
 
 use super::error::code_of;
 use super::persisted::Persisted;
@@ -40,7 +42,9 @@ pub fn metrics_label(name: &str) -> String {
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if seen.contains(name) || seen.len() < MAX_OPERATION_LABELS {
+    if seen.contains(name) {
+        name.to_owned()
+    } else if seen.len() < MAX_OPERATION_LABELS {
         seen.insert(name.to_owned());
         name.to_owned()
     } else {
@@ -55,8 +59,24 @@ pub fn record(label: &str, errors: &[ServerError], started: Instant) {
         let code = code_of(err).unwrap_or_default();
         metrics::counter!("graphql_errors_total", "code" => code).increment(1);
     }
-    metrics::counter!("graphql_requests_total", "operation" => label.to_owned(), "outcome" => outcome)
-        .increment(1);
-    metrics::histogram!("graphql_request_duration_seconds", "operation" => label.to_owned())
-        .record(started.elapsed().as_secs_f64());
+    static SUCCEEDED: ByKey<String, Counter> = ByKey::new();
+    static FAILED: ByKey<String, Counter> = ByKey::new();
+    static DURATIONS: ByKey<String, Histogram> = ByKey::new();
+    let requests = if errors.is_empty() {
+        &SUCCEEDED
+    } else {
+        &FAILED
+    };
+    requests.with(
+        label,
+        str::to_owned,
+        || metrics::counter!("graphql_requests_total", "operation" => label.to_owned(), "outcome" => outcome),
+        |c| c.increment(1),
+    );
+    DURATIONS.with(
+        label,
+        str::to_owned,
+        || metrics::histogram!("graphql_request_duration_seconds", "operation" => label.to_owned()),
+        |h| h.record(started.elapsed().as_secs_f64()),
+    );
 }

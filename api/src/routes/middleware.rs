@@ -13,7 +13,9 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
+use metrics::{Counter, Gauge, Histogram};
 use rand::Rng;
+use service::metered::{ByKey, Once};
 use tracing::Instrument;
 
 use crate::auth::Auth;
@@ -39,14 +41,23 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| format!("{:016x}", rand::rng().random::<u64>()))
 }
 
+/// The matched route as a label (see [`super::ROUTES`]).
+fn route_of(req: &Request) -> &'static str {
+    req.extensions()
+        .get::<MatchedPath>()
+        .and_then(|p| super::ROUTES.iter().find(|r| **r == p.as_str()))
+        .copied()
+        .unwrap_or("unmatched")
+}
+
+static IN_FLIGHT: Once<Gauge> = Once::new(|| metrics::gauge!("http_requests_in_flight"));
+static REQUESTS: ByKey<(&'static str, u16), Counter> = ByKey::new();
+static DURATIONS: ByKey<&'static str, Histogram> = ByKey::new();
+
 pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&req);
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = route_of(&req);
     let span = tracing::info_span!(
         "request",
         request_id = %id,
@@ -87,11 +98,11 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
             return resp;
         }
         state2.in_flight.fetch_add(1, Ordering::SeqCst);
-        metrics::gauge!("http_requests_in_flight").increment(1.0);
+        IN_FLIGHT.with(|g| g.increment(1.0));
         let timeout = Duration::from_secs(state2.settings.request_timeout_secs.max(1));
         let result = tokio::time::timeout(timeout, next.run(req)).await;
         state2.in_flight.fetch_sub(1, Ordering::SeqCst);
-        metrics::gauge!("http_requests_in_flight").decrement(1.0);
+        IN_FLIGHT.with(|g| g.decrement(1.0));
         match result {
             Ok(resp) => resp,
             Err(_) => {
@@ -112,10 +123,19 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
 
     let status = response.status();
     let elapsed = started.elapsed();
-    metrics::counter!("http_requests_total", "route" => route.clone(), "status" => status.as_u16().to_string())
-        .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "route" => route)
-        .record(elapsed.as_secs_f64());
+    let code = status.as_u16();
+    REQUESTS.with(
+        &(route, code),
+        |k| *k,
+        || metrics::counter!("http_requests_total", "route" => route, "status" => code.to_string()),
+        |c| c.increment(1),
+    );
+    DURATIONS.with(
+        &route,
+        |r| *r,
+        || metrics::histogram!("http_request_duration_seconds", "route" => route),
+        |h| h.record(elapsed.as_secs_f64()),
+    );
     span.in_scope(|| {
         tracing::info!(
             status = status.as_u16(),

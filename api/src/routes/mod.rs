@@ -25,19 +25,31 @@ const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
 /// Responses smaller than this go out uncompressed (not worth the CPU).
 const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
+/// Every route, as `/metrics` labels requests (any other path is
+/// `unmatched`).
+pub const ROUTES: [&str; 6] = [
+    "/graphql",
+    "/",
+    "/graphql/assets/{name}",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+];
+
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
     let cors = cors_layer(state.settings.cors_allowed_origins.as_deref());
+    let [graphql_path, root, assets, healthz, readyz, metrics_path] = ROUTES;
     let mut router = Router::new()
-        .route("/", get(playground::root))
+        .route(root, get(playground::root))
         .route(
-            "/graphql",
+            graphql_path,
             get(graphql::ws::get).post(graphql::graphql_post),
         )
-        .route("/graphql/assets/{name}", get(playground::asset))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::metrics))
+        .route(assets, get(playground::asset))
+        .route(healthz, get(health::healthz))
+        .route(readyz, get(health::readyz))
+        .route(metrics_path, get(metrics::metrics))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

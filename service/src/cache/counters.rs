@@ -3,7 +3,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use metrics::Counter;
+
 use super::CacheError;
+use crate::metered::Once;
 
 /// What `/readyz` reports for the cache.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -52,11 +55,13 @@ impl CacheCounters {
     pub(super) fn record(&self, hits: u64, misses: u64) {
         self.hits.fetch_add(hits, Ordering::Relaxed);
         self.misses.fetch_add(misses, Ordering::Relaxed);
+        static HITS: Once<Counter> = Once::new(|| metrics::counter!("cache_hits_total"));
+        static MISSES: Once<Counter> = Once::new(|| metrics::counter!("cache_misses_total"));
         if hits > 0 {
-            metrics::counter!("cache_hits_total").increment(hits);
+            HITS.with(|c| c.increment(hits));
         }
         if misses > 0 {
-            metrics::counter!("cache_misses_total").increment(misses);
+            MISSES.with(|c| c.increment(misses));
         }
     }
 

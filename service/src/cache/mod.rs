@@ -210,10 +210,15 @@ impl Cache {
         F: Fn(Vec<usize>) -> Fut,
         Fut: Future<Output = Result<Vec<Option<T>>, E>>,
     {
-        let mut out: Vec<Option<T>> = vec![None; slots.len()];
         if slots.is_empty() {
-            return Ok(out);
+            return Ok(Vec::new());
         }
+        if matches!(self.0.backend, Backend::Disabled) {
+            // Every slot misses, nothing is stored, no flight to share.
+            self.0.counters.record(0, slots.len() as u64);
+            return fetch((0..slots.len()).collect()).await;
+        }
+        let mut out: Vec<Option<T>> = vec![None; slots.len()];
         let looked_up = self.lookup(slots).await;
         let fill = self.1;
 

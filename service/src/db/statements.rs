@@ -3,6 +3,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use metrics::{Counter, Histogram};
+
+use crate::metered::Once;
+
 /// Counts every SQL statement the connection executes (SeaORM's metric
 /// callback), so tests and `/metrics` can prove how many a request costs.
 #[derive(Debug, Default)]
@@ -72,10 +76,15 @@ impl StatementCounter {
 
     /// Counts a statement that ran (here and in `/metrics`).
     pub(crate) fn record(&self, sql: &str, elapsed: Duration, failed: bool) {
+        static SUCCEEDED: Once<Counter> =
+            Once::new(|| metrics::counter!("sql_statements_total", "failed" => "false"));
+        static FAILED: Once<Counter> =
+            Once::new(|| metrics::counter!("sql_statements_total", "failed" => "true"));
+        static DURATION: Once<Histogram> =
+            Once::new(|| metrics::histogram!("sql_statement_duration_seconds"));
         self.statements.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("sql_statements_total", "failed" => if failed { "true" } else { "false" })
-            .increment(1);
-        metrics::histogram!("sql_statement_duration_seconds").record(elapsed.as_secs_f64());
+        if failed { &FAILED } else { &SUCCEEDED }.with(|c| c.increment(1));
+        DURATION.with(|h| h.record(elapsed.as_secs_f64()));
         if let Some(recent) = &self.recent {
             let ended = std::time::Instant::now();
             let ran = Ran {
