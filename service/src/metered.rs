@@ -47,7 +47,9 @@ impl<H> Once<H> {
 
 /// Handles of one metric by label values (a small, bounded set of keys).
 pub struct ByKey<K, H> {
-    handles: OnceLock<RwLock<HashMap<K, H>>>,
+    /// Keys are label values the server chose (or bounded, as operation
+    /// names are): a fast hash.
+    handles: OnceLock<RwLock<HashMap<K, H, foldhash::fast::RandomState>>>,
 }
 
 impl<K: Eq + Hash, H> ByKey<K, H> {

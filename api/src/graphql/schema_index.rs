@@ -3,10 +3,14 @@
 //! response completion (field order, nullability) walk it; async-graphql
 //! keeps its own registry private.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use async_graphql::Value as ConstValue;
 use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
+
+/// The index's maps: its keys are the schema's own names, looked up many
+/// times per request (a fast hash; no caller chooses them).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// An output field: its type and its arguments.
 #[derive(Debug)]

@@ -143,7 +143,9 @@ impl Held {
             }
         };
         drop(stale);
-        let conn = self.pool.acquire().await.map_err(acquire_error)?;
+        // Boxed: sqlx's acquire future is kilobytes, and every lookup's
+        // future (moved into a box by SeaORM's trait) would carry it.
+        let conn = Box::pin(self.pool.acquire()).await.map_err(acquire_error)?;
         Ok(Conn::new(conn, self.claim_slot()))
     }
 
