@@ -100,8 +100,9 @@ impl<'a> OrderService<'a> {
         };
         let rows = db.query_all_raw(stmt).await?;
         let mut grouped: HashMap<i64, Vec<Order>> = HashMap::new();
-        for row in &rows {
-            let order = crate::queries::lookups::decode_order(row)?;
+        let orders =
+            crate::queries::columns::decode_all(&rows, crate::queries::lookups::decode_order)?;
+        for order in orders {
             grouped.entry(order.customer_id).or_default().push(order);
         }
         for id in ids {

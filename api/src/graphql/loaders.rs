@@ -12,7 +12,10 @@ use super::db_gate::DbGate;
 use super::fetch_queue::FetchQueue;
 use service::model::{Customer, CustomerStats, Order, OrderKey, Page, PageRequest};
 
-pub type AppLoader = DataLoader<Loaders, HashMapCache>;
+/// The loader's per-request cache hashes with foldhash: its keys are
+/// bounded by the request's cost, and SipHash over every `OrdersOf` key
+/// was a visible share of a page of customers with their orders.
+pub type AppLoader = DataLoader<Loaders, HashMapCache<foldhash::fast::RandomState>>;
 pub type LoadError = Arc<service::Error>;
 
 /// A customer by id.
@@ -47,7 +50,7 @@ impl Loaders {
         DataLoader::with_cache(
             Loaders { store, gate },
             queue.spawner(),
-            HashMapCache::default(),
+            HashMapCache::<foldhash::fast::RandomState>::new(),
         )
         .delay(std::time::Duration::ZERO)
     }

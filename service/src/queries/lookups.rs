@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet};
 use entity::customer;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use sea_orm::{DbBackend, QueryResult, Statement, Value};
+use sea_orm::{DbBackend, Statement, Value};
+
+use super::columns::{Row, decode_all};
 
 use crate::db::rows_per_insert;
 use crate::error::Result;
@@ -42,10 +44,10 @@ pub async fn stats_for_customers<C: ConnectionTrait>(
         ids,
         |r| {
             Ok((
-                r.try_get_by_index::<i64>(0)?,
+                r.get::<i64>(0)?,
                 CustomerStats {
-                    order_count: r.try_get_by_index(1)?,
-                    total_spent: Money::from_cents(r.try_get_by_index(2)?),
+                    order_count: r.get(1)?,
+                    total_spent: Money::from_cents(r.get(2)?),
                 },
             ))
         },
@@ -97,16 +99,15 @@ async fn rows_by_keys<C: ConnectionTrait, T>(
     select: &str,
     key: &str,
     ids: &[i64],
-    decode: impl Fn(&QueryResult) -> std::result::Result<T, sea_orm::DbErr>,
+    decode: impl Fn(&Row<'_>) -> std::result::Result<T, sea_orm::DbErr>,
 ) -> Result<Vec<T>> {
     let mut out = Vec::with_capacity(ids.len());
     if ids.is_empty() {
         return Ok(out);
     }
     for stmt in by_keys(conn.get_database_backend(), select, key, ids) {
-        for row in conn.query_all_raw(stmt).await? {
-            out.push(decode(&row)?);
-        }
+        let rows = conn.query_all_raw(stmt).await?;
+        out.extend(decode_all(&rows, &decode)?);
     }
     Ok(out)
 }
@@ -120,11 +121,11 @@ pub async fn customers_by_ids<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Resu
         ids,
         |r| {
             Ok(Customer {
-                id: r.try_get_by_index(0)?,
-                name: r.try_get_by_index(1)?,
-                email: r.try_get_by_index(2)?,
-                phone: r.try_get_by_index(3)?,
-                created_at: r.try_get_by_index(4)?,
+                id: r.get(0)?,
+                name: r.get(1)?,
+                email: r.get(2)?,
+                phone: r.get(3)?,
+                created_at: r.get(4)?,
             })
         },
     )
@@ -144,14 +145,14 @@ pub async fn orders_by_ids<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<
 }
 
 /// An `orders` row selected as `id, customer_id, total_cents, status, created_at`.
-pub fn decode_order(r: &QueryResult) -> std::result::Result<Order, sea_orm::DbErr> {
-    let status: String = r.try_get_by_index(3)?;
+pub fn decode_order(r: &Row<'_>) -> std::result::Result<Order, sea_orm::DbErr> {
+    let status: String = r.get(3)?;
     Ok(Order {
-        id: r.try_get_by_index(0)?,
-        customer_id: r.try_get_by_index(1)?,
-        total: Money::from_cents(r.try_get_by_index(2)?),
+        id: r.get(0)?,
+        customer_id: r.get(1)?,
+        total: Money::from_cents(r.get(2)?),
         status: OrderStatus::from_name(&status)
             .ok_or_else(|| sea_orm::DbErr::Type(format!("unknown order status {status:?}")))?,
-        created_at: r.try_get_by_index(4)?,
+        created_at: r.get(4)?,
     })
 }

@@ -250,3 +250,33 @@ async fn single_key_statements_run_on_the_plan_prepared_once() {
     let (generic, custom) = plans_of(&app, "FROM customers WHERE id = ANY($1)").await;
     assert_eq!((generic, custom), (0, 12));
 }
+
+/// Rows are read by position; on PostgreSQL only the first row of a
+/// result has its column types checked (the others share them), so a
+/// wrong type must still fail there. Runs on either backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_read_with_a_wrong_type_fails_on_its_first_row() {
+    use service::queries::columns::decode_all;
+    let app = crate::helpers::spawn_app().await;
+    let ids = app.seed_customers(3).await;
+    let rows = app
+        .store()
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            app.store().db.get_database_backend(),
+            "SELECT id, name FROM customers ORDER BY id",
+        ))
+        .await
+        .expect("rows");
+    let read = decode_all(&rows, |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?)))
+        .expect("the right types");
+    assert_eq!(
+        read,
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| (*id, format!("Customer {i}")))
+            .collect::<Vec<_>>()
+    );
+    let wrong = decode_all(&rows, |r| r.get::<i64>(1));
+    assert!(wrong.is_err(), "a name read as a number: {wrong:?}");
+}
