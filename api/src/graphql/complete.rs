@@ -35,7 +35,12 @@ struct Nulled;
 /// Fields selected under one response key, in document order, with the
 /// definition of the field they select (looked up once per selection set,
 /// not once per object of a list).
-type Grouped<'a> = IndexMap<&'a str, (Vec<&'a Positioned<Field>>, Option<&'a FieldDef>)>;
+/// Keyed by response names of the document (foldhash: no SipHash per field).
+type Grouped<'a> = IndexMap<
+    &'a str,
+    (Vec<&'a Positioned<Field>>, Option<&'a FieldDef>),
+    foldhash::fast::RandomState,
+>;
 
 /// Rebuilds `data` of `operation` (whose root type is `root`) after it
 /// executed. The executor answers `null` when every root field failed; that
@@ -70,7 +75,7 @@ struct Walker<'a> {
 
 impl<'a> Walker<'a> {
     fn grouped(&self, type_name: &str, sets: &[&'a SelectionSet]) -> Grouped<'a> {
-        let mut grouped = Grouped::new();
+        let mut grouped = Grouped::default();
         let mut visited = Vec::new();
         for set in sets {
             self.collect(type_name, set, &mut grouped, &mut visited);
