@@ -279,4 +279,8 @@ async fn a_result_read_with_a_wrong_type_fails_on_its_first_row() {
     );
     let wrong = decode_all(&rows, |r| r.get::<i64>(1));
     assert!(wrong.is_err(), "a name read as a number: {wrong:?}");
+    // Unchecked, an 8-byte id reads as a (NUL-filled) string without
+    // complaint: only the check on the first row refuses it.
+    let wrong = decode_all(&rows, |r| r.get::<String>(0));
+    assert!(wrong.is_err(), "an id read as a string: {wrong:?}");
 }
