@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use service::db::PoolSettings;
 
-use crate::graphql::lexical::TextLimits;
-use crate::graphql::pipeline::DocumentLimits;
+use crate::graphql::engine::Limits;
+use crate::graphql::engine::lexical::TextLimits;
 use crate::server::ConnectionLimits;
 
 /// Deepest bracket nesting a document may have (the parser's recursion limit).
@@ -409,8 +409,8 @@ impl Settings {
         Duration::from_secs(self.cache_ttl_secs.max(1))
     }
 
-    pub fn document_limits(&self) -> DocumentLimits {
-        DocumentLimits {
+    pub fn engine_limits(&self) -> Limits {
+        Limits {
             text: TextLimits {
                 max_bytes: self.graphql_max_document_bytes,
                 max_tokens: self.graphql_max_tokens,
@@ -420,6 +420,7 @@ impl Settings {
             max_depth: self.graphql_max_depth as u64,
             max_cost: self.graphql_max_complexity as u64,
             max_bulk_rows: self.max_bulk_rows as u64,
+            max_connections_per_request: self.db_max_connections_per_request.max(1),
         }
     }
 

@@ -7,8 +7,8 @@ use service::Store;
 use service::db::StatementCounter;
 
 use crate::auth::Jwt;
-use crate::graphql::pipeline::Pipeline;
-use crate::graphql::subscription::ranking::Rankings;
+use crate::graphql::engine::Engine;
+use crate::graphql::schema::subscription::ranking::Rankings;
 use crate::live::LiveSockets;
 use crate::playground::Playground;
 use crate::rate_limit::ClientLimiter;
@@ -35,7 +35,7 @@ impl std::ops::Deref for AppState {
 
 /// What [`AppState`] shares.
 pub struct Shared {
-    pub pipeline: Arc<Pipeline>,
+    pub engine: Arc<Engine>,
     pub store: Store,
     pub jwt: Jwt,
     pub settings: Arc<Settings>,

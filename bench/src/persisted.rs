@@ -39,7 +39,7 @@ fn variables(query: usize, customers: usize) -> serde_json::Value {
         json!({ "id": rng.random_range(1..=customers).to_string() })
     } else {
         let start = rng.random_range(0..customers.saturating_sub(50).max(1)) as i64;
-        json!({ "after": (start > 0).then(|| api::graphql::scalars::cursor::customer(start)) })
+        json!({ "after": (start > 0).then(|| api::graphql::schema::scalars::cursor::customer(start)) })
     }
 }
 
@@ -55,7 +55,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     println!("| query | with document req/s | hash only req/s | hash/document |");
     println!("| --- | ---: | ---: | ---: |");
     for (i, (name, doc)) in QUERIES.iter().enumerate() {
-        let hash = api::graphql::persisted::sha256_hex(doc);
+        let hash = api::graphql::engine::persisted::sha256_hex(doc);
         let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
         server
             .post(&json!({ "query": doc, "variables": variables(i, args.data.customers), "extensions": ext }), None)

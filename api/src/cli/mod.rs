@@ -142,7 +142,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Stats { action } => stats::stats(settings, action).await,
         Command::PrintSchema => {
-            print!("{}", crate::graphql::sdl());
+            print!("{}", crate::graphql::schema::sdl());
             Ok(())
         }
         Command::Token {

@@ -1,82 +1,21 @@
-//! The GraphQL schema: roots split by domain, types, scalars, loaders and
-//! the error mapping. [`build_schema`] is pure: it connects and migrates nothing.
+//! GraphQL, in three parts that depend one way (engine → schema → runtime):
+//!
+//! - [`engine`]: what happens to a document between a transport and the
+//!   resolvers. Both transports (HTTP in `routes::graphql`, the WebSocket in
+//!   `routes::graphql::ws`) call it through one door each,
+//!   [`engine::Engine::run_batch`] and [`engine::Engine::subscribe`], and
+//!   only encode what it returns. Behind the door: persisted documents, the
+//!   text limits, parsing, the operation and its type, expansion, argument
+//!   values, cost (one budget per HTTP request), the database gate, the
+//!   replica choice, async-graphql's validation and execution, and the
+//!   completion of its result to the specification.
+//! - [`schema`]: what clients see: the roots split by domain, the object and
+//!   input types, scalars, the guard, the dataloaders and the fields' cost
+//!   weights. It knows nothing of the engine.
+//! - [`runtime`]: what a resolver runs under and the engine provides per
+//!   request: error codes, the database gate, the fetch queue that schedules
+//!   dataloader batches, the live connection a subscription reports to.
 
-pub mod arguments;
-pub mod complete;
-pub mod cost;
-pub mod db_gate;
-pub mod documents;
-pub mod error;
-pub mod fetch_queue;
-pub mod guard;
-pub mod lexical;
-pub mod loaders;
-pub mod metrics;
-pub mod mutation;
-pub mod offload;
-pub mod operation;
-pub mod persisted;
-pub mod pipeline;
-pub mod query;
-pub mod scalars;
-pub mod schema_index;
-pub mod subscription;
-pub mod types;
-pub mod variables;
-
-use std::sync::Arc;
-
-use async_graphql::{Context, Schema};
-use service::Store;
-
-use self::loaders::AppLoader;
-use self::mutation::MutationRoot;
-use self::query::QueryRoot;
-use self::subscription::SubscriptionRoot;
-use self::subscription::ranking::Rankings;
-
-pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
-
-/// Builds the schema. Depth, size and cost are checked before a document
-/// reaches it (see [`pipeline`]); the recursion and directive limits stay as
-/// a second line.
-pub fn build_schema(
-    store: Store,
-    rankings: Arc<Rankings>,
-    introspection: bool,
-    validation: async_graphql::ValidationMode,
-) -> AppSchema {
-    let mut builder = Schema::build(
-        QueryRoot::default(),
-        MutationRoot::default(),
-        SubscriptionRoot,
-    )
-    .data(store)
-    .data(rankings)
-    .validation_mode(validation)
-    .limit_recursive_depth(64)
-    .limit_directives(16);
-    if !introspection {
-        builder = builder.disable_introspection();
-    }
-    builder.finish()
-}
-
-/// The SDL of the schema, as `schema.graphql` holds it.
-pub fn sdl() -> String {
-    Schema::build(
-        QueryRoot::default(),
-        MutationRoot::default(),
-        SubscriptionRoot,
-    )
-    .finish()
-    .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
-}
-
-pub(crate) fn store<'a>(ctx: &Context<'a>) -> &'a Store {
-    ctx.data_unchecked::<Store>()
-}
-
-pub(crate) fn loader<'a>(ctx: &Context<'a>) -> &'a AppLoader {
-    ctx.data_unchecked::<AppLoader>()
-}
+pub mod engine;
+pub mod runtime;
+pub mod schema;

@@ -19,7 +19,7 @@ use service::metered::{ByKey, Once};
 use tracing::Instrument;
 
 use crate::auth::Auth;
-use crate::graphql::error::Code;
+use crate::graphql::runtime::error::Code;
 use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

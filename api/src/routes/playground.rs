@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::graphql::error::Code;
+use crate::graphql::runtime::error::Code;
 use crate::playground::CONTENT_SECURITY_POLICY;
 use crate::routes::middleware::http_error;
 use crate::state::AppState;

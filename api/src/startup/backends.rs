@@ -14,7 +14,7 @@ use service::documents::{DocumentRegistry, RegistryLimits};
 use service::replication::{ReplicaSettings, WriterMarks};
 use service::{EventBus, Replication, Store};
 
-use crate::graphql::persisted::{Persisted, load_manifest};
+use crate::graphql::engine::persisted::{Persisted, load_manifest};
 use crate::settings::{Settings, redact_url, scrub_url};
 
 /// Entries the in-process cache holds at most.

@@ -15,9 +15,9 @@ use tokio::net::TcpListener;
 use crate::auth::{Jwt, Role};
 use async_graphql::ValidationMode;
 
-use crate::graphql::build_schema;
-use crate::graphql::pipeline::Pipeline;
-use crate::graphql::subscription::ranking::Rankings;
+use crate::graphql::engine::Engine;
+use crate::graphql::schema::build_schema;
+use crate::graphql::schema::subscription::ranking::Rankings;
 use crate::live::LiveSockets;
 use crate::playground::Playground;
 use crate::settings::Settings;
@@ -88,10 +88,10 @@ impl Application {
                 mode,
             )
         });
-        let pipeline = Pipeline::new(
+        let engine = Engine::new(
             schemas,
             store.clone(),
-            settings.document_limits(),
+            settings.engine_limits(),
             build_persisted(&settings)?,
         )?;
         let listener = TcpListener::bind(&settings.listen_addr)
@@ -101,7 +101,7 @@ impl Application {
         let limiter =
             crate::rate_limit::limiter(settings.rate_limit_per_second, settings.rate_limit_burst);
         let state = AppState::new(Shared {
-            pipeline: Arc::new(pipeline),
+            engine: Arc::new(engine),
             store,
             jwt,
             live: LiveSockets::new(settings.ws_max_connections),

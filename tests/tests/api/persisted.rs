@@ -10,7 +10,7 @@ const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const QUERY: &str = "query Names($first: Int) { customers(first: $first) { nodes { name } } }";
 
 fn sha256(text: &str) -> String {
-    api::graphql::persisted::sha256_hex(text)
+    api::graphql::engine::persisted::sha256_hex(text)
 }
 
 fn extensions(hash: &str) -> Value {

@@ -5,7 +5,7 @@ use clap::CommandFactory;
 fn schema_graphql_matches_the_code() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema.graphql");
     let on_disk = std::fs::read_to_string(&path).expect("schema.graphql at the workspace root");
-    let generated = api::graphql::sdl();
+    let generated = api::graphql::schema::sdl();
     assert!(
         on_disk == generated,
         "schema.graphql is stale: run `cargo run -p api -- print-schema > schema.graphql`"
@@ -13,7 +13,7 @@ fn schema_graphql_matches_the_code() {
 }
 
 fn parsed() -> ServiceDocument {
-    async_graphql::parser::parse_schema(api::graphql::sdl()).expect("the SDL parses")
+    async_graphql::parser::parse_schema(api::graphql::schema::sdl()).expect("the SDL parses")
 }
 
 /// Every field as `Type.field(arg: T, …): R`, every input field as
@@ -141,9 +141,9 @@ fn the_schema_holds_the_contracts_fixed_part() {
             sigs.join("\n")
         );
     }
-    assert!(api::graphql::sdl().contains("subscription: Subscription"));
+    assert!(api::graphql::schema::sdl().contains("subscription: Subscription"));
     assert!(
-        api::graphql::sdl().contains(
+        api::graphql::schema::sdl().contains(
             "scalar DateTime @specifiedBy(url: \"https://www.rfc-editor.org/rfc/rfc3339\")"
         )
     );

@@ -139,6 +139,8 @@ fn modules_depend_one_way() {
         ("service/src/queries", "crate::queries::"),
         ("api/src", "crate::"),
         ("api/src/graphql", "crate::graphql::"),
+        ("api/src/graphql/engine", "crate::graphql::engine::"),
+        ("api/src/graphql/schema", "crate::graphql::schema::"),
         ("api/src/routes", "crate::routes::"),
     ] {
         let graph = module_graph(&root.join(dir), prefix);
@@ -161,6 +163,51 @@ fn modules_depend_one_way() {
             "service::{lower} must not use service::{higher}"
         );
     }
+    // GraphQL: the engine runs the schema, the schema runs under the
+    // runtime; nothing below calls up, and nothing in GraphQL calls back
+    // into a transport.
+    let graphql = module_graph(&root.join("api/src/graphql"), "crate::graphql::");
+    for (lower, higher) in [
+        ("schema", "engine"),
+        ("runtime", "schema"),
+        ("runtime", "engine"),
+    ] {
+        assert!(
+            !graphql[lower].contains(higher),
+            "graphql::{lower} must not use graphql::{higher}"
+        );
+    }
+    let api = module_graph(&root.join("api/src"), "crate::");
+    assert!(
+        !api["graphql"].contains("routes") && !api["graphql"].contains("startup"),
+        "graphql must not use the transports or startup: {:?}",
+        api["graphql"]
+    );
+}
+
+#[test]
+fn transports_enter_the_engine_through_its_doors() {
+    // The HTTP and WebSocket transports reach the engine only through
+    // `run_batch` and `subscribe`: no step of the pipeline is called from
+    // a transport.
+    let root = workspace();
+    let code: String = rust_files(&root.join("api/src/routes"))
+        .into_iter()
+        .map(|p| without_tests(&std::fs::read_to_string(p).expect("read")).to_owned())
+        .collect();
+    for step in [
+        ".prepare(",
+        ".execute(",
+        "execute_stream(",
+        "DbGate",
+        "too_costly",
+    ] {
+        assert!(
+            !code.contains(step),
+            "a transport calls `{step}`: route it through the engine's doors"
+        );
+    }
+    assert!(code.contains(".run_batch(") && code.contains(".subscribe("));
 }
 
 /// Lines before a file's tests.
@@ -272,4 +319,30 @@ fn every_declared_dependency_is_used() {
         }
     }
     assert!(unused.is_empty(), "declared but never used: {unused:?}");
+}
+
+#[test]
+fn every_workspace_dependency_is_declared_by_a_member() {
+    let root = workspace();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    let declared = dependencies(&manifest, "workspace.dependencies");
+    assert!(declared.len() > 10, "{declared:?}");
+    let members: Vec<String> = ["api", "service", "entity", "migration", "tests", "bench"]
+        .iter()
+        .map(|m| std::fs::read_to_string(root.join(m).join("Cargo.toml")).expect("Cargo.toml"))
+        .collect();
+    let unused: Vec<&String> = declared
+        .iter()
+        .filter(|dep| {
+            !members.iter().any(|m| {
+                ["dependencies", "dev-dependencies", "build-dependencies"]
+                    .iter()
+                    .any(|section| dependencies(m, section).contains(dep))
+            })
+        })
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "[workspace.dependencies] names crates no member declares: {unused:?}"
+    );
 }

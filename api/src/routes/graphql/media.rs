@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::graphql::error::{Code, coded};
+pub use crate::graphql::engine::Answer;
+use crate::graphql::runtime::error::{Code, coded};
 
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
@@ -87,19 +88,6 @@ pub fn is_json_body(headers: &HeaderMap) -> bool {
         }
         _ => true,
     })
-}
-
-/// One operation's answer.
-pub struct Answer {
-    /// `None`: the request never executed (no `data` entry).
-    pub data: Option<Value>,
-    pub errors: Vec<ServerError>,
-}
-
-impl Answer {
-    pub fn errors(errors: Vec<ServerError>) -> Self {
-        Answer { data: None, errors }
-    }
 }
 
 #[derive(Serialize)]

@@ -8,22 +8,19 @@ pub mod ws;
 
 use std::collections::HashMap;
 
-use async_graphql::parser::types::OperationType;
 use async_graphql::{Extensions, Request, ServerError, Variables};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
 use self::media::{Answer, Media};
 use crate::auth::Auth;
-use crate::graphql::cost::too_costly;
-use crate::graphql::db_gate::DbGate;
-use crate::graphql::error::{Code, coded};
-use crate::graphql::pipeline::{Prepared, Refusal, Refused};
+use crate::graphql::engine::{Outcome, Refusal, Refused, Transport};
+use crate::graphql::runtime::error::{Code, coded};
 use crate::routes::middleware::http_error;
 use crate::state::AppState;
 
@@ -215,8 +212,7 @@ enum Method {
     Post,
 }
 
-/// Prepares every operation (one budget for the whole HTTP request), then
-/// runs them concurrently through one database gate, and writes the answer.
+/// Hands the operations to the engine, and encodes its outcome.
 async fn run(
     state: &AppState,
     requests: Vec<Request>,
@@ -226,76 +222,18 @@ async fn run(
     method: Method,
     headers: &HeaderMap,
 ) -> Response {
-    let pipeline = &state.pipeline;
-    let mut prepared: Vec<Result<Prepared, Refused>> = Vec::with_capacity(requests.len());
-    for request in requests {
-        prepared.push(match pipeline.prepare(request).await {
-            Ok(p) if p.kind == OperationType::Subscription => Err(Refused::one(
-                Code::BadUserInput,
-                "subscriptions run over the WebSocket at /graphql (subprotocol graphql-transport-ws), not over HTTP",
-            )),
-            other => other,
-        });
-    }
-    if method == Method::Get
-        && let Some(Ok(p)) = prepared.first()
-        && p.kind != OperationType::Query
+    let transport = match method {
+        Method::Get => Transport::HttpGet,
+        Method::Post => Transport::HttpPost,
+    };
+    let answers = match state
+        .engine
+        .run_batch(requests, batch, transport, auth)
+        .await
     {
-        let mut resp = reply_refused(
-            media,
-            StatusCode::METHOD_NOT_ALLOWED,
-            vec![coded(
-                Code::BadUserInput,
-                "only queries run over GET; send mutations with POST",
-            )],
-        );
-        resp.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return resp;
-    }
-    let total: u64 = prepared
-        .iter()
-        .filter_map(|p| p.as_ref().ok())
-        .map(|p| p.cost)
-        .fold(0, u64::saturating_add);
-    if total > pipeline.limits.max_cost {
-        return reply_refused(
-            media,
-            StatusCode::BAD_REQUEST,
-            vec![coded(
-                Code::QueryTooComplex,
-                too_costly(total, pipeline.limits.max_cost),
-            )],
-        );
-    }
-    if !batch && let Some(Err(refused)) = prepared.first() {
-        let status = match (refused.kind, media) {
-            (Refusal::NotFound, _) | (_, Media::Json) => StatusCode::OK,
-            (Refusal::Forbidden, Media::GraphqlResponse) => StatusCode::FORBIDDEN,
-            (Refusal::BadRequest, Media::GraphqlResponse) => StatusCode::BAD_REQUEST,
-        };
-        let Some(Err(refused)) = prepared.pop() else {
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        };
-        return reply_refused(media, status, refused.errors);
-    }
-    let gate = DbGate::new(state.settings.db_max_connections_per_request);
-    let answers: Vec<Answer> = futures::future::join_all(prepared.into_iter().map(|p| {
-        let gate = gate.clone();
-        async move {
-            match p {
-                Ok(p) => {
-                    let executed = pipeline.execute(p, auth, &gate).await;
-                    Answer {
-                        data: executed.data,
-                        errors: executed.errors,
-                    }
-                }
-                Err(refused) => Answer::errors(refused.errors),
-            }
-        }
-    }))
-    .await;
+        Outcome::Refused(refused) => return reply_refused_request(media, refused),
+        Outcome::Answered(answers) => answers,
+    };
     let status = match (media, answers.first()) {
         // Validation refused it: a request error.
         (Media::GraphqlResponse, Some(a)) if !batch && a.data.is_none() => StatusCode::BAD_REQUEST,
@@ -306,6 +244,23 @@ async fn run(
         return media::respond_cacheable(media, body, headers);
     }
     media::respond(status, media, body)
+}
+
+/// A request the engine refused as a whole: the status says why.
+fn reply_refused_request(media: Media, refused: Refused) -> Response {
+    let status = match (refused.kind, media) {
+        (Refusal::QueriesOnly, _) => StatusCode::METHOD_NOT_ALLOWED,
+        (Refusal::NotFound, _) | (_, Media::Json) => StatusCode::OK,
+        (Refusal::Forbidden, Media::GraphqlResponse) => StatusCode::FORBIDDEN,
+        (Refusal::BadRequest, Media::GraphqlResponse) => StatusCode::BAD_REQUEST,
+    };
+    let mut response = reply_refused(media, status, refused.errors);
+    if refused.kind == Refusal::QueriesOnly {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    response
 }
 
 fn reply_refused(media: Media, status: StatusCode, errors: Vec<ServerError>) -> Response {

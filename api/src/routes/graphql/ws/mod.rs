@@ -2,13 +2,14 @@
 //! and the `graphql-transport-ws` subprotocol (the `graphql-ws` library's,
 //! spoken by Apollo Client, urql and GraphiQL).
 //!
-//! async-graphql runs the protocol (`connection_init`/`connection_ack`,
-//! `ping`/`pong`, `subscribe`/`next`/`complete`); every operation goes
-//! through the same pipeline as over HTTP (limits, arguments, cost). This
-//! module keeps what the protocol leaves to the transport:
+//! This module speaks the protocol (`session` holds its messages as types
+//! and checks every client message); each `subscribe` goes through the
+//! engine's one door for it, [`crate::graphql::engine::Engine::subscribe`],
+//! which checks it as any operation is checked (limits, arguments, cost)
+//! and yields typed deliveries that this module only encodes. It keeps:
 //!
-//! - the protocol's close codes where async-graphql answers otherwise:
-//!   4400 for a message that is not one of the protocol's, 4401 for a
+//! - the protocol's close codes: 4400 for a message that is not one of the
+//!   protocol's, 4401 for a
 //!   `subscribe` before the acknowledgement, 4403 for an invalid or expired
 //!   token in `connection_init`, 4408 when no `connection_init` was
 //!   acknowledged within `WS_INIT_TIMEOUT_SECS`, 4409 for a second
@@ -26,29 +27,27 @@
 //! - shutdown: every subscription gets `complete`, then the socket closes
 //!   with 1001.
 
-mod operations;
+mod init;
 mod session;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::Data;
-use async_graphql::http::{
-    ClientMessage, WebSocket as Protocol, WebSocketProtocols as Protocols, WsMessage,
-};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts as _, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response as HttpResponse;
+use futures::stream::{AbortHandle, Abortable, BoxStream, SelectAll};
 use futures::{FutureExt as _, SinkExt as _, StreamExt as _};
-use serde_json::{Value, json};
 use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 
-use self::operations::{Operations, auth_of_payload};
-use self::session::{Incoming, Session};
+use self::init::auth_of_payload;
+use self::session::{Incoming, ServerMessage, Session};
 use crate::auth::Auth;
-use crate::graphql::error::Code;
-use crate::graphql::subscription::LiveConnection;
+use crate::graphql::engine::Delivery;
+use crate::graphql::runtime::LiveConnection;
+use crate::graphql::runtime::error::Code;
 use crate::live::Admitted;
 use crate::routes::middleware::http_error;
 use crate::state::AppState;
@@ -163,38 +162,24 @@ fn short(reason: &str) -> String {
     reason[..end].to_owned()
 }
 
+/// A subscription's deliveries tagged with its id; `None` once it ended.
+type Tagged = BoxStream<'static, (Arc<str>, Option<Delivery>)>;
+
+/// Whether a read failed because the client's message was over the limit.
+fn too_long(error: axum::Error) -> bool {
+    error
+        .into_inner()
+        .downcast_ref::<WsError>()
+        .is_some_and(|e| matches!(e, WsError::Capacity(CapacityError::MessageTooLong { .. })))
+}
+
 async fn serve(socket: WebSocket, state: AppState, admitted: Admitted) {
     let settings = state.settings.clone();
     let keepalive = Duration::from_secs(settings.ws_keepalive_secs.max(1));
     let stall = keepalive * 2;
     let connection = Arc::new(LiveConnection::default());
-    let auth = Arc::new(OnceLock::new());
-    let operations = Operations {
-        state: state.clone(),
-        connection: connection.clone(),
-        auth: auth.clone(),
-    };
-    let jwt = state.jwt.clone();
-    let on_init = move |payload: Value| async move {
-        match auth_of_payload(&payload, &jwt) {
-            Auth::Invalid(reason) => Err(async_graphql::Error::new(reason)),
-            caller => {
-                let _ = auth.set(caller);
-                Ok(Data::default())
-            }
-        }
-    };
-    let (input, mut forwarded) = tokio::sync::mpsc::channel::<Box<ClientMessage>>(16);
-    // Boxed in the channel: its slots are allocated up front, per socket.
-    let messages = futures::stream::poll_fn(move |cx| {
-        forwarded
-            .poll_recv(cx)
-            .map(|m| m.map(|m| Ok::<_, serde_json::Error>(*m)))
-    });
-    let mut protocol = Box::pin(
-        Protocol::from_message_stream(operations, messages, Protocols::GraphQLWS)
-            .on_connection_init(on_init),
-    );
+    let mut auth = Auth::Anonymous;
+    let mut subscriptions: SelectAll<Tagged> = SelectAll::new();
     let (mut sink, mut source) = socket.split();
     let mut session = Session::new(settings.ws_max_subscriptions_per_connection);
     let init_deadline =
@@ -208,8 +193,9 @@ async fn serve(socket: WebSocket, state: AppState, admitted: Admitted) {
         tokio::select! {
             biased;
             () = async { let _ = stopping.wait_for(|s| *s).await; } => {
-                for id in session.active.drain() {
-                    let complete = json!({ "id": id, "type": "complete" }).to_string();
+                for (id, stop) in session.active.drain() {
+                    stop.abort();
+                    let complete = ServerMessage::Complete { id: &id }.text();
                     let _ = sink.feed(Message::Text(complete.into())).await;
                 }
                 break closing(1001, "the server is shutting down");
@@ -225,77 +211,84 @@ async fn serve(socket: WebSocket, state: AppState, admitted: Admitted) {
                 if last_heard.elapsed() > keepalive * 3 {
                     break closing(1002, "no answer to the server's pings");
                 }
-                let ping = Message::Text(r#"{"type":"ping"}"#.into());
+                let ping = Message::Text(ServerMessage::Ping.text().into());
                 if tokio::time::timeout(stall, sink.send(ping)).await.is_err() {
                     metrics::counter!("ws_slow_consumer_disconnects_total").increment(1);
                     break closing(1008, "slow consumer: the socket accepts no data");
                 }
             }
-            frame = source.next(), if input.capacity() > 0 => {
+            frame = source.next() => {
                 last_heard = Instant::now();
-                match frame {
+                let reply = match frame {
                     None => break None,
                     Some(Err(e)) => {
-                        let text = e.to_string();
-                        break if text.contains("too long") || text.contains("too big") {
-                            closing(1009, format!("messages are at most {} bytes (WS_MAX_MESSAGE_BYTES)", settings.ws_max_message_bytes))
-                        } else {
-                            None
-                        };
+                        break too_long(e).then(|| Closing {
+                            code: 1009,
+                            reason: format!("messages are at most {} bytes (WS_MAX_MESSAGE_BYTES)", settings.ws_max_message_bytes),
+                        });
                     }
                     Some(Ok(Message::Text(text))) => match session.incoming(text.as_str()) {
-                        Incoming::Forward(message) => {
-                            let _ = input.try_send(message);
-                        }
-                        Incoming::Reply(reply) => {
-                            if sink.send(Message::Text(reply.into())).await.is_err() {
-                                break None;
+                        Incoming::Init(payload) => match auth_of_payload(&payload, &state.jwt) {
+                            Auth::Invalid(reason) => break closing(4403, format!("Forbidden: {reason}")),
+                            caller => {
+                                auth = caller;
+                                session.acked = true;
+                                Some(ServerMessage::ConnectionAck.text())
                             }
+                        },
+                        Incoming::Ping => Some(ServerMessage::Pong.text()),
+                        Incoming::Subscribe { id, request } => {
+                            let (stop, registration) = AbortHandle::new_pair();
+                            let id: Arc<str> = Arc::from(id);
+                            session.started(id.to_string(), stop);
+                            let engine = state.engine.clone();
+                            let caller = auth.clone();
+                            let connection = connection.clone();
+                            let deliveries = futures::stream::once(async move {
+                                engine.subscribe(*request, &caller, connection).await
+                            })
+                            .flatten();
+                            let tag = id.clone();
+                            let tagged = Abortable::new(deliveries, registration)
+                                .map(move |d| (tag.clone(), Some(d)))
+                                .chain(futures::stream::once(async move { (id, None) }));
+                            subscriptions.push(tagged.boxed());
+                            None
                         }
-                        Incoming::Ignore => {}
+                        Incoming::Stop(stop) => {
+                            stop.abort();
+                            None
+                        }
+                        Incoming::Reply(text) => Some(text),
+                        Incoming::Ignore => None,
                         Incoming::Close(code, reason) => break closing(code, reason),
                     },
                     Some(Ok(Message::Binary(_))) => {
                         break closing(4400, "Invalid message received: binary frames are not part of the protocol");
                     }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
                     Some(Ok(Message::Close(_))) => break None,
+                };
+                if let Some(reply) = reply
+                    && sink.send(Message::Text(reply.into())).await.is_err()
+                {
+                    break None;
                 }
             }
-            out = protocol.next() => {
-                let mut next = out;
+            Some((id, delivery)) = subscriptions.next(), if !subscriptions.is_empty() => {
+                let mut next = Some((id, delivery));
                 let mut fed = 0;
-                let mut end = None;
-                loop {
-                    match next {
-                        None => {
-                            end = closing(1000, "");
-                            break;
+                while let Some((id, delivery)) = next.take() {
+                    if let Some(text) = session.encode(&id, delivery) {
+                        if sink.feed(Message::Text(text.into())).await.is_err() {
+                            return;
                         }
-                        Some(WsMessage::Close(code, reason)) => {
-                            // async-graphql closes with 1002 only when
-                            // `connection_init` was refused (every message
-                            // it reads was checked above).
-                            let code = if code == 1002 { 4403 } else { code };
-                            end = closing(code, if code == 4403 { format!("Forbidden: {reason}") } else { reason });
-                            break;
-                        }
-                        Some(WsMessage::Text(text)) => {
-                            if let Some(text) = session.outgoing(text) {
-                                if sink.feed(Message::Text(text.into())).await.is_err() {
-                                    return;
-                                }
-                                fed += 1;
-                            }
-                        }
+                        fed += 1;
                     }
                     if fed >= MAX_WRITE_BATCH {
                         break;
                     }
-                    match protocol.next().now_or_never() {
-                        Some(more) => next = more,
-                        None => break,
-                    }
+                    next = subscriptions.next().now_or_never().flatten();
                 }
                 match tokio::time::timeout(stall, sink.flush()).await {
                     Ok(Ok(())) => {}
@@ -305,12 +298,12 @@ async fn serve(socket: WebSocket, state: AppState, admitted: Admitted) {
                         break closing(1008, "slow consumer: the socket accepts no data");
                     }
                 }
-                if end.is_some() {
-                    break end;
-                }
             }
         }
     };
+    for (_, stop) in session.active.drain() {
+        stop.abort();
+    }
     if let Some(Closing { code, reason }) = ending {
         let frame = CloseFrame {
             code,
@@ -329,6 +322,6 @@ async fn serve(socket: WebSocket, state: AppState, admitted: Admitted) {
         };
         let _ = tokio::time::timeout(Duration::from_secs(1), closed).await;
     }
-    drop(protocol);
+    drop(subscriptions);
     drop(admitted);
 }

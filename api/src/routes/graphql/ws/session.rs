@@ -1,28 +1,44 @@
-//! The protocol state async-graphql leaves to the transport: whether the
-//! connection was initialised and acknowledged, which subscription ids are
-//! live; what to do with each client message, and with each message
-//! async-graphql produces.
+//! The protocol's messages as types, and the state of one connection:
+//! whether it was initialised and acknowledged, and which subscriptions are
+//! live. Every client message is checked here before anything acts on it;
+//! every server message is written from [`ServerMessage`].
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
-use async_graphql::http::ClientMessage;
-use serde_json::{Value, json};
+use async_graphql::{Request, Response, ServerError};
+use futures::stream::AbortHandle;
+use serde::Serialize;
+use serde_json::Value;
 
-use crate::graphql::error::Code;
-use crate::graphql::pipeline::REFUSED_MARK;
+use crate::graphql::engine::Delivery;
+use crate::graphql::runtime::error::{Code, coded};
 
 /// What the transport does with a client's message.
 pub enum Incoming {
-    Forward(Box<ClientMessage>),
+    /// `connection_init` (the first): check the payload's token, then
+    /// acknowledge.
+    Init(Value),
+    /// `ping`: answer `pong`.
+    Ping,
+    /// `subscribe`: start the operation under `id`.
+    Subscribe { id: String, request: Box<Request> },
+    /// `complete` of a live subscription: stop it (nothing is sent).
+    Stop(AbortHandle),
+    /// Answer with this message and go on.
     Reply(String),
+    /// Nothing to do (`pong`, `complete` of a subscription already over).
     Ignore,
+    /// Close the socket with this code and reason.
     Close(u16, String),
 }
 
 impl std::fmt::Debug for Incoming {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Incoming::Forward(_) => f.write_str("Forward"),
+            Incoming::Init(_) => f.write_str("Init"),
+            Incoming::Ping => f.write_str("Ping"),
+            Incoming::Subscribe { id, .. } => write!(f, "Subscribe({id})"),
+            Incoming::Stop(_) => f.write_str("Stop"),
             Incoming::Reply(text) => write!(f, "Reply({text})"),
             Incoming::Ignore => f.write_str("Ignore"),
             Incoming::Close(code, reason) => write!(f, "Close({code}, {reason})"),
@@ -30,12 +46,41 @@ impl std::fmt::Debug for Incoming {
     }
 }
 
-/// The protocol state async-graphql does not keep for us.
+/// A message of the server, as graphql-transport-ws defines them.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage<'a> {
+    ConnectionAck,
+    Ping,
+    Pong,
+    Next {
+        id: &'a str,
+        payload: &'a Response,
+    },
+    Error {
+        id: &'a str,
+        payload: &'a [ServerError],
+    },
+    Complete {
+        id: &'a str,
+    },
+}
+
+impl ServerMessage<'_> {
+    /// The message as the text frame's content.
+    pub fn text(&self) -> String {
+        // Serializing these types cannot fail: every map key is a string.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The state of one connection.
 #[derive(Debug, Default)]
 pub struct Session {
     initialised: bool,
     pub acked: bool,
-    pub active: HashSet<String>,
+    /// The live subscriptions, each with what stops it.
+    pub active: HashMap<String, AbortHandle>,
     max_subscriptions: usize,
 }
 
@@ -51,8 +96,10 @@ impl Session {
         }
     }
 
+    /// Checks a client's text message against the protocol and this
+    /// connection's state.
     pub fn incoming(&mut self, text: &str) -> Incoming {
-        let Ok(value) = serde_json::from_str::<Value>(text) else {
+        let Ok(mut value) = serde_json::from_str::<Value>(text) else {
             return invalid("not a JSON object");
         };
         let Some(kind) = value.get("type").and_then(Value::as_str).map(str::to_owned) else {
@@ -72,92 +119,107 @@ impl Session {
                     return invalid("the payload of `connection_init` must be an object");
                 }
                 self.initialised = true;
+                let payload = match value.get_mut("payload").map(Value::take) {
+                    Some(Value::Null) | None => Value::Object(Default::default()),
+                    Some(payload) => payload,
+                };
+                Incoming::Init(payload)
             }
             "ping" | "pong" => {
                 if !payload_ok {
                     return invalid(format!("the payload of `{kind}` must be an object"));
+                }
+                if kind == "ping" {
+                    Incoming::Ping
+                } else {
+                    Incoming::Ignore
                 }
             }
             "subscribe" => {
                 if !self.acked {
                     return Incoming::Close(4401, "Unauthorized".into());
                 }
-                let Some(id) = id.as_deref().filter(|id| !id.is_empty()) else {
+                let Some(id) = id.filter(|id| !id.is_empty()) else {
                     return invalid("`subscribe` needs an `id`");
                 };
-                if self.active.contains(id) {
+                if self.active.contains_key(&id) {
                     return Incoming::Close(4409, format!("Subscriber for {id} already exists"));
                 }
-                if !matches!(value.get("payload"), Some(Value::Object(_))) {
+                let Some(payload) = value.get_mut("payload").filter(|p| p.is_object()) else {
                     return invalid("the payload of `subscribe` must be an object");
-                }
+                };
+                let request = match serde_json::from_value::<Request>(payload.take()) {
+                    Ok(request) => request,
+                    Err(e) => return invalid(e),
+                };
                 if self.active.len() >= self.max_subscriptions {
-                    let error = json!({
-                        "id": id,
-                        "type": "error",
-                        "payload": [{
-                            "message": format!(
-                                "this connection already runs {} subscriptions (WS_MAX_SUBSCRIPTIONS_PER_CONNECTION): complete one first, or open another connection",
-                                self.active.len()
-                            ),
-                            "extensions": { "code": Code::BadUserInput.as_str() },
-                        }],
-                    });
-                    return Incoming::Reply(error.to_string());
+                    let errors = [coded(
+                        Code::BadUserInput,
+                        format!(
+                            "this connection already runs {} subscriptions (WS_MAX_SUBSCRIPTIONS_PER_CONNECTION): complete one first, or open another connection",
+                            self.active.len()
+                        ),
+                    )];
+                    return Incoming::Reply(
+                        ServerMessage::Error {
+                            id: &id,
+                            payload: &errors,
+                        }
+                        .text(),
+                    );
+                }
+                Incoming::Subscribe {
+                    id,
+                    request: Box::new(request),
                 }
             }
             "complete" => {
-                let Some(id) = id.as_deref() else {
+                let Some(id) = id else {
                     return invalid("`complete` needs an `id`");
                 };
-                if !self.active.remove(id) {
-                    // Already over (or never started): nothing to stop.
-                    return Incoming::Ignore;
-                }
+                // Already over (or never started): nothing to stop.
+                self.active
+                    .remove(&id)
+                    .map_or(Incoming::Ignore, Incoming::Stop)
             }
-            other => return invalid(format!("unexpected type `{other}`")),
-        }
-        match serde_json::from_value::<ClientMessage>(value) {
-            Ok(message) => {
-                if kind == "subscribe"
-                    && let Some(id) = id
-                {
-                    self.active.insert(id);
-                }
-                Incoming::Forward(Box::new(message))
-            }
-            Err(e) => invalid(e),
+            other => invalid(format!("unexpected type `{other}`")),
         }
     }
 
-    /// What to send for a message async-graphql produced (`None`: nothing).
-    pub fn outgoing(&mut self, text: String) -> Option<String> {
-        if text.starts_with(r#"{"type":"connection_ack""#) {
-            self.acked = true;
-            return Some(text);
+    /// A subscription started under `id`; `stop` ends it.
+    pub fn started(&mut self, id: String, stop: AbortHandle) {
+        self.active.insert(id, stop);
+    }
+
+    /// The text to send for a subscription's delivery (`None`: nothing).
+    pub fn encode(&mut self, id: &str, delivery: Option<Delivery>) -> Option<String> {
+        match delivery {
+            Some(Delivery::Next(response)) => self.active.contains_key(id).then(|| {
+                ServerMessage::Next {
+                    id,
+                    payload: &response,
+                }
+                .text()
+            }),
+            // A refused subscription ends with its `error`, without `complete`.
+            Some(Delivery::Refused(errors)) => self.ended(id).then(|| {
+                ServerMessage::Error {
+                    id,
+                    payload: &errors,
+                }
+                .text()
+            }),
+            // One the client completed ends without a word.
+            None => self
+                .ended(id)
+                .then(|| ServerMessage::Complete { id }.text()),
         }
-        if text.starts_with(r#"{"type":"complete""#) {
-            let id = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned))?;
-            // A subscription the client completed, or one refused with
-            // `error`, ends without a `complete` from us.
-            return self.active.remove(&id).then_some(text);
-        }
-        if text.contains(REFUSED_MARK)
-            && let Ok(value) = serde_json::from_str::<Value>(&text)
-            && value.pointer(&format!("/payload/extensions/{REFUSED_MARK}"))
-                == Some(&Value::Bool(true))
-        {
-            let id = value.get("id").and_then(Value::as_str).unwrap_or_default();
-            self.active.remove(id);
-            let errors = value
-                .pointer("/payload/errors")
-                .cloned()
-                .unwrap_or_else(|| json!([]));
-            return Some(json!({ "id": id, "type": "error", "payload": errors }).to_string());
-        }
-        Some(text)
+    }
+
+    /// A subscription ended (by itself, or refused): whether it was still
+    /// live, i.e. whether the client must hear of it.
+    pub fn ended(&mut self, id: &str) -> bool {
+        self.active.remove(id).is_some()
     }
 }
 
@@ -169,9 +231,9 @@ mod tests {
         let mut s = Session::new(2);
         assert!(matches!(
             s.incoming(r#"{"type":"connection_init"}"#),
-            Incoming::Forward(_)
+            Incoming::Init(_)
         ));
-        assert!(s.outgoing(r#"{"type":"connection_ack"}"#.into()).is_some());
+        s.acked = true;
         s
     }
 
@@ -179,6 +241,13 @@ mod tests {
         match incoming {
             Incoming::Close(code, _) => code,
             other => panic!("expected a close, got {other:?}"),
+        }
+    }
+
+    fn subscribe(s: &mut Session, text: &str) {
+        match s.incoming(text) {
+            Incoming::Subscribe { id, .. } => s.started(id, AbortHandle::new_pair().0),
+            other => panic!("expected a subscription, got {other:?}"),
         }
     }
 
@@ -196,9 +265,9 @@ mod tests {
             closed_with(s.incoming(r#"{"type":"connection_init"}"#)),
             4429
         );
-        let subscribe = r#"{"type":"subscribe","id":"a","payload":{"query":"subscription { orderCreated { id } }"}}"#;
-        assert!(matches!(s.incoming(subscribe), Incoming::Forward(_)));
-        assert_eq!(closed_with(s.incoming(subscribe)), 4409);
+        let text = r#"{"type":"subscribe","id":"a","payload":{"query":"subscription { orderCreated { id } }"}}"#;
+        subscribe(&mut s, text);
+        assert_eq!(closed_with(s.incoming(text)), 4409);
         assert_eq!(closed_with(s.incoming(r#"{"type":"next","id":"a"}"#)), 4400);
         assert_eq!(
             closed_with(s.incoming(r#"{"type":"subscribe","id":"b","payload":"x"}"#)),
@@ -213,7 +282,7 @@ mod tests {
             let msg = format!(
                 r#"{{"type":"subscribe","id":"{id}","payload":{{"query":"subscription {{ orderCreated {{ id }} }}"}}}}"#
             );
-            assert!(matches!(s.incoming(&msg), Incoming::Forward(_)));
+            subscribe(&mut s, &msg);
         }
         let third = r#"{"type":"subscribe","id":"c","payload":{"query":"subscription { orderCreated { id } }"}}"#;
         match s.incoming(third) {
@@ -228,31 +297,86 @@ mod tests {
         // Completing one makes room.
         assert!(matches!(
             s.incoming(r#"{"type":"complete","id":"a"}"#),
-            Incoming::Forward(_)
+            Incoming::Stop(_)
         ));
-        assert!(matches!(s.incoming(third), Incoming::Forward(_)));
+        subscribe(&mut s, third);
     }
 
     #[test]
-    fn refusals_become_error_messages_without_complete() {
+    fn a_subscription_ends_once_for_the_client() {
         let mut s = acked();
-        let subscribe =
-            r#"{"type":"subscribe","id":"x","payload":{"query":"subscription { nope }"}}"#;
-        assert!(matches!(s.incoming(subscribe), Incoming::Forward(_)));
-        let next = format!(
-            r#"{{"type":"next","id":"x","payload":{{"data":null,"errors":[{{"message":"bad"}}],"extensions":{{"{REFUSED_MARK}":true}}}}}}"#
+        subscribe(
+            &mut s,
+            r#"{"type":"subscribe","id":"x","payload":{"query":"subscription { nope }"}}"#,
         );
-        let out: Value = serde_json::from_str(&s.outgoing(next).expect("a message")).expect("JSON");
+        assert!(s.ended("x"), "the first end is told");
+        assert!(!s.ended("x"), "a second is not");
+        // One the client completed is not told either.
+        subscribe(
+            &mut s,
+            r#"{"type":"subscribe","id":"y","payload":{"query":"subscription { nope }"}}"#,
+        );
+        assert!(matches!(
+            s.incoming(r#"{"type":"complete","id":"y"}"#),
+            Incoming::Stop(_)
+        ));
+        assert!(!s.ended("y"));
+        assert!(matches!(
+            s.incoming(r#"{"type":"complete","id":"y"}"#),
+            Incoming::Ignore
+        ));
+    }
+
+    #[test]
+    fn a_refused_subscription_gets_error_and_no_complete() {
+        let mut s = acked();
+        subscribe(
+            &mut s,
+            r#"{"type":"subscribe","id":"x","payload":{"query":"subscription { nope }"}}"#,
+        );
+        let refused = Delivery::Refused(vec![coded(Code::BadUserInput, "bad")]);
+        let text = s.encode("x", Some(refused)).expect("an error message");
+        let v: Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(v["type"], "error");
+        assert_eq!(v["id"], "x");
+        assert_eq!(v["payload"][0]["message"], "bad");
+        assert_eq!(v["payload"][0]["extensions"]["code"], "BAD_USER_INPUT");
+        assert_eq!(s.encode("x", None), None, "no complete after an error");
+        // One that ends by itself gets its complete.
+        subscribe(
+            &mut s,
+            r#"{"type":"subscribe","id":"y","payload":{"query":"subscription { orderCreated { id } }"}}"#,
+        );
+        let next = Response::new(async_graphql::Value::Null);
+        assert!(s.encode("y", Some(Delivery::Next(next))).is_some());
         assert_eq!(
-            out,
-            json!({"id": "x", "type": "error", "payload": [{"message": "bad"}]})
+            s.encode("y", None).as_deref(),
+            Some(r#"{"type":"complete","id":"y"}"#)
         );
-        assert_eq!(s.outgoing(r#"{"type":"complete","id":"x"}"#.into()), None);
-        // A value that merely contains the mark passes unchanged.
-        assert!(matches!(s.incoming(subscribe), Incoming::Forward(_)));
-        let next = format!(
-            r#"{{"type":"next","id":"x","payload":{{"data":{{"name":"{REFUSED_MARK}"}}}}}}"#
+    }
+
+    #[test]
+    fn server_messages_are_the_protocols() {
+        let response = Response::new(async_graphql::Value::Null);
+        let next: Value = serde_json::from_str(
+            &ServerMessage::Next {
+                id: "1",
+                payload: &response,
+            }
+            .text(),
+        )
+        .expect("JSON");
+        assert_eq!(next["type"], "next");
+        assert_eq!(next["id"], "1");
+        assert!(next["payload"].get("data").is_some(), "{next}");
+        assert_eq!(
+            ServerMessage::ConnectionAck.text(),
+            r#"{"type":"connection_ack"}"#
         );
-        assert_eq!(s.outgoing(next.clone()), Some(next));
+        assert_eq!(ServerMessage::Pong.text(), r#"{"type":"pong"}"#);
+        assert_eq!(
+            ServerMessage::Complete { id: "7" }.text(),
+            r#"{"type":"complete","id":"7"}"#
+        );
     }
 }

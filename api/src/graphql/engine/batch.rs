@@ -1,0 +1,100 @@
+//! The HTTP door: the operations of one HTTP request (one, or a batch) in,
+//! one [`Outcome`] out. The policy that is the engine's, not the
+//! transport's, lives here once: subscriptions do not run over HTTP, only
+//! queries run over GET, a batch shares one cost budget and one database
+//! gate, and a lone operation refused before it ran refuses the request.
+
+use async_graphql::Request;
+use async_graphql::parser::types::OperationType;
+
+use super::cost::too_costly;
+use super::{Answer, Engine, Prepared, Refusal, Refused};
+use crate::auth::Auth;
+use crate::graphql::runtime::db_gate::DbGate;
+use crate::graphql::runtime::error::Code;
+
+/// How the operations arrived, as far as the engine's policy cares.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// `GET /graphql`: one operation, a query.
+    HttpGet,
+    /// `POST /graphql`: one operation or a batch.
+    HttpPost,
+}
+
+/// What became of an HTTP request's operations.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Nothing ran: the request as a whole is refused (a lone operation
+    /// that failed its checks, a batch over the budget, a mutation over
+    /// GET).
+    Refused(Refused),
+    /// One answer per operation, in order; in a batch, an operation that
+    /// failed its checks answers with its errors and no `data`.
+    Answered(Vec<Answer>),
+}
+
+const NO_SUBSCRIPTIONS_OVER_HTTP: &str = "subscriptions run over the WebSocket at /graphql (subprotocol graphql-transport-ws), not over HTTP";
+
+impl Engine {
+    /// Checks every operation (one cost budget for them all), then runs
+    /// them concurrently through one database gate, for `auth`. `batch`:
+    /// the client sent an array (even of one).
+    pub async fn run_batch(
+        &self,
+        requests: Vec<Request>,
+        batch: bool,
+        transport: Transport,
+        auth: &Auth,
+    ) -> Outcome {
+        let mut prepared: Vec<Result<Prepared, Refused>> = Vec::with_capacity(requests.len());
+        for request in requests {
+            prepared.push(match self.prepare(request).await {
+                Ok(p) if p.kind == OperationType::Subscription => {
+                    Err(Refused::one(Code::BadUserInput, NO_SUBSCRIPTIONS_OVER_HTTP))
+                }
+                other => other,
+            });
+        }
+        if transport == Transport::HttpGet
+            && let Some(Ok(p)) = prepared.first()
+            && p.kind != OperationType::Query
+        {
+            let mut refused = Refused::one(
+                Code::BadUserInput,
+                "only queries run over GET; send mutations with POST",
+            );
+            refused.kind = Refusal::QueriesOnly;
+            return Outcome::Refused(refused);
+        }
+        let total: u64 = prepared
+            .iter()
+            .filter_map(|p| p.as_ref().ok())
+            .map(|p| p.cost)
+            .fold(0, u64::saturating_add);
+        if total > self.limits.max_cost {
+            return Outcome::Refused(Refused::one(
+                Code::QueryTooComplex,
+                too_costly(total, self.limits.max_cost),
+            ));
+        }
+        if !batch
+            && matches!(prepared.first(), Some(Err(_)))
+            && let Some(Err(refused)) = prepared.pop()
+        {
+            return Outcome::Refused(refused);
+        }
+        let gate = DbGate::new(self.limits.max_connections_per_request);
+        let answers = futures::future::join_all(prepared.into_iter().map(|p| {
+            let gate = gate.clone();
+            async move {
+                match p {
+                    Ok(p) => self.execute(p, auth, &gate).await,
+                    Err(refused) => Answer::errors(refused.errors),
+                }
+            }
+        }))
+        .await;
+        Outcome::Answered(answers)
+    }
+}

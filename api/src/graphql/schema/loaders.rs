@@ -1,0 +1,133 @@
+//! Per-request dataloaders. Each batch is one service call (one statement,
+//! or a cache round trip), whatever the number of keys. Created for every
+//! request, so nothing cached here outlives it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use service::Store;
+
+use crate::graphql::runtime::db_gate::DbGate;
+use crate::graphql::runtime::fetch_queue::FetchQueue;
+use service::model::{Customer, CustomerStats, Order, OrderKey, Page, PageRequest};
+
+/// The loader's per-request cache hashes with foldhash: its keys are
+/// bounded by the request's cost, and SipHash over every `OrdersOf` key
+/// was a visible share of a page of customers with their orders.
+pub type AppLoader = DataLoader<Loaders, HashMapCache<foldhash::fast::RandomState>>;
+pub type LoadError = Arc<service::Error>;
+
+/// A customer by id.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CustomerId(pub i64);
+
+/// An order by id.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OrderId(pub i64);
+
+/// A customer's `orderCount` and `totalSpent`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StatsOf(pub i64);
+
+/// One page of a customer's orders.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OrdersOf {
+    pub customer_id: i64,
+    pub page: PageRequest<OrderKey>,
+}
+
+pub struct Loaders {
+    store: Store,
+    gate: DbGate,
+}
+
+impl Loaders {
+    /// A loader for one request whose fetches run through `queue` (see
+    /// [`super::fetch_queue`]): no timer, batches bounded by execution steps.
+    /// Each fetch holds one of the request's database permits.
+    pub fn new_loader(store: Store, queue: &Arc<FetchQueue>, gate: DbGate) -> AppLoader {
+        DataLoader::with_cache(
+            Loaders { store, gate },
+            queue.spawner(),
+            HashMapCache::<foldhash::fast::RandomState>::new(),
+        )
+        .delay(std::time::Duration::ZERO)
+    }
+}
+
+fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> i64) -> Vec<i64> {
+    keys.iter().map(|k| f(*k)).collect()
+}
+
+impl Loader<CustomerId> for Loaders {
+    type Value = Customer;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[CustomerId]) -> Result<HashMap<CustomerId, Customer>, LoadError> {
+        let found = self
+            .gate
+            .run(self.store.customers().by_ids(&ids(keys, |k| k.0)))
+            .await
+            .map_err(Arc::new)?;
+        Ok(found
+            .into_iter()
+            .map(|(id, c)| (CustomerId(id), c))
+            .collect())
+    }
+}
+
+impl Loader<OrderId> for Loaders {
+    type Value = Order;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[OrderId]) -> Result<HashMap<OrderId, Order>, LoadError> {
+        let found = self
+            .gate
+            .run(self.store.orders().by_ids(&ids(keys, |k| k.0)))
+            .await
+            .map_err(Arc::new)?;
+        Ok(found.into_iter().map(|(id, o)| (OrderId(id), o)).collect())
+    }
+}
+
+impl Loader<StatsOf> for Loaders {
+    type Value = CustomerStats;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[StatsOf]) -> Result<HashMap<StatsOf, CustomerStats>, LoadError> {
+        let found = self
+            .gate
+            .run(self.store.customers().stats(&ids(keys, |k| k.0)))
+            .await
+            .map_err(Arc::new)?;
+        Ok(found.into_iter().map(|(id, s)| (StatsOf(id), s)).collect())
+    }
+}
+
+impl Loader<OrdersOf> for Loaders {
+    type Value = Page<Order>;
+    type Error = LoadError;
+
+    /// Keys of one level share their page arguments, so this is one
+    /// statement; keys with different page arguments are grouped, one
+    /// statement a group.
+    async fn load(&self, keys: &[OrdersOf]) -> Result<HashMap<OrdersOf, Page<Order>>, LoadError> {
+        let mut groups: HashMap<PageRequest<OrderKey>, Vec<i64>> = HashMap::new();
+        for k in keys {
+            groups.entry(k.page).or_default().push(k.customer_id);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for (page, customer_ids) in groups {
+            let pages = self
+                .gate
+                .run(self.store.orders().pages_for_customers(&customer_ids, page))
+                .await
+                .map_err(Arc::new)?;
+            for (customer_id, found) in pages {
+                out.insert(OrdersOf { customer_id, page }, found);
+            }
+        }
+        Ok(out)
+    }
+}

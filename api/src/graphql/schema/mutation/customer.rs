@@ -1,0 +1,70 @@
+use async_graphql::{Context, ID, Object};
+
+use super::parse_all;
+use crate::graphql::runtime::error::{ServiceResultExt, bad_input};
+use crate::graphql::schema::guard::WriterGuard;
+use crate::graphql::schema::scalars::parse_id;
+use crate::graphql::schema::store;
+use crate::graphql::schema::types::Customer;
+use crate::graphql::schema::types::inputs::{CreateCustomerInput, UpdateCustomerInput};
+
+#[derive(Default)]
+pub struct CustomerMutation;
+
+#[Object]
+impl CustomerMutation {
+    /// Creates a customer. `CONFLICT` when the email is taken.
+    #[graphql(guard = "WriterGuard")]
+    async fn create_customer(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer to create.")] input: CreateCustomerInput,
+    ) -> async_graphql::Result<Customer> {
+        let new = input.parse().map_err(bad_input)?;
+        Ok(Customer(store(ctx).customers().create(new).await.gql()?))
+    }
+
+    /// Creates many customers in one transaction: all or nothing. Errors
+    /// name the offending `input[i]`. Returns them in input order.
+    #[graphql(guard = "WriterGuard")]
+    async fn create_customers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customers to create, at most MAX_BULK_ROWS (20,000 by default).")]
+        input: Vec<CreateCustomerInput>,
+    ) -> async_graphql::Result<Vec<Customer>> {
+        let store = store(ctx);
+        let news = parse_all(ctx, &input, store.limits.max_bulk_rows, "customers", |c| {
+            c.parse().map_err(bad_input)
+        })?;
+        let created = store.customers().create_many(news).await.gql()?;
+        Ok(created.into_iter().map(Customer).collect())
+    }
+
+    /// Changes the given fields. `NOT_FOUND` when no customer has this id.
+    #[graphql(guard = "WriterGuard")]
+    async fn update_customer(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer to change.")] id: ID,
+        #[graphql(desc = "The fields to change.")] input: UpdateCustomerInput,
+    ) -> async_graphql::Result<Customer> {
+        let id = parse_id(&id, "customer")?;
+        let patch = input.parse()?;
+        Ok(Customer(
+            store(ctx).customers().update(id, patch).await.gql()?,
+        ))
+    }
+
+    /// Deletes a customer and its orders. `NOT_FOUND` when absent.
+    #[graphql(guard = "WriterGuard")]
+    async fn delete_customer(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer to delete.")] id: ID,
+    ) -> async_graphql::Result<bool> {
+        let id = parse_id(&id, "customer")?;
+        store(ctx).customers().delete(id).await.gql()?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,68 @@
+use async_graphql::{Context, ID, Object};
+
+use super::parse_all;
+use crate::graphql::runtime::error::ServiceResultExt;
+use crate::graphql::schema::guard::WriterGuard;
+use crate::graphql::schema::scalars::parse_id;
+use crate::graphql::schema::store;
+use crate::graphql::schema::types::Order;
+use crate::graphql::schema::types::inputs::{CreateOrderInput, UpdateOrderInput};
+
+#[derive(Default)]
+pub struct OrderMutation;
+
+#[Object]
+impl OrderMutation {
+    /// Creates an order. `BAD_USER_INPUT` when the customer does not exist.
+    #[graphql(guard = "WriterGuard")]
+    async fn create_order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order to create.")] input: CreateOrderInput,
+    ) -> async_graphql::Result<Order> {
+        let new = input.parse()?;
+        Ok(Order(store(ctx).orders().create(new).await.gql()?))
+    }
+
+    /// Creates many orders in one transaction: all or nothing. Errors name
+    /// the offending `input[i]`. Returns them in input order.
+    #[graphql(guard = "WriterGuard")]
+    async fn create_orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The orders to create, at most MAX_BULK_ROWS (20,000 by default).")]
+        input: Vec<CreateOrderInput>,
+    ) -> async_graphql::Result<Vec<Order>> {
+        let store = store(ctx);
+        let news = parse_all(ctx, &input, store.limits.max_bulk_rows, "orders", |o| {
+            o.parse()
+        })?;
+        let created = store.orders().create_many(news).await.gql()?;
+        Ok(created.into_iter().map(Order).collect())
+    }
+
+    /// Changes the given fields. `NOT_FOUND` when no order has this id.
+    #[graphql(guard = "WriterGuard")]
+    async fn update_order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order to change.")] id: ID,
+        #[graphql(desc = "The fields to change.")] input: UpdateOrderInput,
+    ) -> async_graphql::Result<Order> {
+        let id = parse_id(&id, "order")?;
+        let patch = input.parse()?;
+        Ok(Order(store(ctx).orders().update(id, patch).await.gql()?))
+    }
+
+    /// Deletes an order. `NOT_FOUND` when absent.
+    #[graphql(guard = "WriterGuard")]
+    async fn delete_order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order to delete.")] id: ID,
+    ) -> async_graphql::Result<bool> {
+        let id = parse_id(&id, "order")?;
+        store(ctx).orders().delete(id).await.gql()?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,121 @@
+use async_graphql::{Context, ID, Object};
+use service::model;
+
+use crate::graphql::runtime::db_gate::gated;
+use crate::graphql::runtime::error::{ServiceResultExt, bad_input};
+use crate::graphql::schema::loaders::{CustomerId, StatsOf};
+use crate::graphql::schema::scalars::{cursor, page_request, parse_id};
+use crate::graphql::schema::types::inputs::CustomerFilter;
+use crate::graphql::schema::types::{Customer, CustomerConnection, CustomerSpending};
+use crate::graphql::schema::{loader, store};
+
+#[derive(Default)]
+pub struct CustomerQuery;
+
+/// Customers in a page when neither `first` nor `last` is given.
+const DEFAULT_CUSTOMERS_PAGE: u64 = 20;
+
+/// Most rows `topCustomers` returns.
+const MAX_TOP: i32 = 100;
+
+/// The arguments of `topCustomers` (and `topCustomersChanged`), checked:
+/// how many rows and the least number of orders.
+pub fn ranking_arguments(limit: i32, min_orders: i32) -> async_graphql::Result<(u64, i64)> {
+    if !(1..=MAX_TOP).contains(&limit) {
+        return Err(bad_input(format!(
+            "limit must be between 1 and {MAX_TOP} (got {limit})"
+        )));
+    }
+    if min_orders < 0 {
+        return Err(bad_input(format!(
+            "minOrders must not be negative (got {min_orders})"
+        )));
+    }
+    Ok((u64::try_from(limit).unwrap_or(10), i64::from(min_orders)))
+}
+
+#[Object]
+impl CustomerQuery {
+    /// One customer by id; null when absent.
+    async fn customer(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's id.")] id: ID,
+    ) -> async_graphql::Result<Option<Customer>> {
+        let id = parse_id(&id, "customer")?;
+        Ok(loader(ctx)
+            .load_one(CustomerId(id))
+            .await
+            .gql()?
+            .map(Customer))
+    }
+
+    /// Customers by id ascending, with keyset pagination: `first`/`after`
+    /// for the next page, `last`/`before` for the previous one.
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The first rows of the page, 0 to 100 (20 when neither `first` nor `last` is given)."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after the customer with this cursor (an `endCursor` or an edge's `cursor`)."
+        )]
+        after: Option<String>,
+        #[graphql(
+            desc = "The last rows of the page, 0 to 100: a previous page, with `before`. Not together with `first`."
+        )]
+        last: Option<i32>,
+        #[graphql(
+            desc = "End before the customer with this cursor (a `startCursor` or an edge's `cursor`)."
+        )]
+        before: Option<String>,
+        #[graphql(desc = "Only customers matching every given condition.")] filter: Option<
+            CustomerFilter,
+        >,
+    ) -> async_graphql::Result<CustomerConnection> {
+        let after = after.as_deref().map(cursor::parse_customer).transpose()?;
+        let before = before.as_deref().map(cursor::parse_customer).transpose()?;
+        let request = page_request(first, last, after, before, DEFAULT_CUSTOMERS_PAGE)?;
+        let filter: model::CustomerFilter = filter.unwrap_or_default().parse()?;
+        let page = gated(ctx, store(ctx).customers().list(&filter, request))
+            .await
+            .gql()?;
+        // Later lookups of these customers in this request cost nothing.
+        loader(ctx)
+            .feed_many(page.items.iter().map(|c| (CustomerId(c.id), c.clone())))
+            .await;
+        Ok(CustomerConnection { page, filter })
+    }
+
+    /// Customers with at least `minOrders` orders, by total spent descending,
+    /// ties by id ascending.
+    async fn top_customers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10, desc = "How many, 1 to 100.")] limit: i32,
+        #[graphql(default = 1, desc = "Least number of orders, 0 or more.")] min_orders: i32,
+    ) -> async_graphql::Result<Vec<CustomerSpending>> {
+        let (limit, min_orders) = ranking_arguments(limit, min_orders)?;
+        let ranking = gated(ctx, store(ctx).orders().top_customers(limit, min_orders))
+            .await
+            .gql()?;
+        // The ranking already holds each customer's aggregates.
+        loader(ctx)
+            .feed_many(ranking.iter().map(|s| {
+                (
+                    StatsOf(s.customer_id),
+                    model::CustomerStats {
+                        order_count: s.order_count,
+                        total_spent: s.total_spent,
+                    },
+                )
+            }))
+            .await;
+        Ok(ranking
+            .into_iter()
+            .map(|row| CustomerSpending(row, None))
+            .collect())
+    }
+}

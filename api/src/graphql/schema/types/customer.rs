@@ -1,0 +1,133 @@
+use async_graphql::{Context, ID, Object};
+use service::model;
+use service::money::Money;
+
+use super::connection::{OrderConnection, OrderTotal};
+use crate::graphql::runtime::error::{Code, ServiceResultExt, gql_error};
+use crate::graphql::schema::loader;
+use crate::graphql::schema::loaders::{CustomerId, OrdersOf, StatsOf};
+use crate::graphql::schema::scalars::{DateTime, Decimal, cursor, page_request, to_id, to_int};
+
+/// Orders in a customer's page when neither `first` nor `last` is given.
+const DEFAULT_ORDERS_PAGE: u64 = 10;
+
+/// A customer of the shop.
+#[derive(Clone, Debug)]
+pub struct Customer(pub model::Customer);
+
+/// A customer of the shop.
+#[Object]
+impl Customer {
+    /// The primary key in decimal, e.g. "42".
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
+
+    /// 1 to 100 characters.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Unique; stored and returned lower-cased.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    /// Optional phone number.
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+
+    /// When the customer was created (UTC).
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+
+    /// The customer's orders, newest first (`createdAt` descending, then `id`
+    /// descending). Loaded for all customers of a page in one statement.
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The first rows of the page, 0 to 100 (10 when neither `first` nor `last` is given)."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after the order with this cursor (an `endCursor` or an edge's `cursor`)."
+        )]
+        after: Option<String>,
+        #[graphql(
+            desc = "The last rows of the page, 0 to 100: a previous page, with `before`. Not together with `first`."
+        )]
+        last: Option<i32>,
+        #[graphql(
+            desc = "End before the order with this cursor (a `startCursor` or an edge's `cursor`)."
+        )]
+        before: Option<String>,
+    ) -> async_graphql::Result<OrderConnection> {
+        let after = after.as_deref().map(cursor::parse_order).transpose()?;
+        let before = before.as_deref().map(cursor::parse_order).transpose()?;
+        let page = page_request(first, last, after, before, DEFAULT_ORDERS_PAGE)?;
+        let page = loader(ctx)
+            .load_one(OrdersOf {
+                customer_id: self.0.id,
+                page,
+            })
+            .await
+            .gql()?
+            .unwrap_or_default();
+        Ok(OrderConnection {
+            page,
+            total: OrderTotal::OfCustomer(self.0.id),
+        })
+    }
+
+    /// How many orders the customer has.
+    async fn order_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        let stats = loader(ctx).load_one(StatsOf(self.0.id)).await.gql()?;
+        to_int(stats.map(|s| s.order_count).unwrap_or_default())
+    }
+
+    /// Sum of all its orders' totals; "0.00" when it has none.
+    async fn total_spent(&self, ctx: &Context<'_>) -> async_graphql::Result<Decimal> {
+        let stats = loader(ctx).load_one(StatsOf(self.0.id)).await.gql()?;
+        Ok(Decimal(stats.map(|s| s.total_spent).unwrap_or(Money::ZERO)))
+    }
+}
+
+/// One row of the spending ranking; the customer comes along when the row
+/// was read with it (a live ranking), else through the request's loader.
+pub struct CustomerSpending(pub model::Spending, pub Option<model::Customer>);
+
+/// One row of the spending ranking: a customer and its aggregates.
+#[Object]
+impl CustomerSpending {
+    /// The ranked customer.
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Customer> {
+        match &self.1 {
+            Some(customer) => Ok(Customer(customer.clone())),
+            None => load_customer(ctx, self.0.customer_id).await,
+        }
+    }
+
+    /// Sum of the customer's order totals.
+    async fn total_spent(&self) -> Decimal {
+        Decimal(self.0.total_spent)
+    }
+
+    /// Number of the customer's orders.
+    async fn order_count(&self) -> async_graphql::Result<i32> {
+        to_int(self.0.order_count)
+    }
+}
+
+/// The customer a row refers to, through the request's loader (one batch
+/// for the whole level). `NOT_FOUND` when it was deleted meanwhile.
+pub async fn load_customer(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Customer> {
+    loader(ctx)
+        .load_one(CustomerId(id))
+        .await
+        .gql()?
+        .map(Customer)
+        .ok_or_else(|| gql_error(Code::NotFound, format!("customer {id} no longer exists")))
+}
