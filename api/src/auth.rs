@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::http::HeaderMap;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use service::View;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -115,6 +116,13 @@ pub enum Auth {
 }
 
 impl Auth {
+    /// What this caller may see: the one place a caller becomes a view.
+    /// Every caller sees every row for now (the contract's `customer` role
+    /// will restrict it here).
+    pub fn view(&self) -> View {
+        View::unrestricted()
+    }
+
     pub fn from_headers(headers: &HeaderMap, jwt: &Jwt) -> Auth {
         let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
             return Auth::Anonymous;

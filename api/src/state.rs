@@ -12,7 +12,9 @@ use crate::graphql::schema::subscription::ranking::Rankings;
 use crate::live::LiveSockets;
 use crate::playground::Playground;
 use crate::rate_limit::ClientLimiter;
-use crate::settings::Settings;
+use service::db::PoolSettings;
+
+use crate::settings::{HttpSettings, WsSettings};
 
 /// Shared by every request: one reference count to clone (handlers and
 /// middleware clone it several times per request).
@@ -38,7 +40,12 @@ pub struct Shared {
     pub engine: Arc<Engine>,
     pub store: Store,
     pub jwt: Jwt,
-    pub settings: Arc<Settings>,
+    /// What the HTTP routes, their middleware and the accept loop use.
+    pub http: HttpSettings,
+    /// What the WebSocket transport uses.
+    pub ws: WsSettings,
+    /// The primary's pool (for `/readyz` and the gauges).
+    pub pool: PoolSettings,
     pub statements: Arc<StatementCounter>,
     pub playground: Arc<Playground>,
     /// Per-client rate limiter, when `RATE_LIMIT_PER_SECOND` is set.
@@ -58,7 +65,7 @@ impl Shared {
         metrics::gauge!("db_pool_connections", "state" => "idle").set(idle as f64);
         metrics::gauge!("db_pool_connections", "state" => "in_use")
             .set(size.saturating_sub(idle) as f64);
-        metrics::gauge!("db_pool_max_connections").set(f64::from(self.settings.db_max_connections));
+        metrics::gauge!("db_pool_max_connections").set(f64::from(self.pool.max_connections));
         if let Some(replication) = &self.store.replication {
             let (size, idle) = replication.replica().pool_usage();
             metrics::gauge!("db_read_pool_connections", "state" => "idle").set(idle as f64);

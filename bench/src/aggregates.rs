@@ -82,8 +82,8 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     println!("| --- | ---: | ---: | ---: | ---: |");
     // 2. The ranking, engine against the plain aggregate.
     let mut settings = args.data.settings(&url, "aggregates");
-    settings.cache_disabled = true;
-    settings.db_max_connections = u32::try_from(args.concurrency).unwrap_or(16);
+    settings.cache.disabled = true;
+    settings.database.max_connections = u32::try_from(args.concurrency).unwrap_or(16);
     let server = Arc::new(harness::start(settings.clone()).await?);
     let body = serde_json::to_vec(&json!({ "query": RANKING }))?;
     for _ in 0..50 {
@@ -127,7 +127,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         .fetch_one(&pool)
         .await?;
     let mut settings = args.data.settings(&url, "aggregates");
-    settings.db_max_connections = u32::try_from(args.concurrency).unwrap_or(16);
+    settings.database.max_connections = u32::try_from(args.concurrency).unwrap_or(16);
     let server = Arc::new(harness::start(settings.clone()).await?);
     let token: Arc<str> = harness::writer_token()?.into();
     let mut rates = Vec::new();
@@ -164,6 +164,6 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         .execute(&pool)
         .await?;
     pool.close().await;
-    harness::forget_redis_keys(&settings).await;
+    harness::forget_redis_keys(&settings.redis).await;
     Ok(())
 }

@@ -24,6 +24,7 @@ pub struct Args {
 pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     let url = args.data.ensure(base).await?;
     let settings = args.data.settings(&url, "bench");
+    let redis = settings.redis.clone();
     let server = Arc::new(harness::start(settings).await?);
     let body = Arc::new(serde_json::to_vec(&json!({
         "query": "{ topCustomers(limit: 10, minOrders: 5) { customer { id name } totalSpent orderCount } }"
@@ -81,7 +82,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         "warm/cold throughput: {:.1}x",
         rows[1].1.rps() / rows[0].1.rps().max(1e-9)
     );
-    harness::forget_redis_keys(&server.state.settings).await;
+    harness::forget_redis_keys(&redis).await;
     if let Some(rss) = driver::rss_mib() {
         println!("resident memory of the process (server and load generator): {rss:.0} MiB");
     }

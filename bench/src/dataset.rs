@@ -24,8 +24,8 @@ impl DataSet {
     /// Server settings on `url` with this cache (keys under `prefix`).
     pub fn settings(&self, url: &str, prefix: &str) -> api::settings::Settings {
         let mut settings = harness::settings(url);
-        settings.redis_url = self.redis_url.clone().filter(|u| !u.is_empty());
-        settings.redis_key_prefix = format!("{prefix}_{}:", std::process::id());
+        settings.redis.url = self.redis_url.clone().filter(|u| !u.is_empty());
+        settings.redis.key_prefix = format!("{prefix}_{}:", std::process::id());
         settings
     }
 

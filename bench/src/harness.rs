@@ -85,12 +85,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
 }
 
 pub fn settings(database_url: &str) -> Settings {
-    Settings {
-        database_url: Some(database_url.to_owned()),
-        listen_addr: "127.0.0.1:0".into(),
-        jwt_secret: Some(SECRET.into()),
-        ..Settings::default()
-    }
+    let mut settings = Settings::default();
+    settings.database.url = Some(database_url.to_owned());
+    settings.http.listen_addr = "127.0.0.1:0".into();
+    settings.auth.jwt_secret = Some(SECRET.into());
+    settings
 }
 
 pub fn writer_token() -> anyhow::Result<String> {
@@ -157,8 +156,8 @@ impl Server {
 }
 
 /// Deletes the benchmark's keys (those under its prefix) from Redis.
-pub async fn forget_redis_keys(settings: &Settings) {
-    if let Some(url) = settings.redis_url.as_deref() {
-        let _ = service::cache::delete_redis_prefix(url, &settings.redis_key_prefix).await;
+pub async fn forget_redis_keys(redis: &api::settings::RedisSettings) {
+    if let Some(url) = redis.url.as_deref() {
+        let _ = service::cache::delete_redis_prefix(url, &redis.key_prefix).await;
     }
 }

@@ -46,7 +46,7 @@ fn variables(query: usize, customers: usize) -> serde_json::Value {
 pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     let url = args.data.ensure(base).await?;
     let mut settings = args.data.settings(&url, "persisted");
-    settings.cache_disabled = true;
+    settings.cache.disabled = true;
     let server = Arc::new(harness::start(settings.clone()).await?);
     println!(
         "persisted queries vs documents: {} clients, {} s per run, cache disabled",
@@ -99,6 +99,6 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         let (d, h) = (median(&mut with_doc), median(&mut by_hash));
         println!("| {name} | {d:.0} | {h:.0} | {:.2} |", h / d);
     }
-    harness::forget_redis_keys(&settings).await;
+    harness::forget_redis_keys(&settings.redis).await;
     Ok(())
 }

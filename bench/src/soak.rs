@@ -76,6 +76,7 @@ fn request(customers: usize, orders: usize, bulk: bool) -> (serde_json::Value, b
 pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     let url = args.data.ensure(base).await?;
     let settings = args.data.settings(&url, "soak");
+    let redis = settings.redis.clone();
     let server = Arc::new(harness::start(settings).await?);
     let token: Arc<str> = harness::writer_token()?.into();
     for _ in 0..200 {
@@ -128,7 +129,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     )
     .await;
     let rss_end = driver::rss_mib().unwrap_or(0.0);
-    harness::forget_redis_keys(&server.state.settings).await;
+    harness::forget_redis_keys(&redis).await;
     sampler.abort();
     let samples = samples.lock().map(|s| s.clone()).unwrap_or_default();
     let counters = server.state.store.cache.counters();

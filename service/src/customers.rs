@@ -5,10 +5,9 @@ use std::collections::HashMap;
 use entity::customer;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, QueryTrait as _, Set, TransactionTrait,
 };
 
-use crate::Store;
 use crate::bulk;
 use crate::cache::{Scope, Slot, index_by};
 use crate::error::{Error, Result};
@@ -16,14 +15,22 @@ use crate::events::Event;
 use crate::input::{CustomerPatch, NewCustomer};
 use crate::model::{Customer, CustomerFilter, CustomerStats, Page, PageRequest};
 use crate::queries::{self, pages};
+use crate::view::View;
+use crate::{Cache, Store};
 
+/// Customers as one caller's view sees them.
 pub struct CustomerService<'a> {
     store: &'a Store,
+    view: &'a View,
 }
 
 impl<'a> CustomerService<'a> {
-    pub fn new(store: &'a Store) -> Self {
-        CustomerService { store }
+    pub(crate) fn new(store: &'a Store, view: &'a View) -> Self {
+        CustomerService { store, view }
+    }
+
+    fn cache(&self) -> &Cache {
+        self.view.cache_for(&self.store.cache)
     }
 
     /// Customers by id, from the cache where possible; absent ids are left out.
@@ -32,8 +39,7 @@ impl<'a> CustomerService<'a> {
         let slots: Vec<Slot> = ids.iter().map(|id| Slot::customer(*id)).collect();
         let db = &self.store.db;
         let values = self
-            .store
-            .cache
+            .cache()
             .read_through(&slots, |missed: Vec<usize>| async move {
                 let wanted: Vec<i64> = missed.iter().map(|i| ids[*i]).collect();
                 let mut found: HashMap<i64, Customer> =
@@ -55,8 +61,7 @@ impl<'a> CustomerService<'a> {
         let slots: Vec<Slot> = ids.iter().map(|id| Slot::stats(*id)).collect();
         let db = &self.store.db;
         let values = self
-            .store
-            .cache
+            .cache()
             .read_through(&slots, |missed: Vec<usize>| async move {
                 let wanted: Vec<i64> = missed.iter().map(|i| ids[*i]).collect();
                 let found = queries::stats_for_customers(db, &wanted).await?;
@@ -78,7 +83,9 @@ impl<'a> CustomerService<'a> {
         filter: &CustomerFilter,
         page: PageRequest<i64>,
     ) -> Result<Page<Customer>> {
-        let mut query = customer::Entity::find().filter(pages::customer_filter(filter));
+        let mut query = customer::Entity::find()
+            .apply_if(self.view.customer_condition(), |q, c| q.filter(c))
+            .filter(pages::customer_filter(filter));
         if let Some(after) = page.after {
             query = query.filter(customer::Column::Id.gt(after));
         }
@@ -100,6 +107,7 @@ impl<'a> CustomerService<'a> {
     /// How many customers match the filter.
     pub async fn count(&self, filter: &CustomerFilter) -> Result<u64> {
         Ok(customer::Entity::find()
+            .apply_if(self.view.customer_condition(), |q, c| q.filter(c))
             .filter(pages::customer_filter(filter))
             .count(&self.store.db)
             .await?)

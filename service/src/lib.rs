@@ -18,6 +18,7 @@ pub mod queries;
 pub mod replication;
 pub mod seed;
 pub mod stats;
+pub mod view;
 
 use crate::db::Db;
 
@@ -29,6 +30,7 @@ pub use crate::events::EventBus;
 pub use crate::orders::OrderService;
 pub use crate::replication::Replication;
 use crate::replication::{ReplicaStatus, Route};
+pub use crate::view::View;
 
 /// Limits the service enforces whatever the caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -156,11 +158,13 @@ impl Store {
         }
     }
 
-    pub fn customers(&self) -> CustomerService<'_> {
-        CustomerService::new(self)
+    /// Customers as `view` sees them (see [`view`]).
+    pub fn customers<'a>(&'a self, view: &'a View) -> CustomerService<'a> {
+        CustomerService::new(self, view)
     }
 
-    pub fn orders(&self) -> OrderService<'_> {
-        OrderService::new(self)
+    /// Orders as `view` sees them (see [`view`]).
+    pub fn orders<'a>(&'a self, view: &'a View) -> OrderService<'a> {
+        OrderService::new(self, view)
     }
 }

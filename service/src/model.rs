@@ -82,6 +82,18 @@ pub struct OrderKey {
     pub id: i64,
 }
 
+impl OrderKey {
+    /// The key an order cursor names, for the API's cursor codec: `None`
+    /// unless the instant lies in the years 1 to 9999 (what every backend
+    /// stores) and the id is positive.
+    pub fn from_parts(created_at_micros: i64, id: i64) -> Option<OrderKey> {
+        use chrono::Datelike;
+        DateTime::<Utc>::from_timestamp_micros(created_at_micros)
+            .filter(|t| (1..=9999).contains(&t.year()) && id > 0)
+            .map(|created_at| OrderKey { created_at, id })
+    }
+}
+
 /// Which slice of a keyset-ordered list to read: rows strictly between
 /// `after` and `before` (in list order), the first `size` of them, or with
 /// `from_end` the last `size` (a "previous page").

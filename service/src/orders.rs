@@ -7,10 +7,9 @@ use entity::order;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait, Value,
+    QuerySelect, QueryTrait as _, TransactionTrait, Value,
 };
 
-use crate::Store;
 use crate::bulk;
 use crate::cache::{Scope, Slot};
 use crate::error::{Error, Result};
@@ -18,14 +17,22 @@ use crate::events::Event;
 use crate::input::{NewOrder, OrderPatch};
 use crate::model::{Order, OrderFilter, OrderKey, Page, PageRequest, Spending};
 use crate::queries::{pages, ranking};
+use crate::view::View;
+use crate::{Cache, Store};
 
+/// Orders as one caller's view sees them.
 pub struct OrderService<'a> {
     store: &'a Store,
+    view: &'a View,
 }
 
 impl<'a> OrderService<'a> {
-    pub fn new(store: &'a Store) -> Self {
-        OrderService { store }
+    pub(crate) fn new(store: &'a Store, view: &'a View) -> Self {
+        OrderService { store, view }
+    }
+
+    fn cache(&self) -> &Cache {
+        self.view.cache_for(&self.store.cache)
     }
 
     /// Orders by id; absent ids are left out.
@@ -42,7 +49,9 @@ impl<'a> OrderService<'a> {
         filter: &OrderFilter,
         page: PageRequest<OrderKey>,
     ) -> Result<Page<Order>> {
-        let mut query = order::Entity::find().filter(pages::order_filter(filter));
+        let mut query = order::Entity::find()
+            .apply_if(self.view.order_condition(), |q, c| q.filter(c))
+            .filter(pages::order_filter(filter));
         if let Some(after) = page.after {
             query = query.filter(pages::older_than(after));
         }
@@ -68,6 +77,7 @@ impl<'a> OrderService<'a> {
     /// How many orders match the filter.
     pub async fn count(&self, filter: &OrderFilter) -> Result<u64> {
         Ok(order::Entity::find()
+            .apply_if(self.view.order_condition(), |q, c| q.filter(c))
             .filter(pages::order_filter(filter))
             .count(&self.store.db)
             .await?)
@@ -119,8 +129,7 @@ impl<'a> OrderService<'a> {
         let slot = [Slot::ranking(limit, min_orders)];
         let db = &self.store.db;
         let mut values = self
-            .store
-            .cache
+            .cache()
             .read_through(&slot, |_| async move {
                 Ok::<_, Error>(vec![Some(ranking::ranking(db, limit, min_orders).await?)])
             })

@@ -8,7 +8,7 @@ use crate::settings::Settings;
 use crate::startup::connect_database;
 
 pub(super) async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {
-    let db = connect_database(&settings, Default::default()).await?;
+    let db = connect_database(&settings.database, Default::default()).await?;
     match action {
         MigrateAction::Up { steps } => {
             Migrator::up(&*db, steps)

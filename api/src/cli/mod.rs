@@ -151,6 +151,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             ttl_secs,
         } => {
             let secret = settings
+                .auth
                 .jwt_secret
                 .filter(|s| !s.is_empty())
                 .context("set JWT_SECRET (the server's secret) to sign a token")?;

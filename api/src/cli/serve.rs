@@ -7,12 +7,13 @@ pub(super) async fn serve(settings: Settings, migrate: bool) -> anyhow::Result<(
     // Connections past the kernel's open-file limit would fail to accept;
     // the connection cap should decide instead.
     if let Some(files) = crate::server::raise_open_file_limit() {
-        let needed =
-            settings.http_max_connections as u64 + u64::from(settings.db_max_connections) + 256;
+        let needed = settings.http.max_connections as u64
+            + u64::from(settings.database.max_connections)
+            + 256;
         if files < needed {
             tracing::warn!(
                 open_files = files,
-                http_max_connections = settings.http_max_connections,
+                http_max_connections = settings.http.max_connections,
                 "the open-file limit is below HTTP_MAX_CONNECTIONS plus the pool and a reserve; lower HTTP_MAX_CONNECTIONS or raise the hard limit (ulimit -Hn)"
             );
         } else {
@@ -27,7 +28,7 @@ pub(super) async fn serve(settings: Settings, migrate: bool) -> anyhow::Result<(
         },
     )
     .await?;
-    let addr = &app.state().settings.listen_addr;
+    let addr = &app.state().http.listen_addr;
     let host = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
     let host = if host == "0.0.0.0" || host == "[::]" {
         "127.0.0.1"

@@ -20,11 +20,7 @@ pub async fn healthz() -> &'static str {
 /// down or the replica is bypassed: the server still answers, from the
 /// primary); 503 when it does not.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    let timeout = state
-        .settings
-        .pool()
-        .acquire_timeout
-        .min(Duration::from_secs(3));
+    let timeout = state.pool.acquire_timeout.min(Duration::from_secs(3));
     let (db_up, cache) = tokio::join!(
         async {
             matches!(

@@ -89,7 +89,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
                 Code::ServiceUnavailable,
                 format!(
                     "too many requests: at most {} per second per client; retry after {secs} s",
-                    state2.settings.rate_limit_per_second.unwrap_or_default()
+                    state2.http.rate_limit_per_second.unwrap_or_default()
                 ),
             );
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
@@ -99,7 +99,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         }
         state2.in_flight.fetch_add(1, Ordering::SeqCst);
         IN_FLIGHT.with(|g| g.increment(1.0));
-        let timeout = Duration::from_secs(state2.settings.request_timeout_secs.max(1));
+        let timeout = Duration::from_secs(state2.http.request_timeout_secs.max(1));
         let result = tokio::time::timeout(timeout, next.run(req)).await;
         state2.in_flight.fetch_sub(1, Ordering::SeqCst);
         IN_FLIGHT.with(|g| g.decrement(1.0));

@@ -37,8 +37,8 @@ pub const ROUTES: [&str; 6] = [
 ];
 
 pub fn router(state: AppState) -> Router {
-    let body_limit = state.settings.max_body_bytes;
-    let cors = cors_layer(state.settings.cors_allowed_origins.as_deref());
+    let body_limit = state.http.max_body_bytes;
+    let cors = cors_layer(state.http.cors_allowed_origins.as_deref());
     let [graphql_path, root, assets, healthz, readyz, metrics_path] = ROUTES;
     let mut router = Router::new()
         .route(root, get(playground::root))

@@ -21,7 +21,7 @@ fn accepts_html(headers: &HeaderMap) -> bool {
 /// `GET /graphql` without a query: the playground for browsers, a JSON hint
 /// for everything else.
 pub fn page_or_hint(state: &AppState, headers: &HeaderMap) -> Response {
-    if !state.settings.graphiql {
+    if !state.http.graphiql {
         return http_error(
             StatusCode::NOT_FOUND,
             Code::BadUserInput,
@@ -56,7 +56,7 @@ pub async fn asset(
     headers: HeaderMap,
 ) -> Response {
     let Some(asset) = state
-        .settings
+        .http
         .graphiql
         .then(|| state.playground.asset(&name))
         .flatten()

@@ -7,38 +7,38 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait};
-use service::cache::{Cache, RedisSettings};
+use service::cache::{Cache, RedisSettings as RedisConnection};
 use service::db::Db;
 use service::db::StatementCounter;
 use service::documents::{DocumentRegistry, RegistryLimits};
-use service::replication::{ReplicaSettings, WriterMarks};
+use service::replication::{ReplicaSettings as ReplicaWatch, WriterMarks};
 use service::{EventBus, Replication, Store};
 
 use crate::graphql::engine::persisted::{Persisted, load_manifest};
-use crate::settings::{Settings, redact_url, scrub_url};
+use crate::settings::{
+    CacheSettings, DatabaseSettings, PersistedSettings, RedisSettings, ReplicaSettings, Settings,
+    redact_url, scrub_url,
+};
 
 /// Entries the in-process cache holds at most.
 const IN_PROCESS_CACHE_ENTRIES: u64 = 100_000;
 
 /// `REDIS_URL` (when set) and the connection settings every Redis user
 /// shares: key prefix and call timeout.
-fn redis_settings(settings: &Settings) -> Option<(&str, RedisSettings)> {
-    let url = settings
-        .redis_url
-        .as_deref()
-        .filter(|u| !u.trim().is_empty())?;
-    let mut redis = RedisSettings::new(url);
-    redis.key_prefix = settings.redis_key_prefix.clone();
-    redis.timeout = Duration::from_millis(settings.cache_timeout_ms.max(1));
+fn redis_connection(settings: &RedisSettings) -> Option<(&str, RedisConnection)> {
+    let url = settings.url.as_deref().filter(|u| !u.trim().is_empty())?;
+    let mut redis = RedisConnection::new(url);
+    redis.key_prefix = settings.key_prefix.clone();
+    redis.timeout = Duration::from_millis(settings.timeout_ms.max(1));
     Some((url, redis))
 }
 
 /// Opens the pool (and logs its effective settings).
 pub async fn connect_database(
-    settings: &Settings,
+    settings: &DatabaseSettings,
     statements: Arc<StatementCounter>,
 ) -> anyhow::Result<Db> {
-    let url = settings.database_url();
+    let url = settings.primary_url();
     let pool = settings.pool();
     tracing::info!(
         database = %redact_url(&url),
@@ -60,12 +60,13 @@ pub async fn connect_database(
 /// database migrated, the configured cache, and (with a replica) cache
 /// versions raised to each write's WAL position, as the server does.
 pub async fn command_store(settings: &Settings) -> anyhow::Result<Store> {
-    let db = connect_database(settings, Default::default()).await?;
+    let db = connect_database(&settings.database, Default::default()).await?;
     Migrator::up(&*db, None)
         .await
         .context("applying migrations failed")?;
-    let store = Store::new(db, build_cache(settings)?, settings.limits());
-    Ok(if settings.read_url().is_some() {
+    let cache = build_cache(&settings.cache, &settings.redis)?;
+    let store = Store::new(db, cache, settings.graphql.service_limits());
+    Ok(if settings.database.replica_url().is_some() {
         store.with_wal_positions()
     } else {
         store
@@ -73,13 +74,13 @@ pub async fn command_store(settings: &Settings) -> anyhow::Result<Store> {
 }
 
 /// The result cache: Redis when configured, in-process otherwise.
-pub fn build_cache(settings: &Settings) -> anyhow::Result<Cache> {
-    let ttl = settings.cache_ttl();
-    if settings.cache_disabled {
+pub fn build_cache(settings: &CacheSettings, redis: &RedisSettings) -> anyhow::Result<Cache> {
+    let ttl = settings.ttl();
+    if settings.disabled {
         tracing::warn!("result cache: disabled (CACHE_DISABLED)");
         return Ok(Cache::disabled());
     }
-    match redis_settings(settings) {
+    match redis_connection(redis) {
         Some((url, redis)) => {
             tracing::info!(redis = %redact_url(url), ttl_secs = ttl.as_secs(), "result cache: redis");
             Cache::redis(redis, ttl).context("REDIS_URL is not a valid Redis URL")
@@ -93,9 +94,10 @@ pub fn build_cache(settings: &Settings) -> anyhow::Result<Cache> {
 
 /// The event bus of subscriptions: through Redis when `REDIS_URL` is set (so
 /// every instance hears every instance), in-process otherwise.
-pub async fn build_events(settings: &Settings) -> anyhow::Result<EventBus> {
-    let backlog = settings.event_backlog.max(1);
-    match redis_settings(settings) {
+/// `backlog`: the writes a subscriber may fall behind (`EVENT_BACKLOG`).
+pub async fn build_events(redis: &RedisSettings, backlog: usize) -> anyhow::Result<EventBus> {
+    let backlog = backlog.max(1);
+    match redis_connection(redis) {
         Some((url, redis)) => {
             tracing::info!(redis = %redact_url(url), backlog, "live events: redis pub/sub");
             let bus =
@@ -121,31 +123,33 @@ const WRITER_MARK_TTL: Duration = Duration::from_secs(600);
 /// The read replica, when `DATABASE_READ_URL` is set: its own pool (same
 /// settings), the checker, and the writers' positions (in Redis when set).
 pub async fn build_replication(
-    settings: &Settings,
+    database: &DatabaseSettings,
+    settings: &ReplicaSettings,
+    redis: &RedisSettings,
     store: &Store,
     statements: Arc<StatementCounter>,
 ) -> anyhow::Result<Option<Replication>> {
-    let Some(url) = settings.read_url() else {
+    let Some(url) = database.replica_url() else {
         return Ok(None);
     };
     anyhow::ensure!(
-        url.starts_with("postgres") && settings.database_url().starts_with("postgres"),
+        url.starts_with("postgres") && database.primary_url().starts_with("postgres"),
         "DATABASE_READ_URL needs PostgreSQL for both DATABASE_URL and the replica"
     );
-    let pool = settings.pool();
-    tracing::info!(replica = %redact_url(url), max_lag_secs = settings.replica_max_lag_secs, "read replica");
+    let pool = database.pool();
+    tracing::info!(replica = %redact_url(url), max_lag_secs = settings.max_lag_secs, "read replica");
     let replica = service::db::connect(url, &pool, statements)
         .await
         .map_err(|e| anyhow::anyhow!(scrub_url(&e.to_string(), url)))
         .with_context(|| format!("could not connect to the replica at {}", redact_url(url)))?;
-    let marks = match redis_settings(settings) {
+    let marks = match redis_connection(redis) {
         Some((_, redis)) => WriterMarks::redis(&redis, WRITER_MARK_TTL)
             .context("REDIS_URL is not a valid Redis URL")?,
         None => WriterMarks::in_process(WRITER_MARK_TTL),
     };
-    let replica_settings = ReplicaSettings {
-        max_lag: Duration::from_secs(settings.replica_max_lag_secs.max(1)),
-        interval: Duration::from_millis(settings.replica_check_interval_ms.max(10)),
+    let replica_settings = ReplicaWatch {
+        max_lag: Duration::from_secs(settings.max_lag_secs.max(1)),
+        interval: Duration::from_millis(settings.check_interval_ms.max(10)),
     };
     Ok(Some(Replication::new(
         store.db.clone(),
@@ -157,14 +161,17 @@ pub async fn build_replication(
 
 /// Persisted queries: the manifest, if any, and the registry of automatic
 /// persisted queries (in Redis when `REDIS_URL` is set).
-pub fn build_persisted(settings: &Settings) -> anyhow::Result<Persisted> {
-    let manifest = match &settings.persisted_queries_file {
+pub fn build_persisted(
+    settings: &PersistedSettings,
+    redis: &RedisSettings,
+) -> anyhow::Result<Persisted> {
+    let manifest = match &settings.file {
         Some(path) => {
             let m = load_manifest(path)?;
-            tracing::info!(operations = m.len(), file = %path.display(), only = settings.persisted_queries_only, "persisted-query manifest loaded");
+            tracing::info!(operations = m.len(), file = %path.display(), only = settings.only, "persisted-query manifest loaded");
             m
         }
-        None if settings.persisted_queries_only => {
+        None if settings.only => {
             anyhow::bail!(
                 "PERSISTED_QUERIES_ONLY=true needs PERSISTED_QUERIES_FILE (the operations to allow)"
             )
@@ -172,18 +179,14 @@ pub fn build_persisted(settings: &Settings) -> anyhow::Result<Persisted> {
         None => Default::default(),
     };
     let limits = RegistryLimits {
-        ttl: Duration::from_secs(settings.persisted_queries_ttl_secs.max(1)),
-        max_documents: settings.persisted_queries_max.max(1),
+        ttl: Duration::from_secs(settings.ttl_secs.max(1)),
+        max_documents: settings.max.max(1),
     };
-    let registry = match redis_settings(settings) {
+    let registry = match redis_connection(redis) {
         Some((_, redis)) => {
             DocumentRegistry::redis(&redis, limits).context("REDIS_URL is not a valid Redis URL")?
         }
         None => DocumentRegistry::in_process(limits),
     };
-    Ok(Persisted::new(
-        manifest,
-        settings.persisted_queries_only,
-        registry,
-    ))
+    Ok(Persisted::new(manifest, settings.only, registry))
 }

@@ -56,35 +56,48 @@ impl Application {
         } else {
             StatementCounter::default()
         });
-        let db = connect_database(&settings, statements.clone()).await?;
+        let db = connect_database(&settings.database, statements.clone()).await?;
         if options.migrate {
             Migrator::up(&*db, None)
                 .await
                 .context("applying migrations failed")?;
         }
-        let cache = build_cache(&settings)?;
-        let mut store =
-            Store::new(db, cache, settings.limits()).with_events(build_events(&settings).await?);
-        if let Some(replication) = build_replication(&settings, &store, statements.clone()).await? {
+        let cache = build_cache(&settings.cache, &settings.redis)?;
+        let mut store = Store::new(db, cache, settings.graphql.service_limits())
+            .with_events(build_events(&settings.redis, settings.ws.event_backlog).await?);
+        if let Some(replication) = build_replication(
+            &settings.database,
+            &settings.replica,
+            &settings.redis,
+            &store,
+            statements.clone(),
+        )
+        .await?
+        {
             store = store.with_replication(replication);
         }
-        if settings.is_embedded_database() {
+        if settings.database.is_embedded() {
             crate::demo::seed_if_empty(&store).await?;
         }
-        let jwt = match settings.jwt_secret.as_deref().filter(|s| !s.is_empty()) {
+        let jwt = match settings
+            .auth
+            .jwt_secret
+            .as_deref()
+            .filter(|s| !s.is_empty())
+        {
             Some(secret) => Jwt::new(secret.as_bytes()),
             None => dev_jwt(),
         };
         let rankings = Rankings::new(
             store.clone(),
-            settings.subscription_max_rankings,
+            settings.ws.subscription_max_rankings,
             RANKING_INTERVAL,
         );
         let schemas = [ValidationMode::Strict, ValidationMode::Fast].map(|mode| {
             build_schema(
                 store.clone(),
                 rankings.clone(),
-                settings.graphql_introspection,
+                settings.graphql.introspection,
                 mode,
             )
         });
@@ -92,21 +105,25 @@ impl Application {
             schemas,
             store.clone(),
             settings.engine_limits(),
-            build_persisted(&settings)?,
+            build_persisted(&settings.persisted, &settings.redis)?,
         )?;
-        let listener = TcpListener::bind(&settings.listen_addr)
+        let listener = TcpListener::bind(&settings.http.listen_addr)
             .await
-            .with_context(|| format!("could not bind {}", settings.listen_addr))?;
+            .with_context(|| format!("could not bind {}", settings.http.listen_addr))?;
         let port = listener.local_addr()?.port();
-        let limiter =
-            crate::rate_limit::limiter(settings.rate_limit_per_second, settings.rate_limit_burst);
+        let limiter = crate::rate_limit::limiter(
+            settings.http.rate_limit_per_second,
+            settings.http.rate_limit_burst,
+        );
         let state = AppState::new(Shared {
             engine: Arc::new(engine),
             store,
             jwt,
-            live: LiveSockets::new(settings.ws_max_connections),
+            live: LiveSockets::new(settings.ws.max_connections),
             rankings,
-            settings: Arc::new(settings),
+            http: settings.http.clone(),
+            ws: settings.ws.clone(),
+            pool: settings.database.pool(),
             statements,
             playground: Arc::new(Playground::new(true)),
             limiter,
@@ -135,9 +152,9 @@ impl Application {
         F: Future<Output = ()> + Send + 'static,
     {
         let db = self.state.store.db.clone();
-        let grace = Duration::from_secs(self.state.settings.shutdown_grace_secs);
+        let grace = Duration::from_secs(self.state.http.shutdown_grace_secs);
         let in_flight = self.state.in_flight.clone();
-        let limits = self.state.settings.connection_limits();
+        let limits = self.state.http.connection_limits();
         let live = self.state.live.clone();
         let router = crate::routes::router(self.state);
         // Sockets are told at once; HTTP connections drain meanwhile.

@@ -2,7 +2,6 @@
 //! the order and customer lists, and one statement for a page of many
 //! customers' orders.
 
-use chrono::{DateTime, Utc};
 use entity::{customer, order};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, DbBackend, Statement, Value};
@@ -162,14 +161,4 @@ pub fn window_page_statement(
          ) AS ranked WHERE rn <= ? ORDER BY customer_id, created_at {dir}, id {dir}"
     );
     Statement::from_sql_and_values(backend, sql, values)
-}
-
-/// The key an order cursor names, for the API's cursor codec: `None` unless
-/// the instant lies in the years 1 to 9999 (what every backend stores) and
-/// the id is positive.
-pub fn key_from_parts(created_at_micros: i64, id: i64) -> Option<OrderKey> {
-    use chrono::Datelike;
-    DateTime::<Utc>::from_timestamp_micros(created_at_micros)
-        .filter(|t| (1..=9999).contains(&t.year()) && id > 0)
-        .map(|created_at| OrderKey { created_at, id })
 }

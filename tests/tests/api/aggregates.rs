@@ -78,7 +78,7 @@ async fn the_ranking_equals_the_plain_aggregate_on_random_data_with_ties() {
 }
 
 async fn spawn_app_without_cache() -> TestApp {
-    crate::helpers::spawn_app_with(|s| s.cache_disabled = true).await
+    crate::helpers::spawn_app_with(|s| s.cache.disabled = true).await
 }
 
 #[tokio::test]

@@ -54,7 +54,7 @@ async fn every_graphql_over_http_audit_passes() {
 #[tokio::test]
 #[ignore = "needs Node.js and tests/js's packages (npm ci --prefix tests/js)"]
 async fn apollo_client_with_persisted_queries_works_as_a_frontend_uses_it() {
-    let app = spawn_app_with(|s| s.cors_allowed_origins = Some("*".into())).await;
+    let app = spawn_app_with(|s| s.http.cors_allowed_origins = Some("*".into())).await;
     app.seed_customers(3).await;
     let (ok, out) = node(
         "apollo.mjs",

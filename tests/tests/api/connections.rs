@@ -43,8 +43,8 @@ async fn name_of(app: &TestApp, id: i64) -> String {
 #[ignore = "needs PostgreSQL (DATABASE_URL)"]
 async fn a_lookup_costs_one_round_trip_to_the_database() {
     let (app, proxy) = behind_proxy(|s| {
-        s.cache_disabled = true;
-        s.db_max_connections = 2;
+        s.cache.disabled = true;
+        s.database.max_connections = 2;
     })
     .await;
     let ids = app.seed_customers(3).await;
@@ -75,9 +75,9 @@ async fn kept_connections_leave_a_connection_to_transactions() {
     // Four connections, of which at most three are kept for lookups; the
     // acquire timeout is one second.
     let (app, proxy) = behind_proxy(|s| {
-        s.cache_disabled = true;
-        s.db_max_connections = 4;
-        s.db_min_connections = 4;
+        s.cache.disabled = true;
+        s.database.max_connections = 4;
+        s.database.min_connections = 4;
     })
     .await;
     let ids = app.seed_customers(8).await;
@@ -110,8 +110,8 @@ async fn kept_connections_leave_a_connection_to_transactions() {
 #[ignore = "needs PostgreSQL (DATABASE_URL)"]
 async fn a_lookup_cancelled_mid_statement_leaves_nothing_for_the_next() {
     let (app, proxy) = behind_proxy(|s| {
-        s.cache_disabled = true;
-        s.db_max_connections = 3;
+        s.cache.disabled = true;
+        s.database.max_connections = 3;
     })
     .await;
     let ids = app.seed_customers(6).await;
@@ -151,9 +151,9 @@ async fn a_lookup_cancelled_mid_statement_leaves_nothing_for_the_next() {
 async fn a_kept_connection_goes_to_callers_queued_in_the_pool() {
     // Two connections, one of which may be kept; the acquire timeout is one second.
     let (app, _proxy) = behind_proxy(|s| {
-        s.cache_disabled = true;
-        s.db_max_connections = 2;
-        s.db_min_connections = 0;
+        s.cache.disabled = true;
+        s.database.max_connections = 2;
+        s.database.min_connections = 0;
     })
     .await;
     let ids = app.seed_customers(2).await;
@@ -200,9 +200,9 @@ async fn plans_of(app: &TestApp, needle: &str) -> (i64, i64) {
 async fn single_key_statements_run_on_the_plan_prepared_once() {
     // One connection, none kept: every statement runs on it.
     let app = spawn_app_with(|s| {
-        s.cache_disabled = true;
-        s.db_max_connections = 1;
-        s.db_min_connections = 1;
+        s.cache.disabled = true;
+        s.database.max_connections = 1;
+        s.database.min_connections = 1;
     })
     .await;
     // Enough rows, analysed, that PostgreSQL's estimates are a real table's.

@@ -19,7 +19,7 @@ fn header(resp: &reqwest::Response, name: &str) -> String {
 #[tokio::test]
 async fn an_allowed_origin_gets_its_preflight_and_its_answer() {
     let app = spawn_app_with(|s| {
-        s.cors_allowed_origins = Some(format!("{APP_ORIGIN}, https://app.example.com"));
+        s.http.cors_allowed_origins = Some(format!("{APP_ORIGIN}, https://app.example.com"));
     })
     .await;
     let preflight = app
@@ -66,7 +66,7 @@ async fn an_allowed_origin_gets_its_preflight_and_its_answer() {
 
 #[tokio::test]
 async fn other_origins_get_no_cors_headers() {
-    let app = spawn_app_with(|s| s.cors_allowed_origins = Some(APP_ORIGIN.to_owned())).await;
+    let app = spawn_app_with(|s| s.http.cors_allowed_origins = Some(APP_ORIGIN.to_owned())).await;
     let preflight = app
         .client
         .request(Method::OPTIONS, format!("{}/graphql", app.address))
@@ -80,7 +80,7 @@ async fn other_origins_get_no_cors_headers() {
 
 #[tokio::test]
 async fn a_wildcard_allows_every_origin() {
-    let app = spawn_app_with(|s| s.cors_allowed_origins = Some("*".to_owned())).await;
+    let app = spawn_app_with(|s| s.http.cors_allowed_origins = Some("*".to_owned())).await;
     let resp = app
         .client
         .post(format!("{}/graphql", app.address))

@@ -129,7 +129,7 @@ async fn a_duplicate_email_is_a_conflict_whatever_its_case() {
     let resp = app
         .mutate(
             "mutation($id: ID!) { updateCustomer(id: $id, input: { email: \"c0@example.com\", name: \"Changed\" }) { id } }",
-            json!({ "id": app.store().customers().list(&Default::default(), service::model::PageRequest::first(2, None)).await.expect("list").items[1].id.to_string() }),
+            json!({ "id": app.store().customers(&service::View::unrestricted()).list(&Default::default(), service::model::PageRequest::first(2, None)).await.expect("list").items[1].id.to_string() }),
         )
         .await;
     assert_eq!(error_code(&resp), "CONFLICT");
@@ -148,8 +148,8 @@ async fn a_duplicate_email_is_a_conflict_whatever_its_case() {
 #[tokio::test]
 async fn abusive_queries_are_refused_before_any_database_work() {
     let app = spawn_app_with(|s| {
-        s.graphql_max_depth = 8;
-        s.graphql_max_complexity = 2_000;
+        s.graphql.max_depth = 8;
+        s.graphql.max_complexity = 2_000;
     })
     .await;
     app.seed_customers(1).await;

@@ -20,8 +20,8 @@ pub async fn behind_proxy(
     );
     let proxy = FaultProxy::start(upstream_of(&db.url, 5432).await).await;
     let (mut settings, prefix) = test_settings(&db);
-    settings.database_url = Some(route_through(&db.url, proxy.addr));
-    settings.db_acquire_timeout_secs = 1;
+    settings.database.url = Some(route_through(&db.url, proxy.addr));
+    settings.database.acquire_timeout_secs = 1;
     configure(&mut settings);
     (spawn_on(db, settings, prefix).await, proxy)
 }
@@ -78,7 +78,7 @@ async fn an_unreachable_database_is_service_unavailable_until_it_returns() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL (DATABASE_URL)"]
 async fn a_connection_cut_in_the_middle_of_a_bulk_write_leaves_nothing() {
-    let (app, proxy) = behind_proxy(|s| s.max_bulk_rows = 50_000).await;
+    let (app, proxy) = behind_proxy(|s| s.graphql.max_bulk_rows = 50_000).await;
     let ids = app.seed_customers(1).await;
     // Three inserts of 16,383 rows at most: cut after the first one.
     let input: Vec<Value> = (0..40_000)
@@ -136,8 +136,8 @@ async fn a_connection_cut_in_the_middle_of_a_bulk_write_leaves_nothing() {
 #[ignore = "needs PostgreSQL (DATABASE_URL)"]
 async fn an_exhausted_pool_queues_then_fails_cleanly() {
     let (app, proxy) = behind_proxy(|s| {
-        s.db_max_connections = 2;
-        s.db_min_connections = 0;
+        s.database.max_connections = 2;
+        s.database.min_connections = 0;
     })
     .await;
     app.seed_customers(3).await;

@@ -43,14 +43,14 @@ const README_QUERY: &str = r#"{
 async fn legitimate_requests_fit_in_half_of_every_default_limit() {
     let defaults = api::settings::Settings::default();
     let app = spawn_app_with(|s| {
-        s.graphql_max_document_bytes = defaults.graphql_max_document_bytes / 2;
-        s.graphql_max_tokens = defaults.graphql_max_tokens / 2;
-        s.graphql_max_selections = defaults.graphql_max_selections / 2;
-        s.graphql_max_depth = defaults.graphql_max_depth / 2;
-        s.graphql_max_complexity = defaults.graphql_max_complexity / 2;
-        s.max_response_bytes = defaults.max_response_bytes / 2;
-        s.max_body_bytes = defaults.max_body_bytes / 2;
-        s.max_bulk_rows = defaults.max_bulk_rows / 2;
+        s.graphql.max_document_bytes = defaults.graphql.max_document_bytes / 2;
+        s.graphql.max_tokens = defaults.graphql.max_tokens / 2;
+        s.graphql.max_selections = defaults.graphql.max_selections / 2;
+        s.graphql.max_depth = defaults.graphql.max_depth / 2;
+        s.graphql.max_complexity = defaults.graphql.max_complexity / 2;
+        s.http.max_response_bytes = defaults.http.max_response_bytes / 2;
+        s.http.max_body_bytes = defaults.http.max_body_bytes / 2;
+        s.graphql.max_bulk_rows = defaults.graphql.max_bulk_rows / 2;
     })
     .await;
     let ids = app.seed_customers(120).await;

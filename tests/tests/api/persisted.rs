@@ -191,8 +191,8 @@ async fn with_the_safelist_only_the_manifests_operations_run() {
     std::fs::write(&path, apollo_manifest(&[("Names", QUERY)]).to_string())
         .expect("write manifest");
     let app = spawn_app_with(|s| {
-        s.persisted_queries_file = Some(path.clone());
-        s.persisted_queries_only = true;
+        s.persisted.file = Some(path.clone());
+        s.persisted.only = true;
     })
     .await;
     app.seed_customers(1).await;
@@ -225,7 +225,7 @@ async fn a_plain_hash_map_manifest_works_and_names_label_metrics() {
     let path = temp_path("manifest-map", "json");
     let doc = "query ManifestListedOp { __typename }";
     std::fs::write(&path, json!({ sha256(doc): doc }).to_string()).expect("write manifest");
-    let app = spawn_app_with(|s| s.persisted_queries_file = Some(path.clone())).await;
+    let app = spawn_app_with(|s| s.persisted.file = Some(path.clone())).await;
     let (_, body) = post(&app, json!({ "extensions": extensions(&sha256(doc)) })).await;
     assert_eq!(data(&body)["__typename"], "Query");
     // Without the safelist, other documents still run.
@@ -242,7 +242,7 @@ async fn a_manifest_whose_hash_is_wrong_stops_the_server_from_starting() {
     std::fs::write(&path, json!({ sha256("{ a }"): "{ b }" }).to_string()).expect("write");
     let db = crate::helpers::TestDb::create().await;
     let (mut settings, _) = crate::helpers::test_settings(&db);
-    settings.persisted_queries_file = Some(path.clone());
+    settings.persisted.file = Some(path.clone());
     let built = api::startup::Application::build(
         settings,
         api::startup::BuildOptions {

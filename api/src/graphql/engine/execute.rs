@@ -103,13 +103,20 @@ impl Engine {
         let operation_name = operation.as_ref().map(|n| n.as_str().to_owned());
         let validated = doc.validated(operation_name.as_deref());
         let schema = if validated { &self.fast } else { &self.schema };
+        let view = auth.view();
         let run = |request: Request, store: Store| {
             let queue = FetchQueue::new();
             let request = request
                 .data(auth.clone())
                 .data(gate.clone())
                 .data(store.clone())
-                .data(Loaders::new_loader(store, &queue, gate.clone()));
+                .data(view.clone())
+                .data(Loaders::new_loader(
+                    store,
+                    view.clone(),
+                    &queue,
+                    gate.clone(),
+                ));
             let execution = FirstPollOffTheWorkers {
                 inner: schema.execute(request),
                 heavy,

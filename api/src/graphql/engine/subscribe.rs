@@ -80,12 +80,14 @@ impl Engine {
         // An event's selection reads the primary: it carries committed state
         // the replica may not have replayed yet.
         let store = self.store.for_writes();
+        let view = auth.view();
         let request = request
             .data(auth.clone())
             .data(gate.clone())
             .data(connection)
             .data(store.clone())
-            .data(Loaders::new_loader(store, &queue, gate));
+            .data(view.clone())
+            .data(Loaders::new_loader(store, view, &queue, gate));
         let results = self.schema.execute_stream(request);
         let shape = Arc::new((doc, operation, variables));
         let state = (results, queue, self.clone(), shape, true);

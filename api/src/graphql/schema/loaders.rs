@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use service::Store;
+use service::{Store, View};
 
 use crate::graphql::runtime::db_gate::DbGate;
 use crate::graphql::runtime::fetch_queue::FetchQueue;
@@ -40,15 +40,22 @@ pub struct OrdersOf {
 pub struct Loaders {
     store: Store,
     gate: DbGate,
+    /// The caller's: every batch reads as it sees.
+    view: View,
 }
 
 impl Loaders {
     /// A loader for one request whose fetches run through `queue` (see
     /// [`super::fetch_queue`]): no timer, batches bounded by execution steps.
     /// Each fetch holds one of the request's database permits.
-    pub fn new_loader(store: Store, queue: &Arc<FetchQueue>, gate: DbGate) -> AppLoader {
+    pub fn new_loader(
+        store: Store,
+        view: View,
+        queue: &Arc<FetchQueue>,
+        gate: DbGate,
+    ) -> AppLoader {
         DataLoader::with_cache(
-            Loaders { store, gate },
+            Loaders { store, gate, view },
             queue.spawner(),
             HashMapCache::<foldhash::fast::RandomState>::new(),
         )
@@ -67,7 +74,7 @@ impl Loader<CustomerId> for Loaders {
     async fn load(&self, keys: &[CustomerId]) -> Result<HashMap<CustomerId, Customer>, LoadError> {
         let found = self
             .gate
-            .run(self.store.customers().by_ids(&ids(keys, |k| k.0)))
+            .run(self.store.customers(&self.view).by_ids(&ids(keys, |k| k.0)))
             .await
             .map_err(Arc::new)?;
         Ok(found
@@ -84,7 +91,7 @@ impl Loader<OrderId> for Loaders {
     async fn load(&self, keys: &[OrderId]) -> Result<HashMap<OrderId, Order>, LoadError> {
         let found = self
             .gate
-            .run(self.store.orders().by_ids(&ids(keys, |k| k.0)))
+            .run(self.store.orders(&self.view).by_ids(&ids(keys, |k| k.0)))
             .await
             .map_err(Arc::new)?;
         Ok(found.into_iter().map(|(id, o)| (OrderId(id), o)).collect())
@@ -98,7 +105,7 @@ impl Loader<StatsOf> for Loaders {
     async fn load(&self, keys: &[StatsOf]) -> Result<HashMap<StatsOf, CustomerStats>, LoadError> {
         let found = self
             .gate
-            .run(self.store.customers().stats(&ids(keys, |k| k.0)))
+            .run(self.store.customers(&self.view).stats(&ids(keys, |k| k.0)))
             .await
             .map_err(Arc::new)?;
         Ok(found.into_iter().map(|(id, s)| (StatsOf(id), s)).collect())
@@ -121,7 +128,11 @@ impl Loader<OrdersOf> for Loaders {
         for (page, customer_ids) in groups {
             let pages = self
                 .gate
-                .run(self.store.orders().pages_for_customers(&customer_ids, page))
+                .run(
+                    self.store
+                        .orders(&self.view)
+                        .pages_for_customers(&customer_ids, page),
+                )
                 .await
                 .map_err(Arc::new)?;
             for (customer_id, found) in pages {

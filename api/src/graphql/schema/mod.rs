@@ -15,7 +15,7 @@ pub mod weights;
 use std::sync::Arc;
 
 use async_graphql::{Context, Schema};
-use service::Store;
+use service::{Store, View};
 
 use self::loaders::AppLoader;
 use self::mutation::MutationRoot;
@@ -63,6 +63,11 @@ pub fn sdl() -> String {
 
 pub(crate) fn store<'a>(ctx: &Context<'a>) -> &'a Store {
     ctx.data_unchecked::<Store>()
+}
+
+/// The caller's view: what every read of this request may see.
+pub(crate) fn view<'a>(ctx: &Context<'a>) -> &'a View {
+    ctx.data_unchecked::<View>()
 }
 
 pub(crate) fn loader<'a>(ctx: &Context<'a>) -> &'a AppLoader {

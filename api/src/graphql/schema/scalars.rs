@@ -148,7 +148,7 @@ pub mod cursor {
             .and_then(|s| {
                 let rest = s.strip_prefix("o:")?.to_owned();
                 let (micros, id) = rest.split_once(':')?;
-                service::queries::pages::key_from_parts(micros.parse().ok()?, id.parse().ok()?)
+                service::model::OrderKey::from_parts(micros.parse().ok()?, id.parse().ok()?)
             })
             .ok_or_else(|| malformed(cursor))
     }

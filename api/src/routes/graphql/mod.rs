@@ -80,7 +80,7 @@ pub async fn graphql_post(
                 Code::BadUserInput,
                 format!(
                     "the request body is larger than {} bytes (MAX_BODY_BYTES); send fewer rows per request",
-                    state.settings.max_body_bytes
+                    state.http.max_body_bytes
                 ),
             );
         }
@@ -239,7 +239,7 @@ async fn run(
         (Media::GraphqlResponse, Some(a)) if !batch && a.data.is_none() => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
-    let body = media::body(&answers, batch, state.settings.max_response_bytes);
+    let body = media::body(&answers, batch, state.http.max_response_bytes);
     if method == Method::Get && status == StatusCode::OK {
         return media::respond_cacheable(media, body, headers);
     }

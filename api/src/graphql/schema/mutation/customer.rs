@@ -4,9 +4,9 @@ use super::parse_all;
 use crate::graphql::runtime::error::{ServiceResultExt, bad_input};
 use crate::graphql::schema::guard::WriterGuard;
 use crate::graphql::schema::scalars::parse_id;
-use crate::graphql::schema::store;
 use crate::graphql::schema::types::Customer;
 use crate::graphql::schema::types::inputs::{CreateCustomerInput, UpdateCustomerInput};
+use crate::graphql::schema::{store, view};
 
 #[derive(Default)]
 pub struct CustomerMutation;
@@ -21,7 +21,9 @@ impl CustomerMutation {
         #[graphql(desc = "The customer to create.")] input: CreateCustomerInput,
     ) -> async_graphql::Result<Customer> {
         let new = input.parse().map_err(bad_input)?;
-        Ok(Customer(store(ctx).customers().create(new).await.gql()?))
+        Ok(Customer(
+            store(ctx).customers(view(ctx)).create(new).await.gql()?,
+        ))
     }
 
     /// Creates many customers in one transaction: all or nothing. Errors
@@ -37,7 +39,7 @@ impl CustomerMutation {
         let news = parse_all(ctx, &input, store.limits.max_bulk_rows, "customers", |c| {
             c.parse().map_err(bad_input)
         })?;
-        let created = store.customers().create_many(news).await.gql()?;
+        let created = store.customers(view(ctx)).create_many(news).await.gql()?;
         Ok(created.into_iter().map(Customer).collect())
     }
 
@@ -52,7 +54,11 @@ impl CustomerMutation {
         let id = parse_id(&id, "customer")?;
         let patch = input.parse()?;
         Ok(Customer(
-            store(ctx).customers().update(id, patch).await.gql()?,
+            store(ctx)
+                .customers(view(ctx))
+                .update(id, patch)
+                .await
+                .gql()?,
         ))
     }
 
@@ -64,7 +70,7 @@ impl CustomerMutation {
         #[graphql(desc = "The customer to delete.")] id: ID,
     ) -> async_graphql::Result<bool> {
         let id = parse_id(&id, "customer")?;
-        store(ctx).customers().delete(id).await.gql()?;
+        store(ctx).customers(view(ctx)).delete(id).await.gql()?;
         Ok(true)
     }
 }

@@ -4,9 +4,9 @@ use super::parse_all;
 use crate::graphql::runtime::error::ServiceResultExt;
 use crate::graphql::schema::guard::WriterGuard;
 use crate::graphql::schema::scalars::parse_id;
-use crate::graphql::schema::store;
 use crate::graphql::schema::types::Order;
 use crate::graphql::schema::types::inputs::{CreateOrderInput, UpdateOrderInput};
+use crate::graphql::schema::{store, view};
 
 #[derive(Default)]
 pub struct OrderMutation;
@@ -21,7 +21,7 @@ impl OrderMutation {
         #[graphql(desc = "The order to create.")] input: CreateOrderInput,
     ) -> async_graphql::Result<Order> {
         let new = input.parse()?;
-        Ok(Order(store(ctx).orders().create(new).await.gql()?))
+        Ok(Order(store(ctx).orders(view(ctx)).create(new).await.gql()?))
     }
 
     /// Creates many orders in one transaction: all or nothing. Errors name
@@ -37,7 +37,7 @@ impl OrderMutation {
         let news = parse_all(ctx, &input, store.limits.max_bulk_rows, "orders", |o| {
             o.parse()
         })?;
-        let created = store.orders().create_many(news).await.gql()?;
+        let created = store.orders(view(ctx)).create_many(news).await.gql()?;
         Ok(created.into_iter().map(Order).collect())
     }
 
@@ -51,7 +51,9 @@ impl OrderMutation {
     ) -> async_graphql::Result<Order> {
         let id = parse_id(&id, "order")?;
         let patch = input.parse()?;
-        Ok(Order(store(ctx).orders().update(id, patch).await.gql()?))
+        Ok(Order(
+            store(ctx).orders(view(ctx)).update(id, patch).await.gql()?,
+        ))
     }
 
     /// Deletes an order. `NOT_FOUND` when absent.
@@ -62,7 +64,7 @@ impl OrderMutation {
         #[graphql(desc = "The order to delete.")] id: ID,
     ) -> async_graphql::Result<bool> {
         let id = parse_id(&id, "order")?;
-        store(ctx).orders().delete(id).await.gql()?;
+        store(ctx).orders(view(ctx)).delete(id).await.gql()?;
         Ok(true)
     }
 }

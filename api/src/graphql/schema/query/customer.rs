@@ -7,7 +7,7 @@ use crate::graphql::schema::loaders::{CustomerId, StatsOf};
 use crate::graphql::schema::scalars::{cursor, page_request, parse_id};
 use crate::graphql::schema::types::inputs::CustomerFilter;
 use crate::graphql::schema::types::{Customer, CustomerConnection, CustomerSpending};
-use crate::graphql::schema::{loader, store};
+use crate::graphql::schema::{loader, store, view};
 
 #[derive(Default)]
 pub struct CustomerQuery;
@@ -79,7 +79,7 @@ impl CustomerQuery {
         let before = before.as_deref().map(cursor::parse_customer).transpose()?;
         let request = page_request(first, last, after, before, DEFAULT_CUSTOMERS_PAGE)?;
         let filter: model::CustomerFilter = filter.unwrap_or_default().parse()?;
-        let page = gated(ctx, store(ctx).customers().list(&filter, request))
+        let page = gated(ctx, store(ctx).customers(view(ctx)).list(&filter, request))
             .await
             .gql()?;
         // Later lookups of these customers in this request cost nothing.
@@ -98,9 +98,14 @@ impl CustomerQuery {
         #[graphql(default = 1, desc = "Least number of orders, 0 or more.")] min_orders: i32,
     ) -> async_graphql::Result<Vec<CustomerSpending>> {
         let (limit, min_orders) = ranking_arguments(limit, min_orders)?;
-        let ranking = gated(ctx, store(ctx).orders().top_customers(limit, min_orders))
-            .await
-            .gql()?;
+        let ranking = gated(
+            ctx,
+            store(ctx)
+                .orders(view(ctx))
+                .top_customers(limit, min_orders),
+        )
+        .await
+        .gql()?;
         // The ranking already holds each customer's aggregates.
         loader(ctx)
             .feed_many(ranking.iter().map(|s| {

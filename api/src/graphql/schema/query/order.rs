@@ -10,7 +10,7 @@ const DEFAULT_ORDERS_PAGE: u64 = 20;
 use crate::graphql::schema::types::connection::OrderTotal;
 use crate::graphql::schema::types::inputs::OrderFilter;
 use crate::graphql::schema::types::{Order, OrderConnection};
-use crate::graphql::schema::{loader, store};
+use crate::graphql::schema::{loader, store, view};
 
 #[derive(Default)]
 pub struct OrderQuery;
@@ -57,7 +57,7 @@ impl OrderQuery {
         let before = before.as_deref().map(cursor::parse_order).transpose()?;
         let request = page_request(first, last, after, before, DEFAULT_ORDERS_PAGE)?;
         let filter = filter.unwrap_or_default().parse()?;
-        let page = gated(ctx, store(ctx).orders().list(&filter, request))
+        let page = gated(ctx, store(ctx).orders(view(ctx)).list(&filter, request))
             .await
             .gql()?;
         Ok(OrderConnection {

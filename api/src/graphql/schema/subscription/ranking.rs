@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use service::Store;
 use service::events::{Delivery, Event, EventBus, Unavailable};
 use service::model::{Customer, Spending};
+use service::{Store, View};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -145,7 +145,9 @@ async fn run(
             stale = false;
             match rankings
                 .store
-                .orders()
+                // One watcher serves every subscriber with these arguments:
+                // it reads what the unrestricted view sees.
+                .orders(&View::unrestricted())
                 .live_ranking(limit, min_orders)
                 .await
             {

@@ -8,7 +8,7 @@ use crate::graphql::runtime::db_gate::gated;
 use crate::graphql::runtime::error::ServiceResultExt;
 use crate::graphql::schema::loaders::StatsOf;
 use crate::graphql::schema::scalars::{cursor, to_int};
-use crate::graphql::schema::{loader, store};
+use crate::graphql::schema::{loader, store, view};
 
 /// Where a page stands in its list.
 #[derive(SimpleObject, Clone, Debug)]
@@ -74,7 +74,7 @@ impl CustomerConnection {
 
     /// How many customers match the filter, over all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        let n = gated(ctx, store(ctx).customers().count(&self.filter))
+        let n = gated(ctx, store(ctx).customers(view(ctx)).count(&self.filter))
             .await
             .gql()?;
         to_int(i64::try_from(n).unwrap_or(i64::MAX))
@@ -137,7 +137,9 @@ impl OrderConnection {
                 to_int(stats.map(|s| s.order_count).unwrap_or_default())
             }
             OrderTotal::Matching(filter) => {
-                let n = gated(ctx, store(ctx).orders().count(filter)).await.gql()?;
+                let n = gated(ctx, store(ctx).orders(view(ctx)).count(filter))
+                    .await
+                    .gql()?;
                 to_int(i64::try_from(n).unwrap_or(i64::MAX))
             }
         }

@@ -129,7 +129,7 @@ pub fn upgrade(state: AppState, ws: WebSocketUpgrade, headers: &HeaderMap) -> Ht
             .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         return response;
     };
-    let max = state.settings.ws_max_message_bytes.max(1_024);
+    let max = state.ws.max_message_bytes.max(1_024);
     // tungstenite allocates its whole read buffer for every socket (128 KiB
     // by default): most sockets here are idle subscribers.
     ws.protocols([PROTOCOL])
@@ -174,16 +174,15 @@ fn too_long(error: axum::Error) -> bool {
 }
 
 async fn serve(socket: WebSocket, state: AppState, admitted: Admitted) {
-    let settings = state.settings.clone();
-    let keepalive = Duration::from_secs(settings.ws_keepalive_secs.max(1));
+    let settings = state.ws.clone();
+    let keepalive = Duration::from_secs(settings.keepalive_secs.max(1));
     let stall = keepalive * 2;
     let connection = Arc::new(LiveConnection::default());
     let mut auth = Auth::Anonymous;
     let mut subscriptions: SelectAll<Tagged> = SelectAll::new();
     let (mut sink, mut source) = socket.split();
-    let mut session = Session::new(settings.ws_max_subscriptions_per_connection);
-    let init_deadline =
-        tokio::time::sleep(Duration::from_secs(settings.ws_init_timeout_secs.max(1)));
+    let mut session = Session::new(settings.max_subscriptions_per_connection);
+    let init_deadline = tokio::time::sleep(Duration::from_secs(settings.init_timeout_secs.max(1)));
     tokio::pin!(init_deadline);
     let mut pings = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
     pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -224,7 +223,7 @@ async fn serve(socket: WebSocket, state: AppState, admitted: Admitted) {
                     Some(Err(e)) => {
                         break too_long(e).then(|| Closing {
                             code: 1009,
-                            reason: format!("messages are at most {} bytes (WS_MAX_MESSAGE_BYTES)", settings.ws_max_message_bytes),
+                            reason: format!("messages are at most {} bytes (WS_MAX_MESSAGE_BYTES)", settings.max_message_bytes),
                         });
                     }
                     Some(Ok(Message::Text(text))) => match session.incoming(text.as_str()) {

@@ -1,139 +1,6 @@
-//! `spawn_app()`: the real application on a random port with its own
-//! database (and its own Redis key prefix when `REDIS_URL` is set).
+//! The application on a random port, and the requests tests send it.
 
-use std::sync::Once;
-use std::time::Duration;
-
-use api::auth::{Jwt, Role};
-use api::settings::Settings;
-use api::startup::{Application, BuildOptions};
-use api::state::AppState;
-use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
-use serde_json::{Value, json};
-
-pub const JWT_SECRET: &str = "integration-test-secret";
-
-static TRACING: Once = Once::new();
-
-/// Logs are silent unless `TEST_LOG` is set.
-fn init_tracing() {
-    TRACING.call_once(|| {
-        if std::env::var_os("TEST_LOG").is_some() {
-            api::telemetry::init_tracing(api::settings::LogFormat::Text);
-        }
-    });
-}
-
-/// A name no other test (in this or a concurrent run) uses.
-pub fn unique_name(prefix: &str) -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    format!(
-        "{prefix}_{}_{}_{nanos}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// A path in the temporary directory no other test uses: `stem…`.`extension`.
-pub fn temp_path(stem: &str, extension: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("{}.{extension}", unique_name(stem)))
-}
-
-/// A variable an ignored test needs; its absence fails the test (it was
-/// asked to run, so it must not pass without testing).
-pub fn require_env(name: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| panic!("this test needs {name}; see .ci/run"))
-}
-
-/// A database of its own for one test, removed when dropped.
-pub struct TestDb {
-    pub url: String,
-    pub backend: DbBackend,
-    admin_url: Option<String>,
-    name: String,
-}
-
-impl TestDb {
-    pub async fn create() -> TestDb {
-        let name = unique_name("test");
-        match std::env::var("DATABASE_URL")
-            .ok()
-            .filter(|u| u.starts_with("postgres"))
-        {
-            Some(base) => {
-                let admin = Database::connect(base.as_str())
-                    .await
-                    .expect("connect to PostgreSQL");
-                admin
-                    .execute_raw(Statement::from_string(
-                        DbBackend::Postgres,
-                        format!("CREATE DATABASE \"{name}\""),
-                    ))
-                    .await
-                    .expect("create test database");
-                admin.close().await.ok();
-                TestDb {
-                    url: api::settings::with_database_name(&base, &name),
-                    backend: DbBackend::Postgres,
-                    admin_url: Some(base),
-                    name,
-                }
-            }
-            None => {
-                let path = std::env::temp_dir().join(format!("{name}.db"));
-                TestDb {
-                    url: format!("sqlite://{}?mode=rwc", path.display()),
-                    backend: DbBackend::Sqlite,
-                    admin_url: None,
-                    name: path.display().to_string(),
-                }
-            }
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        match &self.admin_url {
-            Some(admin) => {
-                let admin = admin.clone();
-                let name = self.name.clone();
-                // Drop may run inside a runtime: use a thread with its own.
-                let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .expect("runtime");
-                    rt.block_on(async move {
-                        if let Ok(db) = Database::connect(admin.as_str()).await {
-                            let _ = db
-                                .execute_raw(Statement::from_string(
-                                    DbBackend::Postgres,
-                                    format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-                                ))
-                                .await;
-                            let _ = db.close().await;
-                        }
-                    });
-                })
-                .join();
-            }
-            None => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", self.name));
-                }
-            }
-        }
-    }
-}
+use super::*;
 
 pub struct TestApp {
     pub address: String,
@@ -150,7 +17,7 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
         if let (Some(url), Some(prefix)) =
-            (self.settings.redis_url.clone(), self.redis_prefix.clone())
+            (self.settings.redis.url.clone(), self.redis_prefix.clone())
         {
             delete_redis_keys(url, prefix);
         }
@@ -209,20 +76,18 @@ impl Sibling {
 /// Settings for a test app on `db`: port 0, a known secret, Redis (with a
 /// prefix of its own) when `REDIS_URL` is set.
 pub fn test_settings(db: &TestDb) -> (Settings, Option<String>) {
-    let mut settings = Settings {
-        database_url: Some(db.url.clone()),
-        listen_addr: "127.0.0.1:0".into(),
-        jwt_secret: Some(JWT_SECRET.into()),
-        db_max_connections: 5,
-        ..Settings::default()
-    };
+    let mut settings = Settings::default();
+    settings.database.url = Some(db.url.clone());
+    settings.http.listen_addr = "127.0.0.1:0".into();
+    settings.auth.jwt_secret = Some(JWT_SECRET.into());
+    settings.database.max_connections = 5;
     let mut prefix = None;
     if let Ok(url) = std::env::var("REDIS_URL")
         && !url.is_empty()
     {
         let p = format!("{}:", unique_name("t"));
-        settings.redis_url = Some(url);
-        settings.redis_key_prefix = p.clone();
+        settings.redis.url = Some(url);
+        settings.redis.key_prefix = p.clone();
         prefix = Some(p);
     }
     (settings, prefix)
@@ -390,7 +255,7 @@ impl TestApp {
             })
             .collect();
         self.store()
-            .customers()
+            .customers(&service::View::unrestricted())
             .create_many(news)
             .await
             .expect("seed customers")
@@ -412,7 +277,7 @@ impl TestApp {
         )
         .expect("valid order");
         self.store()
-            .orders()
+            .orders(&service::View::unrestricted())
             .create(new)
             .await
             .expect("seed order")
