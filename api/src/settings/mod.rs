@@ -34,23 +34,23 @@ pub enum LogFormat {
 /// Every setting, grouped by concern; each group goes only to what uses it.
 #[derive(Clone, clap::Args)]
 pub struct Settings {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Database")]
     pub database: DatabaseSettings,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Read replica")]
     pub replica: ReplicaSettings,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Redis")]
     pub redis: RedisSettings,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Result cache")]
     pub cache: CacheSettings,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Auth")]
     pub auth: AuthSettings,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "HTTP")]
     pub http: HttpSettings,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "GraphQL")]
     pub graphql: GraphqlSettings,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Persisted queries")]
     pub persisted: PersistedSettings,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "WebSockets and subscriptions")]
     pub ws: WsSettings,
 
     /// `text` (readable) or `json` (one object per line).

@@ -41,6 +41,7 @@ pub struct HttpSettings {
     /// idle one, and is refused only when all are busy.
     #[arg(
         id = "http_max_connections",
+        value_name = "HTTP_MAX_CONNECTIONS",
         long = "http-max-connections",
         env = "HTTP_MAX_CONNECTIONS",
         default_value_t = 4_096,
@@ -53,6 +54,7 @@ pub struct HttpSettings {
     /// long an idle keep-alive connection stays open).
     #[arg(
         id = "http_header_timeout_secs",
+        value_name = "HTTP_HEADER_TIMEOUT_SECS",
         long = "http-header-timeout-secs",
         env = "HTTP_HEADER_TIMEOUT_SECS",
         default_value_t = 15,
@@ -125,6 +127,7 @@ pub struct GraphqlSettings {
     /// Deepest nesting of fields an operation may have.
     #[arg(
         id = "graphql_max_depth",
+        value_name = "GRAPHQL_MAX_DEPTH",
         long = "graphql-max-depth",
         env = "GRAPHQL_MAX_DEPTH",
         default_value_t = 16,
@@ -137,6 +140,7 @@ pub struct GraphqlSettings {
     /// fields that run a statement of their own cost more.
     #[arg(
         id = "graphql_max_complexity",
+        value_name = "GRAPHQL_MAX_COMPLEXITY",
         long = "graphql-max-complexity",
         env = "GRAPHQL_MAX_COMPLEXITY",
         default_value_t = 150_000,
@@ -148,6 +152,7 @@ pub struct GraphqlSettings {
     /// are spread.
     #[arg(
         id = "graphql_max_selections",
+        value_name = "GRAPHQL_MAX_SELECTIONS",
         long = "graphql-max-selections",
         env = "GRAPHQL_MAX_SELECTIONS",
         default_value_t = 2_000,
@@ -158,6 +163,7 @@ pub struct GraphqlSettings {
     /// Largest GraphQL document (the query text, not its variables), in bytes.
     #[arg(
         id = "graphql_max_document_bytes",
+        value_name = "GRAPHQL_MAX_DOCUMENT_BYTES",
         long = "graphql-max-document-bytes",
         env = "GRAPHQL_MAX_DOCUMENT_BYTES",
         default_value_t = 32_768,
@@ -168,6 +174,7 @@ pub struct GraphqlSettings {
     /// Most lexical tokens a document may have.
     #[arg(
         id = "graphql_max_tokens",
+        value_name = "GRAPHQL_MAX_TOKENS",
         long = "graphql-max-tokens",
         env = "GRAPHQL_MAX_TOKENS",
         default_value_t = 4_000,
@@ -181,6 +188,7 @@ pub struct GraphqlSettings {
 
     /// Answer introspection queries (`__schema`, `__type`). Turn off in production if wanted.
     #[arg(id = "graphql_introspection",
+        value_name = "GRAPHQL_INTROSPECTION",
         long = "graphql-introspection", env = "GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub introspection: bool,
 }
@@ -217,6 +225,7 @@ pub struct PersistedSettings {
     /// `apollo-persisted-query-manifest`, or a `{"<sha256>": "<document>"}` map).
     #[arg(
         id = "persisted_queries_file",
+        value_name = "PERSISTED_QUERIES_FILE",
         long = "persisted-queries-file",
         env = "PERSISTED_QUERIES_FILE",
         global = true
@@ -226,12 +235,14 @@ pub struct PersistedSettings {
     /// Run only the operations of the manifest; refuse every other document
     /// and every new registration with `FORBIDDEN`.
     #[arg(id = "persisted_queries_only",
+        value_name = "PERSISTED_QUERIES_ONLY",
         long = "persisted-queries-only", env = "PERSISTED_QUERIES_ONLY", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub only: bool,
 
     /// How long an automatic persisted query stays registered, in seconds.
     #[arg(
         id = "persisted_queries_ttl_secs",
+        value_name = "PERSISTED_QUERIES_TTL_SECS",
         long = "persisted-queries-ttl-secs",
         env = "PERSISTED_QUERIES_TTL_SECS",
         default_value_t = 86_400,
@@ -242,6 +253,7 @@ pub struct PersistedSettings {
     /// Most automatic persisted queries kept (the oldest go first).
     #[arg(
         id = "persisted_queries_max",
+        value_name = "PERSISTED_QUERIES_MAX",
         long = "persisted-queries-max",
         env = "PERSISTED_QUERIES_MAX",
         default_value_t = 10_000,
@@ -257,6 +269,7 @@ pub struct WsSettings {
     /// are refused with 503.
     #[arg(
         id = "ws_max_connections",
+        value_name = "WS_MAX_CONNECTIONS",
         long = "ws-max-connections",
         env = "WS_MAX_CONNECTIONS",
         default_value_t = 10_000,
@@ -268,6 +281,7 @@ pub struct WsSettings {
     /// with an `error` message.
     #[arg(
         id = "ws_max_subscriptions_per_connection",
+        value_name = "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION",
         long = "ws-max-subscriptions-per-connection",
         env = "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION",
         default_value_t = 100,
@@ -279,6 +293,7 @@ pub struct WsSettings {
     /// closes the socket (1009).
     #[arg(
         id = "ws_max_message_bytes",
+        value_name = "WS_MAX_MESSAGE_BYTES",
         long = "ws-max-message-bytes",
         env = "WS_MAX_MESSAGE_BYTES",
         default_value_t = 65_536,
@@ -290,6 +305,7 @@ pub struct WsSettings {
     /// acknowledged; then the socket closes (4408).
     #[arg(
         id = "ws_init_timeout_secs",
+        value_name = "WS_INIT_TIMEOUT_SECS",
         long = "ws-init-timeout-secs",
         env = "WS_INIT_TIMEOUT_SECS",
         default_value_t = 10,
@@ -302,6 +318,7 @@ pub struct WsSettings {
     /// is one that accepts no data for two of them.
     #[arg(
         id = "ws_keepalive_secs",
+        value_name = "WS_KEEPALIVE_SECS",
         long = "ws-keepalive-secs",
         env = "WS_KEEPALIVE_SECS",
         default_value_t = 15,

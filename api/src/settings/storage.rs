@@ -14,6 +14,7 @@ pub struct DatabaseSettings {
     /// SQLite file (`data.db`), seeded with demo data when empty.
     #[arg(
         id = "database_url",
+        value_name = "DATABASE_URL",
         long = "database-url",
         env = "DATABASE_URL",
         hide_env_values = true,
@@ -25,6 +26,7 @@ pub struct DatabaseSettings {
     /// that serves queries. Unset: every read goes to `DATABASE_URL`.
     #[arg(
         id = "database_read_url",
+        value_name = "DATABASE_READ_URL",
         long = "database-read-url",
         env = "DATABASE_READ_URL",
         hide_env_values = true,
@@ -34,6 +36,7 @@ pub struct DatabaseSettings {
 
     #[arg(
         id = "db_max_connections",
+        value_name = "DB_MAX_CONNECTIONS",
         long = "db-max-connections",
         env = "DB_MAX_CONNECTIONS",
         default_value_t = 16,
@@ -43,6 +46,7 @@ pub struct DatabaseSettings {
 
     #[arg(
         id = "db_min_connections",
+        value_name = "DB_MIN_CONNECTIONS",
         long = "db-min-connections",
         env = "DB_MIN_CONNECTIONS",
         default_value_t = 1,
@@ -53,6 +57,7 @@ pub struct DatabaseSettings {
     /// How long a request waits for a pooled connection before `SERVICE_UNAVAILABLE`.
     #[arg(
         id = "db_acquire_timeout_secs",
+        value_name = "DB_ACQUIRE_TIMEOUT_SECS",
         long = "db-acquire-timeout-secs",
         env = "DB_ACQUIRE_TIMEOUT_SECS",
         default_value_t = 5,
@@ -62,6 +67,7 @@ pub struct DatabaseSettings {
 
     #[arg(
         id = "db_idle_timeout_secs",
+        value_name = "DB_IDLE_TIMEOUT_SECS",
         long = "db-idle-timeout-secs",
         env = "DB_IDLE_TIMEOUT_SECS",
         default_value_t = 300,
@@ -71,6 +77,7 @@ pub struct DatabaseSettings {
 
     #[arg(
         id = "db_max_lifetime_secs",
+        value_name = "DB_MAX_LIFETIME_SECS",
         long = "db-max-lifetime-secs",
         env = "DB_MAX_LIFETIME_SECS",
         default_value_t = 1800,
@@ -81,6 +88,7 @@ pub struct DatabaseSettings {
     /// Pooled connections one HTTP request may hold at once.
     #[arg(
         id = "db_max_connections_per_request",
+        value_name = "DB_MAX_CONNECTIONS_PER_REQUEST",
         long = "db-max-connections-per-request",
         env = "DB_MAX_CONNECTIONS_PER_REQUEST",
         default_value_t = 4,
@@ -139,6 +147,7 @@ pub struct ReplicaSettings {
     /// it catches up.
     #[arg(
         id = "replica_max_lag_secs",
+        value_name = "REPLICA_MAX_LAG_SECS",
         long = "replica-max-lag-secs",
         env = "REPLICA_MAX_LAG_SECS",
         default_value_t = 5,
@@ -149,6 +158,7 @@ pub struct ReplicaSettings {
     /// How often the replica's position and the primary's are read.
     #[arg(
         id = "replica_check_interval_ms",
+        value_name = "REPLICA_CHECK_INTERVAL_MS",
         long = "replica-check-interval-ms",
         env = "REPLICA_CHECK_INTERVAL_MS",
         default_value_t = 200,
@@ -163,6 +173,7 @@ pub struct RedisSettings {
     /// Redis for the result cache, persisted queries and live events (pub/sub), e.g. `redis://127.0.0.1:6379/0`. Unset: in-process cache.
     #[arg(
         id = "redis_url",
+        value_name = "REDIS_URL",
         long = "redis-url",
         env = "REDIS_URL",
         hide_env_values = true,
@@ -173,6 +184,7 @@ pub struct RedisSettings {
     /// Prefix of every Redis key, so deployments can share one Redis.
     #[arg(
         id = "redis_key_prefix",
+        value_name = "REDIS_KEY_PREFIX",
         long = "redis-key-prefix",
         env = "REDIS_KEY_PREFIX",
         default_value = "cos:",
@@ -183,6 +195,7 @@ pub struct RedisSettings {
     /// Upper bound on one Redis call, in milliseconds.
     #[arg(
         id = "cache_timeout_ms",
+        value_name = "CACHE_TIMEOUT_MS",
         long = "cache-timeout-ms",
         env = "CACHE_TIMEOUT_MS",
         default_value_t = 250,
@@ -207,6 +220,7 @@ pub struct CacheSettings {
     /// measurements and debugging.
     #[arg(
         id = "cache_disabled",
+        value_name = "CACHE_DISABLED",
         long = "cache-disabled",
         env = "CACHE_DISABLED",
         global = true
@@ -216,6 +230,7 @@ pub struct CacheSettings {
     /// Upper bound on any cached entry's age, in seconds.
     #[arg(
         id = "cache_ttl_secs",
+        value_name = "CACHE_TTL_SECS",
         long = "cache-ttl-secs",
         env = "CACHE_TTL_SECS",
         default_value_t = 300,
