@@ -3,6 +3,7 @@
 
 pub mod bulk;
 pub mod cache;
+pub mod compose;
 pub mod customers;
 pub mod db;
 pub mod documents;

@@ -15,6 +15,7 @@ mod batching;
 mod bulk;
 mod cache;
 mod clients;
+mod compose;
 mod connections;
 mod cors;
 mod customers;

@@ -1,0 +1,264 @@
+//! Composed filters: the query builder's tree (issue "Clients compose their
+//! own queries"). A client's `where` becomes one [`Where`] tree, normalized
+//! once, and the same tree feeds everything that must agree about it: the
+//! SQL ([`sql`]), and, as they are built on it, the cache key, the row
+//! estimate and the cursor's fingerprint ([`Where::fingerprint`]).
+//!
+//! Semantics (the contract's "Query builder"): every predicate of an
+//! [`Ops`] must hold; `And` needs all its items (`And([])` matches every
+//! row), `Or` at least one (`Or([])` none); `Not` matches exactly the rows
+//! its condition does not. An operator applied to a NULL value is false
+//! (only `phone` can be NULL; only [`TextOp::IsNull`] tests it), so the SQL
+//! is two-valued and `Not` never loses a row to NULL. `In([])` matches no
+//! row, `NotIn([])` every row (whose value is not NULL). Text compares
+//! exactly unless the filter is case-insensitive, which lower-cases both
+//! sides with the database's `lower()`; `StartsWith`, `EndsWith` and
+//! `Contains` match the text literally (`%` and `_` are ordinary).
+//!
+//! Nothing here parses client input: `api` builds the tree from the GraphQL
+//! input objects (refusing explicit nulls and empty operator objects there)
+//! and measures it with [`Where::size`] before anything runs.
+
+pub mod sql;
+
+use chrono::{DateTime, Utc};
+use entity::order::OrderStatus;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::money::Money;
+
+/// A composed condition over rows whose fields are `F`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Where<F> {
+    /// Every item holds (the fields of one input object, or `and`).
+    And(Vec<Where<F>>),
+    /// At least one item holds.
+    Or(Vec<Where<F>>),
+    /// The condition does not hold.
+    Not(Box<Where<F>>),
+    /// A condition on one field.
+    Field(F),
+}
+
+/// Conditions on a customer's fields.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum CustomerField {
+    Id(Ops<i64>),
+    Name(TextOps),
+    Email(TextOps),
+    Phone(TextOps),
+    CreatedAt(Ops<DateTime<Utc>>),
+    TotalSpent(Ops<Money>),
+    OrderCount(Ops<i64>),
+    /// At least one of the customer's orders matches.
+    OrdersSome(Box<Where<OrderField>>),
+    /// None of the customer's orders matches.
+    OrdersNone(Box<Where<OrderField>>),
+}
+
+/// Conditions on an order's fields.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum OrderField {
+    Id(Ops<i64>),
+    CustomerId(Ops<i64>),
+    Total(Ops<Money>),
+    Status(Ops<OrderStatus>),
+    CreatedAt(Ops<DateTime<Utc>>),
+    /// The order's customer matches.
+    Customer(Box<Where<CustomerField>>),
+}
+
+/// One comparison of a value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Op<T> {
+    Eq(T),
+    Ne(T),
+    Gt(T),
+    Gte(T),
+    Lt(T),
+    Lte(T),
+    In(Vec<T>),
+    NotIn(Vec<T>),
+}
+
+/// The operators of one operator object: all of them must hold.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Ops<T>(pub Vec<Op<T>>);
+
+/// One text comparison.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum TextOp {
+    Eq(String),
+    Ne(String),
+    In(Vec<String>),
+    NotIn(Vec<String>),
+    StartsWith(String),
+    EndsWith(String),
+    Contains(String),
+    /// `true`: the value is NULL; `false`: it is not.
+    IsNull(bool),
+}
+
+/// The operators of one text filter, all of which must hold, and whether
+/// they compare lower-cased text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct TextOps {
+    pub ops: Vec<TextOp>,
+    pub case_insensitive: bool,
+}
+
+/// How big a filter is, as the document limits count it.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Size {
+    /// Deepest nesting of `and`/`or`/`not` and relation filters.
+    pub depth: u64,
+    /// Operators, all told.
+    pub operators: u64,
+    /// Items of every `in`/`notIn` list, all told.
+    pub list_items: u64,
+}
+
+impl Size {
+    fn add(self, other: Size) -> Size {
+        Size {
+            depth: self.depth.max(other.depth),
+            operators: self.operators.saturating_add(other.operators),
+            list_items: self.list_items.saturating_add(other.list_items),
+        }
+    }
+
+    fn deeper(self) -> Size {
+        Size {
+            depth: self.depth.saturating_add(1),
+            ..self
+        }
+    }
+}
+
+/// What a field condition weighs in a [`Size`].
+pub trait Measured {
+    fn size(&self) -> Size;
+}
+
+impl<F: Measured> Where<F> {
+    /// The filter's size (see [`Size`]).
+    pub fn size(&self) -> Size {
+        match self {
+            Where::And(items) | Where::Or(items) => items
+                .iter()
+                .fold(Size::default(), |s, w| s.add(w.size()))
+                .deeper(),
+            Where::Not(inner) => inner.size().deeper(),
+            Where::Field(f) => f.size(),
+        }
+    }
+}
+
+impl<F: Serialize> Where<F> {
+    /// A digest of the normalized tree, the same on every instance: what a
+    /// cursor and a cache key carry to say which filter they belong to.
+    pub fn fingerprint(&self) -> [u8; 16] {
+        // Serializing plain enums of numbers, strings and instants cannot fail.
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        let digest = Sha256::digest(&bytes);
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&digest[..16]);
+        out
+    }
+}
+
+fn ops_size<T>(ops: &[Op<T>]) -> Size {
+    Size {
+        depth: 0,
+        operators: ops.len() as u64,
+        list_items: ops
+            .iter()
+            .map(|op| match op {
+                Op::In(v) | Op::NotIn(v) => v.len() as u64,
+                _ => 0,
+            })
+            .sum(),
+    }
+}
+
+impl Measured for TextOps {
+    fn size(&self) -> Size {
+        Size {
+            depth: 0,
+            operators: self.ops.len() as u64,
+            list_items: self
+                .ops
+                .iter()
+                .map(|op| match op {
+                    TextOp::In(v) | TextOp::NotIn(v) => v.len() as u64,
+                    _ => 0,
+                })
+                .sum(),
+        }
+    }
+}
+
+impl Measured for CustomerField {
+    fn size(&self) -> Size {
+        match self {
+            CustomerField::Id(o) | CustomerField::OrderCount(o) => ops_size(&o.0),
+            CustomerField::Name(t) | CustomerField::Email(t) | CustomerField::Phone(t) => t.size(),
+            CustomerField::CreatedAt(o) => ops_size(&o.0),
+            CustomerField::TotalSpent(o) => ops_size(&o.0),
+            CustomerField::OrdersSome(w) | CustomerField::OrdersNone(w) => w.size().deeper(),
+        }
+    }
+}
+
+impl Measured for OrderField {
+    fn size(&self) -> Size {
+        match self {
+            OrderField::Id(o) | OrderField::CustomerId(o) => ops_size(&o.0),
+            OrderField::Total(o) => ops_size(&o.0),
+            OrderField::Status(o) => ops_size(&o.0),
+            OrderField::CreatedAt(o) => ops_size(&o.0),
+            OrderField::Customer(w) => w.size().deeper(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name_is(s: &str) -> Where<CustomerField> {
+        Where::Field(CustomerField::Name(TextOps {
+            ops: vec![TextOp::Eq(s.to_owned())],
+            case_insensitive: false,
+        }))
+    }
+
+    #[test]
+    fn sizes_count_nesting_operators_and_list_items() {
+        let w = Where::And(vec![
+            name_is("a"),
+            Where::Not(Box::new(Where::Field(CustomerField::OrdersSome(Box::new(
+                Where::Field(OrderField::Id(Ops(vec![Op::In(vec![1, 2, 3]), Op::Gt(0)]))),
+            ))))),
+        ]);
+        assert_eq!(
+            w.size(),
+            Size {
+                depth: 3,
+                operators: 3,
+                list_items: 3
+            }
+        );
+    }
+
+    #[test]
+    fn fingerprints_tell_filters_apart_and_agree_on_equal_ones() {
+        assert_eq!(name_is("a").fingerprint(), name_is("a").fingerprint());
+        assert_ne!(name_is("a").fingerprint(), name_is("b").fingerprint());
+        assert_ne!(
+            Where::And(vec![name_is("a")]).fingerprint(),
+            Where::Or(vec![name_is("a")]).fingerprint()
+        );
+    }
+}
