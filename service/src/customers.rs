@@ -10,6 +10,8 @@ use sea_orm::{
 
 use crate::bulk;
 use crate::cache::{Scope, Slot, index_by};
+use crate::compose::order::{CustomerKey, KeyValue, Sort};
+use crate::compose::{self, CustomerField, Where};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::input::{CustomerPatch, NewCustomer};
@@ -102,6 +104,17 @@ impl<'a> CustomerService<'a> {
             rows.into_iter().map(Customer::from).collect(),
             &page,
         ))
+    }
+
+    /// One page of the customers a composed filter selects, in `sort`'s
+    /// order, each with its aggregates (see [`compose::pages`]).
+    pub async fn page_where(
+        &self,
+        filter: &Where<CustomerField>,
+        sort: &Sort<CustomerKey>,
+        page: &PageRequest<Vec<KeyValue>>,
+    ) -> Result<Page<(Customer, CustomerStats)>> {
+        compose::pages::customers(&self.store.db, self.view, filter, sort, page).await
     }
 
     /// How many customers match the filter.

@@ -12,6 +12,8 @@ use sea_orm::{
 
 use crate::bulk;
 use crate::cache::{Scope, Slot};
+use crate::compose::order::{KeyValue, OrderSortKey, Sort};
+use crate::compose::{self, OrderField, Where};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::input::{NewOrder, OrderPatch};
@@ -72,6 +74,17 @@ impl<'a> OrderService<'a> {
             rows.into_iter().map(Order::from).collect(),
             &page,
         ))
+    }
+
+    /// One page of the orders a composed filter selects, in `sort`'s order
+    /// (see [`compose::pages`]).
+    pub async fn page_where(
+        &self,
+        filter: &Where<OrderField>,
+        sort: &Sort<OrderSortKey>,
+        page: &PageRequest<Vec<KeyValue>>,
+    ) -> Result<Page<Order>> {
+        compose::pages::orders(&self.store.db, self.view, filter, sort, page).await
     }
 
     /// How many orders match the filter.

@@ -19,6 +19,8 @@
 //! input objects (refusing explicit nulls and empty operator objects there)
 //! and measures it with [`Where::size`] before anything runs.
 
+pub mod order;
+pub mod pages;
 pub mod sql;
 
 use chrono::{DateTime, Utc};

@@ -128,6 +128,17 @@ fn customer_field(at: &At, f: &CustomerField) -> Expr {
     }
 }
 
+/// A customer's kept aggregate `column` (0 when it has no row), for the
+/// unaliased `customers` of a statement: what sorts and pages read.
+pub(super) fn customer_stat(column: customer_stats::Column) -> Expr {
+    let at = At {
+        backend: DbBackend::Postgres,
+        table: Alias::new("customers"),
+        depth: 0,
+    };
+    stat(&at, column)
+}
+
 /// The customer's kept aggregate `column`, 0 when it has no row.
 fn stat(at: &At, column: customer_stats::Column) -> Expr {
     let s = Alias::new(format!("s{}", at.depth));

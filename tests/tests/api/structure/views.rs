@@ -12,6 +12,7 @@ fn the_api_reads_only_through_a_callers_view() {
         let text = std::fs::read_to_string(&file).expect("read");
         for around in [
             "service::queries",
+            "service::compose::pages",
             "CustomerService::new",
             "OrderService::new",
         ] {

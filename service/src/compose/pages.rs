@@ -1,0 +1,176 @@
+//! Pages of composed queries: the rows a [`Where`] selects, in a [`Sort`]'s
+//! order, between keyset positions, each row with the values of its sort
+//! keys read in the same statement (a cursor then holds exactly what the
+//! row was sorted by).
+
+use entity::{customer, customer_stats, order};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait as _,
+};
+
+use super::order::{CustomerKey, Dir, KeyValue, OrderSortKey, Sort};
+use super::sql::{customer_condition, customer_stat, order_condition};
+use super::{CustomerField, OrderField, Where};
+use crate::error::{Error, Result};
+use crate::model::{Customer, CustomerStats, Order, Page, PageRequest};
+use crate::money::Money;
+use crate::view::View;
+
+/// What a cursor that does not fit the order it is used with gets.
+const FOREIGN_CURSOR: &str =
+    "this cursor belongs to another order or filter: start again from the first page";
+
+#[derive(FromQueryResult)]
+struct CustomerRow {
+    id: i64,
+    name: String,
+    email: String,
+    phone: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    order_count: i64,
+    total_cents: i64,
+}
+
+/// The sort-key values of a customer (and its aggregates) in `sort`.
+pub fn customer_position(
+    sort: &Sort<CustomerKey>,
+    c: &Customer,
+    s: &CustomerStats,
+) -> Vec<KeyValue> {
+    sort.keys()
+        .iter()
+        .map(|(k, _)| match k {
+            CustomerKey::Id => KeyValue::Int(c.id),
+            CustomerKey::Name => KeyValue::Text(c.name.clone()),
+            CustomerKey::Email => KeyValue::Text(c.email.clone()),
+            CustomerKey::CreatedAt => KeyValue::Time(c.created_at),
+            CustomerKey::TotalSpent => KeyValue::Int(s.total_spent.cents()),
+            CustomerKey::OrderCount => KeyValue::Int(s.order_count),
+        })
+        .collect()
+}
+
+/// The sort-key values of an order in `sort`.
+pub fn order_position(sort: &Sort<OrderSortKey>, o: &Order) -> Vec<KeyValue> {
+    sort.keys()
+        .iter()
+        .map(|(k, _)| match k {
+            OrderSortKey::Id => KeyValue::Int(o.id),
+            OrderSortKey::CreatedAt => KeyValue::Time(o.created_at),
+            OrderSortKey::Total => KeyValue::Int(o.total.cents()),
+            OrderSortKey::Status => KeyValue::Text(o.status.as_str().to_owned()),
+        })
+        .collect()
+}
+
+/// The keyset bounds of `page` in `sort`: `Err` for a position that does
+/// not fit it.
+fn bounds<K: super::order::SortKey>(
+    sort: &Sort<K>,
+    page: &PageRequest<Vec<KeyValue>>,
+) -> Result<Vec<Expr>> {
+    let mut out = Vec::new();
+    for (position, forward) in [(&page.after, true), (&page.before, false)] {
+        if let Some(p) = position {
+            out.push(
+                sort.beyond(p, forward)
+                    .ok_or_else(|| Error::Validation(FOREIGN_CURSOR.to_owned()))?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// One page of the customers `filter` selects under `view`, in `sort`'s
+/// order, each with its aggregates.
+pub async fn customers<C: ConnectionTrait>(
+    db: &C,
+    view: &View,
+    filter: &Where<CustomerField>,
+    sort: &Sort<CustomerKey>,
+    page: &PageRequest<Vec<KeyValue>>,
+) -> Result<Page<(Customer, CustomerStats)>> {
+    let backend = db.get_database_backend();
+    let mut query = customer::Entity::find()
+        .column_as(
+            customer_stat(customer_stats::Column::OrderCount),
+            "order_count",
+        )
+        .column_as(
+            customer_stat(customer_stats::Column::TotalCents),
+            "total_cents",
+        )
+        .apply_if(view.customer_condition(), |q, c| q.filter(c))
+        .filter(customer_condition(backend, filter));
+    for bound in bounds(sort, page)? {
+        query = query.filter(bound);
+    }
+    for (expr, order) in sort.read_order(page.from_end) {
+        query = query.order_by(expr, order);
+    }
+    let rows = query
+        .limit(page.limit())
+        .into_model::<CustomerRow>()
+        .all(db)
+        .await?;
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            (
+                Customer {
+                    id: r.id,
+                    name: r.name,
+                    email: r.email,
+                    phone: r.phone,
+                    created_at: r.created_at,
+                },
+                CustomerStats {
+                    order_count: r.order_count,
+                    total_spent: Money::from_cents(r.total_cents),
+                },
+            )
+        })
+        .collect();
+    Ok(Page::from_rows(rows, page))
+}
+
+/// One page of the orders `filter` selects under `view`, in `sort`'s order.
+pub async fn orders<C: ConnectionTrait>(
+    db: &C,
+    view: &View,
+    filter: &Where<OrderField>,
+    sort: &Sort<OrderSortKey>,
+    page: &PageRequest<Vec<KeyValue>>,
+) -> Result<Page<Order>> {
+    let backend = db.get_database_backend();
+    let mut query = order::Entity::find()
+        .apply_if(view.order_condition(), |q, c| q.filter(c))
+        .filter(order_condition(backend, filter));
+    for bound in bounds(sort, page)? {
+        query = query.filter(bound);
+    }
+    for (expr, order) in sort.read_order(page.from_end) {
+        query = query.order_by(expr, order);
+    }
+    let rows = query.limit(page.limit()).all(db).await?;
+    Ok(Page::from_rows(
+        rows.into_iter().map(Order::from).collect(),
+        page,
+    ))
+}
+
+/// The default orders of the contract: customers by id ascending, orders
+/// newest first.
+pub fn default_customer_sort() -> Sort<CustomerKey> {
+    Sort::new(&[(CustomerKey::Id, Dir::Asc)]).expect("BUG: one key")
+}
+
+pub fn default_order_sort() -> Sort<OrderSortKey> {
+    Sort::new(&[
+        (OrderSortKey::CreatedAt, Dir::Desc),
+        (OrderSortKey::Id, Dir::Desc),
+    ])
+    .expect("BUG: distinct keys")
+}
