@@ -4,7 +4,7 @@
 //! has already accepted it.
 //!
 //! A document's validity depends on the document alone, except for the
-//! values of its variables; the pipeline checks those on every request
+//! values of its variables; the engine checks those on every request
 //! (`arguments::check_variables`, `arguments::check`). So once an operation
 //! passed the full validation, later requests of it run with the fast
 //! validation mode (fragment cycles only). Bounded in bytes; strangers'

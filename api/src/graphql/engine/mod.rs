@@ -6,12 +6,16 @@
 //!
 //! 1. [`Engine::prepare`]: the persisted document (if the request sent a
 //!    hash), the text limits, parsing, the operation, the expansion
-//!    (selections and depth), every argument value, the cost. Anything
-//!    refused here never reaches async-graphql or the database.
-//! 2. [`Engine::execute`]: async-graphql validates and runs it with fresh
-//!    dataloaders and the request's database gate; the result is then
-//!    completed to the specification (field order, null propagation).
-//!    [`Engine::subscribe`] does the same for each event of a subscription.
+//!    (selections and depth), every argument value, the cost (each field's
+//!    weight comes from `schema::weights`). Anything refused here never
+//!    reaches async-graphql or the database.
+//! 2. [`Engine::execute`]: the database is chosen (a query reads the
+//!    replica unless it lags the caller's last write), the caller becomes
+//!    a view (`Auth::view`: what every read of the request may see), and
+//!    async-graphql validates and runs the operation with fresh dataloaders
+//!    and the request's database gate; the result is then completed to the
+//!    specification (field order, null propagation). [`Engine::subscribe`]
+//!    does the same for each event of a subscription.
 //!
 //! What async-graphql 7.2.1 gets wrong and this module corrects is listed,
 //! with what to delete on 8.0, in `UPGRADING.md`.
