@@ -202,6 +202,20 @@ impl KeyValue {
     }
 }
 
+/// The default orders of the contract: customers by id ascending, orders
+/// newest first.
+pub fn default_customer_sort() -> Sort<CustomerKey> {
+    Sort::new(&[(CustomerKey::Id, Dir::Asc)]).expect("BUG: one key")
+}
+
+pub fn default_order_sort() -> Sort<OrderSortKey> {
+    Sort::new(&[
+        (OrderSortKey::CreatedAt, Dir::Desc),
+        (OrderSortKey::Id, Dir::Desc),
+    ])
+    .expect("BUG: distinct keys")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use sea_orm::{
     QueryTrait as _,
 };
 
-use super::order::{CustomerKey, Dir, KeyValue, OrderSortKey, Sort};
+use super::order::{CustomerKey, KeyValue, OrderSortKey, Sort};
 use super::sql::{customer_condition, customer_stat, order_condition};
 use super::{CustomerField, OrderField, Where};
 use crate::error::{Error, Result};
@@ -159,18 +159,4 @@ pub async fn orders<C: ConnectionTrait>(
         rows.into_iter().map(Order::from).collect(),
         page,
     ))
-}
-
-/// The default orders of the contract: customers by id ascending, orders
-/// newest first.
-pub fn default_customer_sort() -> Sort<CustomerKey> {
-    Sort::new(&[(CustomerKey::Id, Dir::Asc)]).expect("BUG: one key")
-}
-
-pub fn default_order_sort() -> Sort<OrderSortKey> {
-    Sort::new(&[
-        (OrderSortKey::CreatedAt, Dir::Desc),
-        (OrderSortKey::Id, Dir::Desc),
-    ])
-    .expect("BUG: distinct keys")
 }

@@ -2,8 +2,10 @@
 
 pub mod connection;
 pub mod customer;
+pub mod filters;
 pub mod inputs;
 pub mod order;
+pub mod wheres;
 
 pub use connection::{CustomerConnection, OrderConnection, PageInfo};
 pub use customer::{Customer, CustomerSpending};
