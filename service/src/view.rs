@@ -22,13 +22,14 @@ use crate::Cache;
 /// What a view that shares no entry reads through: no cache at all.
 static NO_CACHE: LazyLock<Cache> = LazyLock::new(Cache::disabled);
 
-/// What a caller may see.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// What a caller may see. Serialized into what must tell views apart (a
+/// cursor's fingerprint, later the cache keys of restricted views).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct View {
     visible: Visible,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 enum Visible {
     /// Every row.
     Everything,

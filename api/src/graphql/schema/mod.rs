@@ -4,6 +4,7 @@
 //! documents against it (`graphql::engine`).
 
 pub mod guard;
+pub mod keyset;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
