@@ -87,6 +87,27 @@ impl<'a> OrderService<'a> {
         compose::pages::orders(&self.store.db, self.view, filter, sort, page).await
     }
 
+    /// A page of each customer's orders that a composed filter selects, in
+    /// `sort`'s order, in one statement for all customers (see
+    /// [`compose::pages::orders_of_customers`]).
+    pub async fn pages_where_for_customers(
+        &self,
+        customer_ids: &[i64],
+        filter: &Where<OrderField>,
+        sort: &Sort<OrderSortKey>,
+        page: &PageRequest<Vec<KeyValue>>,
+    ) -> Result<HashMap<i64, Page<Order>>> {
+        compose::pages::orders_of_customers(
+            &self.store.db,
+            self.view,
+            filter,
+            sort,
+            page,
+            customer_ids,
+        )
+        .await
+    }
+
     /// How many orders match the filter.
     pub async fn count(&self, filter: &OrderFilter) -> Result<u64> {
         Ok(order::Entity::find()

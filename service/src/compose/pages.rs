@@ -3,11 +3,15 @@
 //! keys read in the same statement (a cursor then holds exactly what the
 //! row was sorted by).
 
+use std::collections::{BTreeSet, HashMap};
+
 use entity::{customer, customer_stats, order};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait as _, Func, PostgresQueryBuilder, Query, WindowStatement,
+};
 use sea_orm::{
-    ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait as _,
+    ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait as _, Statement,
 };
 
 use super::order::{CustomerKey, KeyValue, OrderSortKey, Sort};
@@ -159,4 +163,106 @@ pub async fn orders<C: ConnectionTrait>(
         rows.into_iter().map(Order::from).collect(),
         page,
     ))
+}
+
+/// The filtered, bounded and ordered orders of `view`, as one select (no
+/// limit): what a page of one list and a page per parent share.
+fn order_select<C: ConnectionTrait>(
+    db: &C,
+    view: &View,
+    filter: &Where<OrderField>,
+    sort: &Sort<OrderSortKey>,
+    page: &PageRequest<Vec<KeyValue>>,
+) -> Result<sea_orm::Select<order::Entity>> {
+    let mut query = order::Entity::find()
+        .apply_if(view.order_condition(), |q, c| q.filter(c))
+        .filter(order_condition(db.get_database_backend(), filter));
+    for bound in bounds(sort, page)? {
+        query = query.filter(bound);
+    }
+    Ok(query)
+}
+
+/// A page of each parent customer's orders that `filter` selects, in
+/// `sort`'s order, in one statement for all parents: on PostgreSQL a
+/// `LATERAL` subquery per parent over `unnest` of the ids (each stops at
+/// its page), elsewhere a `row_number()` window partitioned by customer.
+pub async fn orders_of_customers<C: ConnectionTrait>(
+    db: &C,
+    view: &View,
+    filter: &Where<OrderField>,
+    sort: &Sort<OrderSortKey>,
+    page: &PageRequest<Vec<KeyValue>>,
+    parents: &[i64],
+) -> Result<HashMap<i64, Page<Order>>> {
+    let ids: Vec<i64> = parents
+        .iter()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut pages = HashMap::new();
+    if ids.is_empty() {
+        return Ok(pages);
+    }
+    let backend = db.get_database_backend();
+    let limit = page.limit();
+    let mut select = order_select(db, view, filter, sort, page)?.into_query();
+    let read_order = sort.read_order(page.from_end);
+    let stmt = match backend {
+        DbBackend::Postgres => {
+            select.and_where(
+                Expr::col((Alias::new("orders"), order::Column::CustomerId))
+                    .equals((Alias::new("p"), Alias::new("cid"))),
+            );
+            for (expr, order) in read_order {
+                select.order_by_expr(expr, order);
+            }
+            select.limit(limit);
+            let (inner, mut values) = select.build(PostgresQueryBuilder);
+            values.0.push(sea_orm::Value::from(ids.clone()));
+            let n = values.0.len();
+            let sql = format!(
+                "SELECT o.* FROM unnest(${n}::bigint[]) AS p(cid) CROSS JOIN LATERAL ({inner}) AS o"
+            );
+            Statement::from_sql_and_values(backend, sql, values)
+        }
+        _ => {
+            let mut window =
+                WindowStatement::partition_by((Alias::new("orders"), order::Column::CustomerId));
+            for (expr, order) in read_order {
+                window.order_by_expr(expr, order);
+            }
+            select
+                .and_where(
+                    Expr::col((Alias::new("orders"), order::Column::CustomerId))
+                        .is_in(ids.iter().copied()),
+                )
+                .expr_window_as(
+                    Func::cust(Alias::new("row_number")),
+                    window,
+                    Alias::new("rn"),
+                );
+            let outer = Query::select()
+                .column(Asterisk)
+                .from_subquery(select, Alias::new("ranked"))
+                .and_where(
+                    Expr::col(Alias::new("rn")).lte(i64::try_from(limit).unwrap_or(i64::MAX)),
+                )
+                .order_by(Alias::new("customer_id"), sea_orm::Order::Asc)
+                .order_by(Alias::new("rn"), sea_orm::Order::Asc)
+                .take();
+            backend.build(&outer)
+        }
+    };
+    let mut grouped: HashMap<i64, Vec<Order>> = HashMap::new();
+    for row in db.query_all_raw(stmt).await? {
+        let order = Order::from(order::Model::from_query_result(&row, "")?);
+        grouped.entry(order.customer_id).or_default().push(order);
+    }
+    for id in ids {
+        let rows = grouped.remove(&id).unwrap_or_default();
+        pages.insert(id, Page::from_rows(rows, page));
+    }
+    Ok(pages)
 }
