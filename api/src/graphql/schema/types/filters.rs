@@ -96,8 +96,13 @@ impl<'p, T> Collect<'p, T> {
     }
 }
 
-fn id(v: &ID, _path: &str) -> Result<i64> {
-    parse_id(v, "row")
+fn id(v: &ID, path: &str) -> Result<i64> {
+    parse_id(v, "a").map_err(|_| {
+        bad_input(format!(
+            "`{path}`: {:?} is not an id (a positive integer in decimal)",
+            v.as_str()
+        ))
+    })
 }
 
 pub(super) fn money(v: &Decimal, _path: &str) -> Result<Money> {

@@ -339,6 +339,11 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_id_is_refused_with_its_path() {
+        assert!(message(customer(value!({"id": {"in": ["1", "x"]}}))).contains("`where.id.in[1]`"));
+    }
+
+    #[test]
     fn an_operator_object_without_an_operator_is_refused() {
         assert!(message(customer(value!({"name": {}}))).contains("`where.name` has no operator"));
         assert!(
