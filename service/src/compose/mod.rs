@@ -21,6 +21,7 @@
 
 pub mod order;
 pub mod pages;
+pub mod shape;
 pub mod sql;
 
 use chrono::{DateTime, Utc};

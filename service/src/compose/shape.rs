@@ -1,0 +1,273 @@
+//! Which index serves a composed read: the read's shape (the columns its
+//! conditions fix by equality, and the columns it sorts by) against the
+//! indexes that exist now, read from the catalog. A B-tree index serves the
+//! shape when its leading columns are the equality columns (in any order)
+//! followed by the sort columns in order, all sorted one way: then a page
+//! reads about as many entries as it returns. This is the row budget's
+//! rule on SQLite (which has no planner estimates) and what its
+//! `suggestedIndex` proposes on PostgreSQL.
+//!
+//! The catalog is read when asked, so an index an operator creates serves
+//! the next request, with no restart.
+
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+
+use super::order::{CustomerKey, Dir, OrderSortKey, Sort};
+use super::{CustomerField, Op, OrderField, TextOp, Where};
+
+/// The columns a read fixes and sorts by, on one table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shape {
+    pub table: &'static str,
+    /// Columns every row read has one given value of (top-level `eq`).
+    pub equal: Vec<&'static str>,
+    /// The sort's columns, in order; `None` when a key is computed (a
+    /// customer's `totalSpent`/`orderCount`), which no index of the table
+    /// serves.
+    pub order: Option<Vec<&'static str>>,
+    /// Whether every sort key runs the same way (a B-tree scans either way).
+    pub one_direction: bool,
+}
+
+/// The top-level conjuncts of a tree (its `and`s flattened).
+fn conjuncts<F>(w: &Where<F>) -> Vec<&F> {
+    match w {
+        Where::And(items) => items.iter().flat_map(conjuncts).collect(),
+        Where::Field(f) => vec![f],
+        Where::Or(_) | Where::Not(_) => Vec::new(),
+    }
+}
+
+fn fixes<T>(ops: &[Op<T>]) -> bool {
+    ops.iter()
+        .any(|op| matches!(op, Op::Eq(_)) || matches!(op, Op::In(v) if v.len() == 1))
+}
+
+fn fixes_text(t: &super::TextOps) -> bool {
+    !t.case_insensitive
+        && t.ops
+            .iter()
+            .any(|op| matches!(op, TextOp::Eq(_)) || matches!(op, TextOp::In(v) if v.len() == 1))
+}
+
+fn one_direction<K>(keys: &[(K, Dir)]) -> bool {
+    keys.windows(2).all(|w| w[0].1 == w[1].1)
+}
+
+fn push(columns: &mut Vec<&'static str>, column: &'static str) {
+    if !columns.contains(&column) {
+        columns.push(column);
+    }
+}
+
+impl Shape {
+    /// The shape of a page of customers.
+    pub fn of_customers(w: &Where<CustomerField>, sort: &Sort<CustomerKey>) -> Shape {
+        let mut equal = Vec::new();
+        for f in conjuncts(w) {
+            match f {
+                CustomerField::Id(o) if fixes(&o.0) => push(&mut equal, "id"),
+                CustomerField::Name(t) if fixes_text(t) => push(&mut equal, "name"),
+                CustomerField::Email(t) if fixes_text(t) => push(&mut equal, "email"),
+                CustomerField::Phone(t) if fixes_text(t) => push(&mut equal, "phone"),
+                CustomerField::CreatedAt(o) if fixes(&o.0) => push(&mut equal, "created_at"),
+                _ => {}
+            }
+        }
+        let order = sort
+            .keys()
+            .iter()
+            .map(|(k, _)| match k {
+                CustomerKey::Id => Some("id"),
+                CustomerKey::Name => Some("name"),
+                CustomerKey::Email => Some("email"),
+                CustomerKey::CreatedAt => Some("created_at"),
+                CustomerKey::TotalSpent | CustomerKey::OrderCount => None,
+            })
+            .collect();
+        Shape {
+            table: "customers",
+            equal,
+            order,
+            one_direction: one_direction(sort.keys()),
+        }
+    }
+
+    /// The shape of a page of orders; `per_parent`: a page of each
+    /// customer's orders (the customer is fixed).
+    pub fn of_orders(w: &Where<OrderField>, sort: &Sort<OrderSortKey>, per_parent: bool) -> Shape {
+        let mut equal = Vec::new();
+        if per_parent {
+            push(&mut equal, "customer_id");
+        }
+        for f in conjuncts(w) {
+            match f {
+                OrderField::Id(o) if fixes(&o.0) => push(&mut equal, "id"),
+                OrderField::CustomerId(o) if fixes(&o.0) => push(&mut equal, "customer_id"),
+                OrderField::Total(o) if fixes(&o.0) => push(&mut equal, "total_cents"),
+                OrderField::Status(o) if fixes(&o.0) => push(&mut equal, "status"),
+                OrderField::CreatedAt(o) if fixes(&o.0) => push(&mut equal, "created_at"),
+                _ => {}
+            }
+        }
+        let order = sort
+            .keys()
+            .iter()
+            .map(|(k, _)| {
+                Some(match k {
+                    OrderSortKey::Id => "id",
+                    OrderSortKey::CreatedAt => "created_at",
+                    OrderSortKey::Total => "total_cents",
+                    OrderSortKey::Status => "status",
+                })
+            })
+            .collect();
+        Shape {
+            table: "orders",
+            equal,
+            order,
+            one_direction: one_direction(sort.keys()),
+        }
+    }
+
+    /// The index columns that serve this shape: the equality columns, then
+    /// the sort columns not already fixed. `None` when none can.
+    fn wanted(&self) -> Option<Vec<&'static str>> {
+        let order = self.order.as_ref()?;
+        if !self.one_direction {
+            return None;
+        }
+        let mut columns = self.equal.clone();
+        for c in order {
+            push(&mut columns, c);
+        }
+        Some(columns)
+    }
+
+    /// Whether an index on `index` (its columns in order) serves the shape.
+    pub fn served_by(&self, index: &[String]) -> bool {
+        let Some(order) = self.order.as_ref().filter(|_| self.one_direction) else {
+            return false;
+        };
+        let n = self.equal.len();
+        if index.len() < n {
+            return false;
+        }
+        let lead: Vec<&str> = index[..n].iter().map(String::as_str).collect();
+        if !self.equal.iter().all(|c| lead.contains(c)) {
+            return false;
+        }
+        // The sort columns not fixed by equality follow, in order (the
+        // primary key last may be implied: every index entry carries it).
+        let rest: Vec<&str> = order
+            .iter()
+            .copied()
+            .filter(|c| !self.equal.contains(c))
+            .collect();
+        let tail: Vec<&str> = index[n..].iter().map(String::as_str).collect();
+        let needed = match rest.split_last() {
+            Some((last, init)) if *last == "id" => init,
+            _ => rest.as_slice(),
+        };
+        tail.len() >= needed.len() && tail[..needed.len()] == *needed
+    }
+
+    /// A runnable PostgreSQL `CREATE INDEX` on plain columns that would
+    /// serve the shape, if one can.
+    pub fn suggested_index(&self) -> Option<String> {
+        let columns = self.wanted()?;
+        Some(format!(
+            "CREATE INDEX ON {} ({})",
+            self.table,
+            columns.join(", ")
+        ))
+    }
+}
+
+/// The indexes of `table` now, each as its columns in order (expression
+/// columns left out, which ends the usable prefix there).
+pub async fn indexes<C: ConnectionTrait>(db: &C, table: &str) -> Result<Vec<Vec<String>>, DbErr> {
+    let backend = db.get_database_backend();
+    let stmt = match backend {
+        DbBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            "SELECT i.relname AS index_name, a.attname AS column_name \
+             FROM pg_index x \
+             JOIN pg_class i ON i.oid = x.indexrelid \
+             JOIN pg_class t ON t.oid = x.indrelid \
+             CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+             LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
+             WHERE t.relname = $1 AND t.relnamespace = to_regnamespace(current_schema()) \
+               AND x.indpred IS NULL AND k.ord <= x.indnkeyatts \
+             ORDER BY i.relname, k.ord",
+            [table.into()],
+        ),
+        _ => Statement::from_sql_and_values(
+            backend,
+            "SELECT il.name AS index_name, ii.name AS column_name \
+             FROM pragma_index_list(?) AS il, pragma_index_info(il.name) AS ii \
+             WHERE il.partial = 0 ORDER BY il.name, ii.seqno",
+            [table.into()],
+        ),
+    };
+    // Per index: its name, its plain leading columns, and whether an
+    // expression column ended them.
+    let mut out: Vec<(String, Vec<String>, bool)> = Vec::new();
+    for row in db.query_all_raw(stmt).await? {
+        let index: String = row.try_get("", "index_name")?;
+        let column: Option<String> = row.try_get("", "column_name")?;
+        if out.last().is_none_or(|(name, _, _)| *name != index) {
+            out.push((index, Vec::new(), false));
+        }
+        if let Some((_, columns, ended)) = out.last_mut()
+            && !*ended
+        {
+            match column {
+                Some(c) => columns.push(c),
+                None => *ended = true,
+            }
+        }
+    }
+    Ok(out.into_iter().map(|(_, columns, _)| columns).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::Ops;
+
+    fn cols(c: &[&str]) -> Vec<String> {
+        c.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn an_index_serves_equalities_then_the_order() {
+        let by_newest = Sort::new(&[(OrderSortKey::CreatedAt, Dir::Desc)]).expect("sort");
+        let mine = Where::Field(OrderField::CustomerId(Ops(vec![Op::Eq(7)])));
+        let shape = Shape::of_orders(&mine, &by_newest, false);
+        assert!(shape.served_by(&cols(&["customer_id", "created_at", "id"])));
+        assert!(
+            shape.served_by(&cols(&["customer_id", "created_at"])),
+            "the primary key is implied"
+        );
+        assert!(!shape.served_by(&cols(&["created_at", "id"])));
+        assert_eq!(
+            shape.suggested_index().as_deref(),
+            Some("CREATE INDEX ON orders (customer_id, created_at, id)")
+        );
+        // Mixed directions, or a computed key: no index serves them.
+        let mixed = Sort::new(&[
+            (OrderSortKey::Total, Dir::Asc),
+            (OrderSortKey::Id, Dir::Desc),
+        ])
+        .expect("sort");
+        assert!(
+            Shape::of_orders(&mine, &mixed, false)
+                .suggested_index()
+                .is_none()
+        );
+        let by_spent = Sort::new(&[(CustomerKey::TotalSpent, Dir::Desc)]).expect("sort");
+        let shape = Shape::of_customers(&Where::And(vec![]), &by_spent);
+        assert!(!shape.served_by(&cols(&["id"])) && shape.suggested_index().is_none());
+    }
+}

@@ -1,0 +1,51 @@
+//! Which index serves a composed read, read from the catalog as it is now:
+//! the migrated indexes serve the default screens, and the index suggested
+//! for a shape no index serves does serve it once created, with no restart.
+
+use sea_orm::Statement;
+use service::compose::order::{Dir, OrderSortKey, Sort};
+use service::compose::shape::{Shape, indexes};
+
+use super::*;
+
+#[tokio::test]
+async fn a_suggested_index_serves_its_shape_as_soon_as_it_exists() {
+    let app = spawn_app().await;
+    let db = &app.store().db;
+    let backend = db.get_database_backend();
+    let served = |shape: Shape, all: Vec<Vec<String>>| all.iter().any(|i| shape.served_by(i));
+
+    // A customer's newest orders: the migrated (customer_id, created_at, id) index.
+    let newest = Sort::new(&[(OrderSortKey::CreatedAt, Dir::Desc)]).expect("sort");
+    let mine = Where::Field(OrderField::CustomerId(Ops(vec![Op::Eq(1)])));
+    let orders = indexes(db, "orders").await.expect("the catalog");
+    assert!(
+        served(Shape::of_orders(&mine, &newest, false), orders.clone()),
+        "{orders:?}"
+    );
+    assert!(served(
+        Shape::of_orders(&Where::And(vec![]), &newest, true),
+        orders.clone()
+    ));
+
+    // Paid orders by total: nothing serves it until the suggestion exists.
+    let by_total = Sort::new(&[(OrderSortKey::Total, Dir::Desc)]).expect("sort");
+    let paid = Where::Field(OrderField::Status(Ops(vec![Op::Eq(OrderStatus::Paid)])));
+    let shape = Shape::of_orders(&paid, &by_total, false);
+    assert!(!served(shape.clone(), orders));
+    let suggestion = shape.suggested_index().expect("a suggestion");
+    assert_eq!(
+        suggestion,
+        "CREATE INDEX ON orders (status, total_cents, id)"
+    );
+    // SQLite wants a name; PostgreSQL runs the suggestion as it is.
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => suggestion,
+        _ => suggestion.replace("CREATE INDEX ON", "CREATE INDEX orders_by_status_total ON"),
+    };
+    db.execute_raw(Statement::from_string(backend, sql))
+        .await
+        .expect("the suggested index");
+    let orders = indexes(db, "orders").await.expect("the catalog");
+    assert!(served(shape, orders.clone()), "{orders:?}");
+}
