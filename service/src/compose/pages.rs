@@ -148,13 +148,7 @@ pub async fn orders<C: ConnectionTrait>(
     sort: &Sort<OrderSortKey>,
     page: &PageRequest<Vec<KeyValue>>,
 ) -> Result<Page<Order>> {
-    let backend = db.get_database_backend();
-    let mut query = order::Entity::find()
-        .apply_if(view.order_condition(), |q, c| q.filter(c))
-        .filter(order_condition(backend, filter));
-    for bound in bounds(sort, page)? {
-        query = query.filter(bound);
-    }
+    let mut query = order_select(db, view, filter, sort, page)?;
     for (expr, order) in sort.read_order(page.from_end) {
         query = query.order_by(expr, order);
     }
