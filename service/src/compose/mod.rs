@@ -19,6 +19,7 @@
 //! input objects (refusing explicit nulls and empty operator objects there)
 //! and measures it with [`Where::size`] before anything runs.
 
+pub mod budget;
 pub mod order;
 pub mod pages;
 pub mod shape;

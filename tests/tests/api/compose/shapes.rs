@@ -49,3 +49,46 @@ async fn a_suggested_index_serves_its_shape_as_soon_as_it_exists() {
     let orders = indexes(db, "orders").await.expect("the catalog");
     assert!(served(shape, orders.clone()), "{orders:?}");
 }
+
+#[tokio::test]
+async fn by_the_structural_rule_a_read_no_index_serves_fits_the_budget_only_on_a_small_table() {
+    // SQLite's rule; it reads the same catalog on PostgreSQL, where the
+    // planner's estimate will refine it.
+    use service::compose::budget::structural_check;
+    let app = spawn_app().await;
+    let db = &app.store().db;
+    let customers = app.seed_customers(5).await;
+    for (i, c) in customers.iter().enumerate() {
+        app.seed_order(*c, 100 * i as i64, "2026-01-01T00:00:00Z")
+            .await;
+    }
+    let by_total = Sort::new(&[(OrderSortKey::Total, Dir::Desc)]).expect("sort");
+    let paid = Where::Field(OrderField::Status(Ops(vec![Op::Eq(OrderStatus::Paid)])));
+    let shape = Shape::of_orders(&paid, &by_total, false);
+    assert_eq!(
+        structural_check(db, &shape, 5).await.expect("check"),
+        Ok(())
+    );
+    let over = structural_check(db, &shape, 4)
+        .await
+        .expect("check")
+        .expect_err("over");
+    assert_eq!((over.estimated_rows, over.budget), (5, 4));
+    let index = over.suggested_index.expect("a suggestion");
+    let named = index.replace("CREATE INDEX ON", "CREATE INDEX orders_by_status_total ON");
+    db.execute_raw(Statement::from_string(db.get_database_backend(), named))
+        .await
+        .expect("the suggested index");
+    assert_eq!(
+        structural_check(db, &shape, 4).await.expect("check"),
+        Ok(())
+    );
+    // A customer's newest orders: served from the start, whatever the budget.
+    let newest = Sort::new(&[(OrderSortKey::CreatedAt, Dir::Desc)]).expect("sort");
+    let mine = Where::Field(OrderField::CustomerId(Ops(vec![Op::Eq(customers[0])])));
+    let shape = Shape::of_orders(&mine, &newest, false);
+    assert_eq!(
+        structural_check(db, &shape, 0).await.expect("check"),
+        Ok(())
+    );
+}
