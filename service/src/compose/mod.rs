@@ -1,8 +1,9 @@
 //! Composed filters: the query builder's tree (issue "Clients compose their
 //! own queries"). A client's `where` becomes one [`Where`] tree, normalized
 //! once, and the same tree feeds everything that must agree about it: the
-//! SQL ([`sql`]), and, as they are built on it, the cache key, the row
-//! estimate and the cursor's fingerprint ([`Where::fingerprint`]).
+//! SQL ([`sql`]), the shape the row budget judges ([`shape`]), and the
+//! cursor's fingerprint (a digest of its serialization, with the order and
+//! the view: `api`'s `schema::keyset`).
 //!
 //! Semantics (the contract's "Query builder"): every predicate of an
 //! [`Ops`] must hold; `And` needs all its items (`And([])` matches every
@@ -28,7 +29,6 @@ pub mod sql;
 use chrono::{DateTime, Utc};
 use entity::order::OrderStatus;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::money::Money;
 
@@ -159,19 +159,6 @@ impl<F: Measured> Where<F> {
     }
 }
 
-impl<F: Serialize> Where<F> {
-    /// A digest of the normalized tree, the same on every instance: what a
-    /// cursor and a cache key carry to say which filter they belong to.
-    pub fn fingerprint(&self) -> [u8; 16] {
-        // Serializing plain enums of numbers, strings and instants cannot fail.
-        let bytes = serde_json::to_vec(self).unwrap_or_default();
-        let digest = Sha256::digest(&bytes);
-        let mut out = [0u8; 16];
-        out.copy_from_slice(&digest[..16]);
-        out
-    }
-}
-
 fn ops_size<T>(ops: &[Op<T>]) -> Size {
     Size {
         depth: 0,
@@ -253,16 +240,6 @@ mod tests {
                 operators: 3,
                 list_items: 3
             }
-        );
-    }
-
-    #[test]
-    fn fingerprints_tell_filters_apart_and_agree_on_equal_ones() {
-        assert_eq!(name_is("a").fingerprint(), name_is("a").fingerprint());
-        assert_ne!(name_is("a").fingerprint(), name_is("b").fingerprint());
-        assert_ne!(
-            Where::And(vec![name_is("a")]).fingerprint(),
-            Where::Or(vec![name_is("a")]).fingerprint()
         );
     }
 }

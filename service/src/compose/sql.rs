@@ -132,6 +132,7 @@ fn customer_field(at: &At, f: &CustomerField) -> Expr {
 /// unaliased `customers` of a statement: what sorts and pages read.
 pub(super) fn customer_stat(column: customer_stats::Column) -> Expr {
     let at = At {
+        // The aggregates' subquery is the same SQL on every backend.
         backend: DbBackend::Postgres,
         table: Alias::new("customers"),
         depth: 0,

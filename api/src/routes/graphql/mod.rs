@@ -109,7 +109,7 @@ pub async fn graphql_post(
             false,
             media,
             &auth,
-            Method::Post,
+            Transport::HttpPost,
             &headers,
         )
         .await;
@@ -134,7 +134,16 @@ pub async fn graphql_post(
             Err(msg) => return bad_request(media, msg),
         }
     }
-    run(&state, requests, true, media, &auth, Method::Post, &headers).await
+    run(
+        &state,
+        requests,
+        true,
+        media,
+        &auth,
+        Transport::HttpPost,
+        &headers,
+    )
+    .await
 }
 
 /// The query string of a GET: as the GraphQL-over-HTTP specification names
@@ -187,7 +196,7 @@ pub async fn graphql_get(
         false,
         media,
         &auth,
-        Method::Get,
+        Transport::HttpGet,
         &headers,
     )
     .await
@@ -206,12 +215,6 @@ fn serde_urlencoded_params(raw: &str) -> Result<GetParams, String> {
     })
 }
 
-#[derive(Copy, Clone, PartialEq, Eq)]
-enum Method {
-    Get,
-    Post,
-}
-
 /// Hands the operations to the engine, and encodes its outcome.
 async fn run(
     state: &AppState,
@@ -219,13 +222,9 @@ async fn run(
     batch: bool,
     media: Media,
     auth: &Auth,
-    method: Method,
+    transport: Transport,
     headers: &HeaderMap,
 ) -> Response {
-    let transport = match method {
-        Method::Get => Transport::HttpGet,
-        Method::Post => Transport::HttpPost,
-    };
     let answers = match state
         .engine
         .run_batch(requests, batch, transport, auth)
@@ -240,7 +239,7 @@ async fn run(
         _ => StatusCode::OK,
     };
     let body = media::body(&answers, batch, state.http.max_response_bytes);
-    if method == Method::Get && status == StatusCode::OK {
+    if transport == Transport::HttpGet && status == StatusCode::OK {
         return media::respond_cacheable(media, body, headers);
     }
     media::respond(status, media, body)

@@ -8,6 +8,7 @@
 
 mod filters;
 mod pages;
+mod parents;
 mod shapes;
 
 use std::collections::{BTreeSet, HashMap};
