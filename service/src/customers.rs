@@ -3,10 +3,7 @@
 use std::collections::HashMap;
 
 use entity::customer;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait as _, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set, TransactionTrait};
 
 use crate::bulk;
 use crate::cache::{Scope, Slot, index_by};
@@ -15,8 +12,8 @@ use crate::compose::{self, CustomerField, Where};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::input::{CustomerPatch, NewCustomer};
-use crate::model::{Customer, CustomerFilter, CustomerStats, Page, PageRequest};
-use crate::queries::{self, pages};
+use crate::model::{Customer, CustomerStats, Page, PageRequest};
+use crate::queries;
 use crate::view::View;
 use crate::{Cache, Store};
 
@@ -78,52 +75,23 @@ impl<'a> CustomerService<'a> {
         Ok(index_by(ids, values))
     }
 
-    /// One page of customers by id ascending (see [`PageRequest`]).
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn list(
-        &self,
-        filter: &CustomerFilter,
-        page: PageRequest<i64>,
-    ) -> Result<Page<Customer>> {
-        let mut query = customer::Entity::find()
-            .apply_if(self.view.customer_condition(), |q, c| q.filter(c))
-            .filter(pages::customer_filter(filter));
-        if let Some(after) = page.after {
-            query = query.filter(customer::Column::Id.gt(after));
-        }
-        if let Some(before) = page.before {
-            query = query.filter(customer::Column::Id.lt(before));
-        }
-        let query = if page.from_end {
-            query.order_by_desc(customer::Column::Id)
-        } else {
-            query.order_by_asc(customer::Column::Id)
-        };
-        let rows = query.limit(page.limit()).all(&self.store.db).await?;
-        Ok(Page::from_rows(
-            rows.into_iter().map(Customer::from).collect(),
-            &page,
-        ))
-    }
-
     /// One page of the customers a composed filter selects, in `sort`'s
-    /// order, each with its aggregates (see [`compose::pages`]).
+    /// order; each with its aggregates when `sort` has them (see
+    /// [`compose::pages`]).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn page_where(
         &self,
         filter: &Where<CustomerField>,
         sort: &Sort<CustomerKey>,
         page: &PageRequest<Vec<KeyValue>>,
-    ) -> Result<Page<(Customer, CustomerStats)>> {
+    ) -> Result<Page<(Customer, Option<CustomerStats>)>> {
         compose::pages::customers(&self.store.db, self.view, filter, sort, page).await
     }
 
-    /// How many customers match the filter.
-    pub async fn count(&self, filter: &CustomerFilter) -> Result<u64> {
-        Ok(customer::Entity::find()
-            .apply_if(self.view.customer_condition(), |q, c| q.filter(c))
-            .filter(pages::customer_filter(filter))
-            .count(&self.store.db)
-            .await?)
+    /// How many customers a composed filter selects.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn count_where(&self, filter: &Where<CustomerField>) -> Result<u64> {
+        compose::pages::count_customers(&self.store.db, self.view, filter).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -56,6 +56,8 @@ pub struct Store {
     wal_positions: bool,
     /// `db` is the replica.
     on_replica: bool,
+    /// What the row budget knows of the tables (shared by every clone).
+    catalog: compose::budget::catalog::CatalogCache,
 }
 
 impl Store {
@@ -69,6 +71,7 @@ impl Store {
             replication: None,
             wal_positions: false,
             on_replica: false,
+            catalog: Default::default(),
         }
     }
 
@@ -160,6 +163,16 @@ impl Store {
     }
 
     /// Customers as `view` sees them (see [`view`]).
+    /// Whether a request's composed `reads` fit `budget` rows (see
+    /// [`compose::budget`]); estimated on the database this store reads.
+    pub async fn row_budget(
+        &self,
+        reads: &[compose::budget::Read],
+        budget: u64,
+    ) -> Result<Result<compose::budget::Within, compose::budget::OverBudget>> {
+        Ok(compose::budget::check(&self.db, &self.catalog, reads, budget).await?)
+    }
+
     pub fn customers<'a>(&'a self, view: &'a View) -> CustomerService<'a> {
         CustomerService::new(self, view)
     }

@@ -38,16 +38,6 @@ pub struct Order {
     pub created_at: DateTime<Utc>,
 }
 
-impl Order {
-    /// The order's position in "newest first" order.
-    pub fn key(&self) -> OrderKey {
-        OrderKey {
-            created_at: self.created_at,
-            id: self.id,
-        }
-    }
-}
-
 impl From<entity::order::Model> for Order {
     fn from(m: entity::order::Model) -> Self {
         Order {
@@ -73,25 +63,6 @@ pub struct Spending {
     pub customer_id: i64,
     pub order_count: i64,
     pub total_spent: Money,
-}
-
-/// Sort key of "newest first": `created_at` descending, then `id` descending.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct OrderKey {
-    pub created_at: DateTime<Utc>,
-    pub id: i64,
-}
-
-impl OrderKey {
-    /// The key an order cursor names, for the API's cursor codec: `None`
-    /// unless the instant lies in the years 1 to 9999 (what every backend
-    /// stores) and the id is positive.
-    pub fn from_parts(created_at_micros: i64, id: i64) -> Option<OrderKey> {
-        use chrono::Datelike;
-        DateTime::<Utc>::from_timestamp_micros(created_at_micros)
-            .filter(|t| (1..=9999).contains(&t.year()) && id > 0)
-            .map(|created_at| OrderKey { created_at, id })
-    }
 }
 
 /// Which slice of a keyset-ordered list to read: rows strictly between

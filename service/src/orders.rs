@@ -1,14 +1,11 @@
 //! Orders: lookups, keyset pages (also per customer, one statement for all
 //! parents), aggregates, the spending ranking, and writes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use entity::order;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait as _, TransactionTrait, Value,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait, Value};
 
 use crate::bulk;
 use crate::cache::{Scope, Slot};
@@ -17,8 +14,8 @@ use crate::compose::{self, OrderField, Where};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::input::{NewOrder, OrderPatch};
-use crate::model::{Order, OrderFilter, OrderKey, Page, PageRequest, Spending};
-use crate::queries::{pages, ranking};
+use crate::model::{Order, Page, PageRequest, Spending};
+use crate::queries::ranking;
 use crate::view::View;
 use crate::{Cache, Store};
 
@@ -44,40 +41,9 @@ impl<'a> OrderService<'a> {
         Ok(rows.into_iter().map(|o| (o.id, o)).collect())
     }
 
-    /// One page of orders, newest first (see [`PageRequest`]).
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn list(
-        &self,
-        filter: &OrderFilter,
-        page: PageRequest<OrderKey>,
-    ) -> Result<Page<Order>> {
-        let mut query = order::Entity::find()
-            .apply_if(self.view.order_condition(), |q, c| q.filter(c))
-            .filter(pages::order_filter(filter));
-        if let Some(after) = page.after {
-            query = query.filter(pages::older_than(after));
-        }
-        if let Some(before) = page.before {
-            query = query.filter(pages::newer_than(before));
-        }
-        let query = if page.from_end {
-            query
-                .order_by_asc(order::Column::CreatedAt)
-                .order_by_asc(order::Column::Id)
-        } else {
-            query
-                .order_by_desc(order::Column::CreatedAt)
-                .order_by_desc(order::Column::Id)
-        };
-        let rows = query.limit(page.limit()).all(&self.store.db).await?;
-        Ok(Page::from_rows(
-            rows.into_iter().map(Order::from).collect(),
-            &page,
-        ))
-    }
-
     /// One page of the orders a composed filter selects, in `sort`'s order
     /// (see [`compose::pages`]).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn page_where(
         &self,
         filter: &Where<OrderField>,
@@ -90,6 +56,7 @@ impl<'a> OrderService<'a> {
     /// A page of each customer's orders that a composed filter selects, in
     /// `sort`'s order, in one statement for all customers (see
     /// [`compose::pages::orders_of_customers`]).
+    #[tracing::instrument(level = "debug", skip_all, fields(n = customer_ids.len()))]
     pub async fn pages_where_for_customers(
         &self,
         customer_ids: &[i64],
@@ -108,52 +75,22 @@ impl<'a> OrderService<'a> {
         .await
     }
 
-    /// How many orders match the filter.
-    pub async fn count(&self, filter: &OrderFilter) -> Result<u64> {
-        Ok(order::Entity::find()
-            .apply_if(self.view.order_condition(), |q, c| q.filter(c))
-            .filter(pages::order_filter(filter))
-            .count(&self.store.db)
-            .await?)
+    /// How many orders a composed filter selects.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn count_where(&self, filter: &Where<OrderField>) -> Result<u64> {
+        compose::pages::count_orders(&self.store.db, self.view, filter).await
     }
 
-    /// A page of each customer's orders, newest first, in one statement for
-    /// all customers: a `LATERAL` join over the `(customer_id, created_at,
-    /// id)` index on PostgreSQL, a `row_number()` window on SQLite.
+    /// How many of each customer's orders a composed filter selects, in one
+    /// statement for all customers.
     #[tracing::instrument(level = "debug", skip_all, fields(n = customer_ids.len()))]
-    pub async fn pages_for_customers(
+    pub async fn counts_where_for_customers(
         &self,
         customer_ids: &[i64],
-        page: PageRequest<OrderKey>,
-    ) -> Result<HashMap<i64, Page<Order>>> {
-        let mut pages: HashMap<i64, Page<Order>> = HashMap::new();
-        if customer_ids.is_empty() {
-            return Ok(pages);
-        }
-        let db = &self.store.db;
-        let backend = db.get_database_backend();
-        let ids: Vec<i64> = customer_ids
-            .iter()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let stmt = match backend {
-            DbBackend::Postgres => pages::lateral_page_statement(&ids, &page),
-            _ => pages::window_page_statement(backend, &ids, &page),
-        };
-        let rows = db.query_all_raw(stmt).await?;
-        let mut grouped: HashMap<i64, Vec<Order>> = HashMap::new();
-        let orders =
-            crate::queries::columns::decode_all(&rows, crate::queries::lookups::decode_order)?;
-        for order in orders {
-            grouped.entry(order.customer_id).or_default().push(order);
-        }
-        for id in ids {
-            let rows = grouped.remove(&id).unwrap_or_default();
-            pages.insert(id, Page::from_rows(rows, &page));
-        }
-        Ok(pages)
+        filter: &Where<OrderField>,
+    ) -> Result<HashMap<i64, u64>> {
+        compose::pages::count_orders_of_customers(&self.store.db, self.view, filter, customer_ids)
+            .await
     }
 
     /// The customers with at least `min_orders` orders, by total spent

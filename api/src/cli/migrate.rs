@@ -5,10 +5,10 @@ use migration::{Migrator, MigratorTrait};
 
 use super::MigrateAction;
 use crate::settings::Settings;
-use crate::startup::connect_database;
+use crate::startup::{PoolUse, connect_database};
 
 pub(super) async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {
-    let db = connect_database(&settings.database, Default::default()).await?;
+    let db = connect_database(&settings.database, Default::default(), PoolUse::Command).await?;
     match action {
         MigrateAction::Up { steps } => {
             Migrator::up(&*db, steps)

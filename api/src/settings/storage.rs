@@ -85,6 +85,20 @@ pub struct DatabaseSettings {
     )]
     pub max_lifetime_secs: u64,
 
+    /// Longest a statement of the server may run on PostgreSQL, in
+    /// milliseconds (0: no limit): the backstop for a planner's
+    /// misestimate behind the row budget. One-off commands (`migrate`,
+    /// `seed`, `import`, `stats`) run without it.
+    #[arg(
+        id = "db_statement_timeout_ms",
+        value_name = "DB_STATEMENT_TIMEOUT_MS",
+        long = "db-statement-timeout-ms",
+        env = "DB_STATEMENT_TIMEOUT_MS",
+        default_value_t = 15_000,
+        global = true
+    )]
+    pub statement_timeout_ms: u64,
+
     /// Pooled connections one HTTP request may hold at once.
     #[arg(
         id = "db_max_connections_per_request",
@@ -136,6 +150,8 @@ impl DatabaseSettings {
             acquire_timeout: Duration::from_secs(self.acquire_timeout_secs.max(1)),
             idle_timeout: Duration::from_secs(self.idle_timeout_secs),
             max_lifetime: Duration::from_secs(self.max_lifetime_secs),
+            statement_timeout: (self.statement_timeout_ms > 0)
+                .then(|| Duration::from_millis(self.statement_timeout_ms)),
         }
     }
 }

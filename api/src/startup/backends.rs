@@ -33,13 +33,25 @@ fn redis_connection(settings: &RedisSettings) -> Option<(&str, RedisConnection)>
     Some((url, redis))
 }
 
+/// Who opens a pool: the server (its statements run under
+/// `DB_STATEMENT_TIMEOUT_MS`) or a one-off command (without it).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PoolUse {
+    Server,
+    Command,
+}
+
 /// Opens the pool (and logs its effective settings).
 pub async fn connect_database(
     settings: &DatabaseSettings,
     statements: Arc<StatementCounter>,
+    role: PoolUse,
 ) -> anyhow::Result<Db> {
     let url = settings.primary_url();
-    let pool = settings.pool();
+    let mut pool = settings.pool();
+    if role == PoolUse::Command {
+        pool.statement_timeout = None;
+    }
     tracing::info!(
         database = %redact_url(&url),
         max_connections = pool.max_connections,
@@ -60,7 +72,7 @@ pub async fn connect_database(
 /// database migrated, the configured cache, and (with a replica) cache
 /// versions raised to each write's WAL position, as the server does.
 pub async fn command_store(settings: &Settings) -> anyhow::Result<Store> {
-    let db = connect_database(&settings.database, Default::default()).await?;
+    let db = connect_database(&settings.database, Default::default(), PoolUse::Command).await?;
     Migrator::up(&*db, None)
         .await
         .context("applying migrations failed")?;

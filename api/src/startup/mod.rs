@@ -26,7 +26,8 @@ use crate::state::{AppState, Shared};
 mod backends;
 
 pub use self::backends::{
-    build_cache, build_events, build_persisted, build_replication, command_store, connect_database,
+    PoolUse, build_cache, build_events, build_persisted, build_replication, command_store,
+    connect_database,
 };
 
 /// A live ranking is read at most this often.
@@ -56,7 +57,7 @@ impl Application {
         } else {
             StatementCounter::default()
         });
-        let db = connect_database(&settings.database, statements.clone()).await?;
+        let db = connect_database(&settings.database, statements.clone(), PoolUse::Server).await?;
         if options.migrate {
             Migrator::up(&*db, None)
                 .await

@@ -32,6 +32,73 @@ use serde::Serialize;
 
 use crate::money::Money;
 
+impl From<&crate::model::CustomerFilter> for Where<CustomerField> {
+    /// The fixed `filter` of `customers` as a tree: `nameContains` is a
+    /// case-insensitive `contains`, `email` an exact match of the
+    /// lower-cased address (emails are stored lower-cased).
+    fn from(f: &crate::model::CustomerFilter) -> Self {
+        let mut items = Vec::new();
+        if let Some(part) = f.name_contains.as_deref().filter(|p| !p.is_empty()) {
+            items.push(Where::Field(CustomerField::Name(TextOps {
+                ops: vec![TextOp::Contains(part.to_owned())],
+                case_insensitive: true,
+            })));
+        }
+        if let Some(email) = f.email.as_deref() {
+            items.push(Where::Field(CustomerField::Email(TextOps {
+                ops: vec![TextOp::Eq(email.trim().to_lowercase())],
+                case_insensitive: false,
+            })));
+        }
+        Where::And(items)
+    }
+}
+
+impl From<&crate::model::OrderFilter> for Where<OrderField> {
+    /// The fixed `filter` of `orders` as a tree (`createdAfter` and the
+    /// totals inclusive, `createdBefore` exclusive).
+    fn from(f: &crate::model::OrderFilter) -> Self {
+        let mut items = Vec::new();
+        let mut push = |field| items.push(Where::Field(field));
+        if let Some(id) = f.customer_id {
+            push(OrderField::CustomerId(Ops(vec![Op::Eq(id)])));
+        }
+        if let Some(status) = f.status {
+            push(OrderField::Status(Ops(vec![Op::Eq(status)])));
+        }
+        let mut created = Vec::new();
+        created.extend(f.created_after.map(Op::Gte));
+        created.extend(f.created_before.map(Op::Lt));
+        if !created.is_empty() {
+            push(OrderField::CreatedAt(Ops(created)));
+        }
+        let mut total = Vec::new();
+        total.extend(f.min_total.map(Op::Gte));
+        total.extend(f.max_total.map(Op::Lte));
+        if !total.is_empty() {
+            push(OrderField::Total(Ops(total)));
+        }
+        Where::And(items)
+    }
+}
+
+/// Both conditions: `filter` and `where` given together must both hold
+/// (either may be absent: no condition).
+pub fn both<F>(a: Where<F>, b: Option<Where<F>>) -> Where<F> {
+    match b {
+        None => a,
+        Some(b) if matches!(&a, Where::And(items) if items.is_empty()) => b,
+        Some(b) => Where::And(vec![a, b]),
+    }
+}
+
+/// Whether a count of the orders `w` selects is answered from the
+/// aggregates the server keeps (`customer_stats`) instead of the orders:
+/// when `w` has no condition at all.
+pub fn answered_by_stats(w: &Where<OrderField>) -> bool {
+    shape::conjuncts(w).is_empty()
+}
+
 /// A composed condition over rows whose fields are `F`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Where<F> {

@@ -51,6 +51,19 @@ pub trait SortKey: Copy + Eq + std::fmt::Debug {
     const PRIMARY: Self;
     /// The expression the statement sorts by (on the unaliased table).
     fn expr(self) -> Expr;
+    /// Whether `value` is a value this key can have (a cursor is opaque,
+    /// not unforgeable: a position is checked before it reaches SQL).
+    fn admits(self, value: &KeyValue) -> bool;
+}
+
+/// Text a database stores (no NUL) and instants of the years 1 to 9999.
+fn storable(value: &KeyValue) -> bool {
+    use chrono::Datelike;
+    match value {
+        KeyValue::Int(_) => true,
+        KeyValue::Text(t) => !t.contains('\0'),
+        KeyValue::Time(t) => (1..=9999).contains(&t.year()),
+    }
 }
 
 impl SortKey for CustomerKey {
@@ -67,6 +80,17 @@ impl SortKey for CustomerKey {
             CustomerKey::OrderCount => customer_stat(customer_stats::Column::OrderCount),
         }
     }
+
+    fn admits(self, value: &KeyValue) -> bool {
+        storable(value)
+            && match self {
+                CustomerKey::Id | CustomerKey::TotalSpent | CustomerKey::OrderCount => {
+                    matches!(value, KeyValue::Int(_))
+                }
+                CustomerKey::Name | CustomerKey::Email => matches!(value, KeyValue::Text(_)),
+                CustomerKey::CreatedAt => matches!(value, KeyValue::Time(_)),
+            }
+    }
 }
 
 impl SortKey for OrderSortKey {
@@ -80,6 +104,15 @@ impl SortKey for OrderSortKey {
             OrderSortKey::Total => col(order::Column::TotalCents),
             OrderSortKey::Status => col(order::Column::Status),
         }
+    }
+
+    fn admits(self, value: &KeyValue) -> bool {
+        storable(value)
+            && match self {
+                OrderSortKey::Id | OrderSortKey::Total => matches!(value, KeyValue::Int(_)),
+                OrderSortKey::Status => matches!(value, KeyValue::Text(_)),
+                OrderSortKey::CreatedAt => matches!(value, KeyValue::Time(_)),
+            }
     }
 }
 
@@ -134,7 +167,9 @@ impl<K: SortKey> Sort<K> {
     /// before it. `None` when the position does not fit the order (a cursor
     /// of another order: the caller refuses it).
     pub fn beyond(&self, position: &[KeyValue], forward: bool) -> Option<Expr> {
-        if position.len() != self.keys.len() {
+        if position.len() != self.keys.len()
+            || !self.keys.iter().zip(position).all(|((k, _), v)| k.admits(v))
+        {
             return None;
         }
         let exprs: Vec<(Expr, Dir, Expr)> = self
@@ -254,6 +289,17 @@ mod tests {
         assert!(
             sort.beyond(&[KeyValue::Int(1), KeyValue::Int(2)], true)
                 .is_some()
+        );
+        // Values of another kind, or that no database stores, fit none.
+        assert!(
+            sort.beyond(&[KeyValue::Text("1".into()), KeyValue::Int(2)], true)
+                .is_none()
+        );
+        let by_status = Sort::new(&[(OrderSortKey::Status, Dir::Asc)]).expect("valid");
+        assert!(
+            by_status
+                .beyond(&[KeyValue::Text("PAID\0".into()), KeyValue::Int(2)], true)
+                .is_none()
         );
     }
 }

@@ -10,8 +10,8 @@ use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait as _, Func, PostgresQueryBuilder, Query, WindowStatement,
 };
 use sea_orm::{
-    ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait as _, Statement,
+    ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait as _, Statement,
 };
 
 use super::order::{CustomerKey, KeyValue, OrderSortKey, Sort};
@@ -37,12 +37,14 @@ struct CustomerRow {
     total_cents: i64,
 }
 
-/// The sort-key values of a customer (and its aggregates) in `sort`.
+/// The sort-key values of a customer in `sort` (its aggregates are read
+/// with it when `sort` has them: see [`needs_stats`]).
 pub fn customer_position(
     sort: &Sort<CustomerKey>,
     c: &Customer,
-    s: &CustomerStats,
+    s: Option<&CustomerStats>,
 ) -> Vec<KeyValue> {
+    let s = s.copied().unwrap_or_default();
     sort.keys()
         .iter()
         .map(|(k, _)| match k {
@@ -54,6 +56,14 @@ pub fn customer_position(
             CustomerKey::OrderCount => KeyValue::Int(s.order_count),
         })
         .collect()
+}
+
+/// Whether `sort` sorts customers by their aggregates, which a page then
+/// reads with them.
+pub fn needs_stats(sort: &Sort<CustomerKey>) -> bool {
+    sort.keys()
+        .iter()
+        .any(|(k, _)| matches!(k, CustomerKey::TotalSpent | CustomerKey::OrderCount))
 }
 
 /// The sort-key values of an order in `sort`.
@@ -88,24 +98,16 @@ fn bounds<K: super::order::SortKey>(
 }
 
 /// One page of the customers `filter` selects under `view`, in `sort`'s
-/// order, each with its aggregates.
+/// order; each with its aggregates when `sort` has them (else `None`).
 pub async fn customers<C: ConnectionTrait>(
     db: &C,
     view: &View,
     filter: &Where<CustomerField>,
     sort: &Sort<CustomerKey>,
     page: &PageRequest<Vec<KeyValue>>,
-) -> Result<Page<(Customer, CustomerStats)>> {
+) -> Result<Page<(Customer, Option<CustomerStats>)>> {
     let backend = db.get_database_backend();
     let mut query = customer::Entity::find()
-        .column_as(
-            customer_stat(customer_stats::Column::OrderCount),
-            "order_count",
-        )
-        .column_as(
-            customer_stat(customer_stats::Column::TotalCents),
-            "total_cents",
-        )
         .apply_if(view.customer_condition(), |q, c| q.filter(c))
         .filter(customer_condition(backend, filter));
     for bound in bounds(sort, page)? {
@@ -114,30 +116,119 @@ pub async fn customers<C: ConnectionTrait>(
     for (expr, order) in sort.read_order(page.from_end) {
         query = query.order_by(expr, order);
     }
-    let rows = query
-        .limit(page.limit())
-        .into_model::<CustomerRow>()
+    let query = query.limit(page.limit());
+    let rows: Vec<(Customer, Option<CustomerStats>)> = if needs_stats(sort) {
+        query
+            .column_as(
+                customer_stat(customer_stats::Column::OrderCount),
+                "order_count",
+            )
+            .column_as(
+                customer_stat(customer_stats::Column::TotalCents),
+                "total_cents",
+            )
+            .into_model::<CustomerRow>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|r| {
+                (
+                    Customer {
+                        id: r.id,
+                        name: r.name,
+                        email: r.email,
+                        phone: r.phone,
+                        created_at: r.created_at,
+                    },
+                    Some(CustomerStats {
+                        order_count: r.order_count,
+                        total_spent: Money::from_cents(r.total_cents),
+                    }),
+                )
+            })
+            .collect()
+    } else {
+        query
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (Customer::from(c), None))
+            .collect()
+    };
+    Ok(Page::from_rows(rows, page))
+}
+
+/// How many customers `filter` selects under `view`.
+pub async fn count_customers<C: ConnectionTrait>(
+    db: &C,
+    view: &View,
+    filter: &Where<CustomerField>,
+) -> Result<u64> {
+    Ok(customer::Entity::find()
+        .apply_if(view.customer_condition(), |q, c| q.filter(c))
+        .filter(customer_condition(db.get_database_backend(), filter))
+        .count(db)
+        .await?)
+}
+
+/// How many orders `filter` selects under `view`: from the kept aggregates
+/// when it has no condition (see [`super::answered_by_stats`]).
+pub async fn count_orders<C: ConnectionTrait>(
+    db: &C,
+    view: &View,
+    filter: &Where<OrderField>,
+) -> Result<u64> {
+    if view.is_unrestricted() && super::answered_by_stats(filter) {
+        let total = customer_stats::Entity::find()
+            .select_only()
+            .column_as(
+                Expr::from(Func::coalesce([
+                    Expr::col(customer_stats::Column::OrderCount).sum(),
+                    Expr::val(0i64),
+                ])),
+                "n",
+            )
+            .into_tuple::<i64>()
+            .one(db)
+            .await?
+            .unwrap_or(0);
+        return Ok(u64::try_from(total).unwrap_or(0));
+    }
+    Ok(order::Entity::find()
+        .apply_if(view.order_condition(), |q, c| q.filter(c))
+        .filter(order_condition(db.get_database_backend(), filter))
+        .count(db)
+        .await?)
+}
+
+/// How many of each customer's orders `filter` selects under `view`, in
+/// one grouped statement for all of them.
+pub async fn count_orders_of_customers<C: ConnectionTrait>(
+    db: &C,
+    view: &View,
+    filter: &Where<OrderField>,
+    parents: &[i64],
+) -> Result<HashMap<i64, u64>> {
+    let ids: BTreeSet<i64> = parents.iter().copied().collect();
+    let mut out: HashMap<i64, u64> = ids.iter().map(|id| (*id, 0)).collect();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(i64, i64)> = order::Entity::find()
+        .select_only()
+        .column(order::Column::CustomerId)
+        .column_as(Expr::col((order::Entity, order::Column::Id)).count(), "n")
+        .apply_if(view.order_condition(), |q, c| q.filter(c))
+        .filter(order_condition(db.get_database_backend(), filter))
+        .filter(Expr::col((order::Entity, order::Column::CustomerId)).is_in(ids))
+        .group_by(order::Column::CustomerId)
+        .into_tuple()
         .all(db)
         .await?;
-    let rows = rows
-        .into_iter()
-        .map(|r| {
-            (
-                Customer {
-                    id: r.id,
-                    name: r.name,
-                    email: r.email,
-                    phone: r.phone,
-                    created_at: r.created_at,
-                },
-                CustomerStats {
-                    order_count: r.order_count,
-                    total_spent: Money::from_cents(r.total_cents),
-                },
-            )
-        })
-        .collect();
-    Ok(Page::from_rows(rows, page))
+    for (id, n) in rows {
+        out.insert(id, u64::try_from(n).unwrap_or(0));
+    }
+    Ok(out)
 }
 
 /// One page of the orders `filter` selects under `view`, in `sort`'s order.
@@ -204,6 +295,18 @@ pub async fn orders_of_customers<C: ConnectionTrait>(
     let mut select = order_select(db, view, filter, sort, page)?.into_query();
     let read_order = sort.read_order(page.from_end);
     let stmt = match backend {
+        // One parent: the subquery alone, its id a plain parameter
+        // (PostgreSQL plans `unnest` of an array afresh on every run).
+        DbBackend::Postgres if ids.len() == 1 => {
+            select.and_where(
+                Expr::col((Alias::new("orders"), order::Column::CustomerId)).eq(ids[0]),
+            );
+            for (expr, order) in read_order {
+                select.order_by_expr(expr, order);
+            }
+            select.limit(limit);
+            backend.build(&select)
+        }
         DbBackend::Postgres => {
             select.and_where(
                 Expr::col((Alias::new("orders"), order::Column::CustomerId))

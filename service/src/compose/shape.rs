@@ -29,13 +29,25 @@ pub struct Shape {
     pub one_direction: bool,
 }
 
-/// The top-level conjuncts of a tree (its `and`s flattened).
-fn conjuncts<F>(w: &Where<F>) -> Vec<&F> {
+/// The top-level items of a tree (its `and`s flattened): field conditions
+/// and the `or`/`not` items no index prefix can use.
+pub fn conjuncts<F>(w: &Where<F>) -> Vec<&Where<F>> {
     match w {
         Where::And(items) => items.iter().flat_map(conjuncts).collect(),
-        Where::Field(f) => vec![f],
-        Where::Or(_) | Where::Not(_) => Vec::new(),
+        other => vec![other],
     }
+}
+
+/// A field condition as an index sees it: the plain column of the row's
+/// table it is on, and how it bounds that column.
+pub trait Columned {
+    /// The column, when the condition is on a plain column of the table.
+    fn column(&self) -> Option<&'static str>;
+    /// Whether it fixes the column to one value (an index seeks it).
+    fn fixes(&self) -> bool;
+    /// Whether every operator bounds a range of the column (an index
+    /// scans only that range).
+    fn bounds(&self) -> bool;
 }
 
 fn fixes<T>(ops: &[Op<T>]) -> bool {
@@ -43,11 +55,98 @@ fn fixes<T>(ops: &[Op<T>]) -> bool {
         .any(|op| matches!(op, Op::Eq(_)) || matches!(op, Op::In(v) if v.len() == 1))
 }
 
+fn bounds<T>(ops: &[Op<T>]) -> bool {
+    !ops.is_empty()
+        && ops
+            .iter()
+            .all(|op| matches!(op, Op::Eq(_) | Op::Gt(_) | Op::Gte(_) | Op::Lt(_) | Op::Lte(_)))
+}
+
 fn fixes_text(t: &super::TextOps) -> bool {
     !t.case_insensitive
         && t.ops
             .iter()
             .any(|op| matches!(op, TextOp::Eq(_)) || matches!(op, TextOp::In(v) if v.len() == 1))
+}
+
+impl Columned for CustomerField {
+    fn column(&self) -> Option<&'static str> {
+        match self {
+            CustomerField::Id(_) => Some("id"),
+            CustomerField::Name(_) => Some("name"),
+            CustomerField::Email(_) => Some("email"),
+            CustomerField::Phone(_) => Some("phone"),
+            CustomerField::CreatedAt(_) => Some("created_at"),
+            CustomerField::TotalSpent(_)
+            | CustomerField::OrderCount(_)
+            | CustomerField::OrdersSome(_)
+            | CustomerField::OrdersNone(_) => None,
+        }
+    }
+
+    fn fixes(&self) -> bool {
+        match self {
+            CustomerField::Id(o) => fixes(&o.0),
+            CustomerField::Name(t) | CustomerField::Email(t) | CustomerField::Phone(t) => {
+                fixes_text(t)
+            }
+            CustomerField::CreatedAt(o) => fixes(&o.0),
+            _ => false,
+        }
+    }
+
+    fn bounds(&self) -> bool {
+        match self {
+            CustomerField::Id(o) => bounds(&o.0),
+            CustomerField::CreatedAt(o) => bounds(&o.0),
+            _ => self.fixes(),
+        }
+    }
+}
+
+impl Columned for OrderField {
+    fn column(&self) -> Option<&'static str> {
+        match self {
+            OrderField::Id(_) => Some("id"),
+            OrderField::CustomerId(_) => Some("customer_id"),
+            OrderField::Total(_) => Some("total_cents"),
+            OrderField::Status(_) => Some("status"),
+            OrderField::CreatedAt(_) => Some("created_at"),
+            OrderField::Customer(_) => None,
+        }
+    }
+
+    fn fixes(&self) -> bool {
+        match self {
+            OrderField::Id(o) | OrderField::CustomerId(o) => fixes(&o.0),
+            OrderField::Total(o) => fixes(&o.0),
+            OrderField::Status(o) => fixes(&o.0),
+            OrderField::CreatedAt(o) => fixes(&o.0),
+            OrderField::Customer(_) => false,
+        }
+    }
+
+    fn bounds(&self) -> bool {
+        match self {
+            OrderField::Id(o) | OrderField::CustomerId(o) => bounds(&o.0),
+            OrderField::Total(o) => bounds(&o.0),
+            OrderField::Status(o) => bounds(&o.0),
+            OrderField::CreatedAt(o) => bounds(&o.0),
+            OrderField::Customer(_) => false,
+        }
+    }
+}
+
+/// The columns the top-level conditions of `w` fix by equality.
+fn fixed_columns<F: Columned>(w: &Where<F>, equal: &mut Vec<&'static str>) {
+    for item in conjuncts(w) {
+        if let Where::Field(f) = item
+            && f.fixes()
+            && let Some(c) = f.column()
+        {
+            push(equal, c);
+        }
+    }
 }
 
 fn one_direction<K>(keys: &[(K, Dir)]) -> bool {
@@ -64,16 +163,7 @@ impl Shape {
     /// The shape of a page of customers.
     pub fn of_customers(w: &Where<CustomerField>, sort: &Sort<CustomerKey>) -> Shape {
         let mut equal = Vec::new();
-        for f in conjuncts(w) {
-            match f {
-                CustomerField::Id(o) if fixes(&o.0) => push(&mut equal, "id"),
-                CustomerField::Name(t) if fixes_text(t) => push(&mut equal, "name"),
-                CustomerField::Email(t) if fixes_text(t) => push(&mut equal, "email"),
-                CustomerField::Phone(t) if fixes_text(t) => push(&mut equal, "phone"),
-                CustomerField::CreatedAt(o) if fixes(&o.0) => push(&mut equal, "created_at"),
-                _ => {}
-            }
-        }
+        fixed_columns(w, &mut equal);
         let order = sort
             .keys()
             .iter()
@@ -100,16 +190,7 @@ impl Shape {
         if per_parent {
             push(&mut equal, "customer_id");
         }
-        for f in conjuncts(w) {
-            match f {
-                OrderField::Id(o) if fixes(&o.0) => push(&mut equal, "id"),
-                OrderField::CustomerId(o) if fixes(&o.0) => push(&mut equal, "customer_id"),
-                OrderField::Total(o) if fixes(&o.0) => push(&mut equal, "total_cents"),
-                OrderField::Status(o) if fixes(&o.0) => push(&mut equal, "status"),
-                OrderField::CreatedAt(o) if fixes(&o.0) => push(&mut equal, "created_at"),
-                _ => {}
-            }
-        }
+        fixed_columns(w, &mut equal);
         let order = sort
             .keys()
             .iter()
@@ -130,9 +211,48 @@ impl Shape {
         }
     }
 
+    /// The shape of a count of customers: its equalities, no order.
+    pub fn of_customers_count(w: &Where<CustomerField>) -> Shape {
+        let mut equal = Vec::new();
+        fixed_columns(w, &mut equal);
+        Shape {
+            table: "customers",
+            equal,
+            order: None,
+            one_direction: true,
+        }
+    }
+
+    /// The shape of a count of orders (of each customer, `per_parent`).
+    pub fn of_orders_count(w: &Where<OrderField>, per_parent: bool) -> Shape {
+        let mut equal = Vec::new();
+        if per_parent {
+            push(&mut equal, "customer_id");
+        }
+        fixed_columns(w, &mut equal);
+        Shape {
+            table: "orders",
+            equal,
+            order: None,
+            one_direction: true,
+        }
+    }
+
+    /// Whether an index on `index` seeks the shape's equalities (what a
+    /// count needs): they are its leading columns, and there is one.
+    pub fn seeks(&self, index: &[String]) -> bool {
+        let n = self.equal.len();
+        n > 0
+            && index.len() >= n
+            && self
+                .equal
+                .iter()
+                .all(|c| index[..n].iter().any(|i| i == c))
+    }
+
     /// The index columns that serve this shape: the equality columns, then
     /// the sort columns not already fixed. `None` when none can.
-    fn wanted(&self) -> Option<Vec<&'static str>> {
+    pub(crate) fn wanted(&self) -> Option<Vec<&'static str>> {
         let order = self.order.as_ref()?;
         if !self.one_direction {
             return None;
@@ -175,7 +295,11 @@ impl Shape {
     /// A runnable PostgreSQL `CREATE INDEX` on plain columns that would
     /// serve the shape, if one can.
     pub fn suggested_index(&self) -> Option<String> {
-        let columns = self.wanted()?;
+        let columns = match self.order {
+            Some(_) => self.wanted()?,
+            None if !self.equal.is_empty() => self.equal.clone(),
+            None => return None,
+        };
         Some(format!(
             "CREATE INDEX ON {} ({})",
             self.table,

@@ -23,6 +23,9 @@ pub struct PoolSettings {
     pub acquire_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_lifetime: Duration,
+    /// PostgreSQL's `statement_timeout` on every connection (`None`: the
+    /// server's own setting): the backstop for a planner's misestimate.
+    pub statement_timeout: Option<Duration>,
 }
 
 /// How long a pooled connection may sit idle before it is pinged on acquire.
@@ -36,6 +39,7 @@ pub async fn connect(
     pool: &PoolSettings,
     counter: Arc<StatementCounter>,
 ) -> Result<Db, DbErr> {
+    let timeout = pool.statement_timeout;
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.max_connections(pool.max_connections)
         .min_connections(pool.min_connections.min(pool.max_connections))
@@ -49,6 +53,10 @@ pub async fn connect(
         // uncached lookup's CPU). A connection that broke meanwhile fails
         // its statement and is discarded.
         .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
+        .map_sqlx_postgres_opts(move |o| match timeout {
+            Some(t) => o.options([("statement_timeout", format!("{}ms", t.as_millis()))]),
+            None => o,
+        })
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)

@@ -129,7 +129,7 @@ async fn a_duplicate_email_is_a_conflict_whatever_its_case() {
     let resp = app
         .mutate(
             "mutation($id: ID!) { updateCustomer(id: $id, input: { email: \"c0@example.com\", name: \"Changed\" }) { id } }",
-            json!({ "id": app.store().customers(&service::View::unrestricted()).list(&Default::default(), service::model::PageRequest::first(2, None)).await.expect("list").items[1].id.to_string() }),
+            json!({ "id": app.store().customers(&service::View::unrestricted()).page_where(&service::compose::Where::And(vec![]), &service::compose::order::default_customer_sort(), &service::model::PageRequest::first(2, None)).await.expect("list").items[1].0.id.to_string() }),
         )
         .await;
     assert_eq!(error_code(&resp), "CONFLICT");

@@ -10,7 +10,10 @@ use service::{Store, View};
 
 use crate::graphql::runtime::db_gate::DbGate;
 use crate::graphql::runtime::fetch_queue::FetchQueue;
-use service::model::{Customer, CustomerStats, Order, OrderKey, Page, PageRequest};
+use service::compose::order::KeyValue;
+use service::model::{Customer, CustomerStats, Order, Page, PageRequest};
+
+use crate::graphql::schema::lists::OrderList;
 
 /// The loader's per-request cache hashes with foldhash: its keys are
 /// bounded by the request's cost, and SipHash over every `OrdersOf` key
@@ -30,11 +33,19 @@ pub struct OrderId(pub i64);
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct StatsOf(pub i64);
 
-/// One page of a customer's orders.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+/// One page of a customer's orders, of a list.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct OrdersOf {
     pub customer_id: i64,
-    pub page: PageRequest<OrderKey>,
+    pub list: Arc<OrderList>,
+    pub page: Arc<PageRequest<Vec<KeyValue>>>,
+}
+
+/// How many of a customer's orders a list holds.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CountOf {
+    pub customer_id: i64,
+    pub list: Arc<OrderList>,
 }
 
 pub struct Loaders {
@@ -116,27 +127,70 @@ impl Loader<OrdersOf> for Loaders {
     type Value = Page<Order>;
     type Error = LoadError;
 
-    /// Keys of one level share their page arguments, so this is one
-    /// statement; keys with different page arguments are grouped, one
-    /// statement a group.
+    /// Keys of one level share their list and page arguments, so this is
+    /// one statement; keys with different ones are grouped, one statement
+    /// a group.
     async fn load(&self, keys: &[OrdersOf]) -> Result<HashMap<OrdersOf, Page<Order>>, LoadError> {
-        let mut groups: HashMap<PageRequest<OrderKey>, Vec<i64>> = HashMap::new();
+        type Group = (Arc<OrderList>, Arc<PageRequest<Vec<KeyValue>>>);
+        let mut groups: HashMap<Group, Vec<i64>> = HashMap::new();
         for k in keys {
-            groups.entry(k.page).or_default().push(k.customer_id);
+            groups
+                .entry((k.list.clone(), k.page.clone()))
+                .or_default()
+                .push(k.customer_id);
         }
         let mut out = HashMap::with_capacity(keys.len());
-        for (page, customer_ids) in groups {
+        for ((list, page), customer_ids) in groups {
             let pages = self
+                .gate
+                .run(self.store.orders(&self.view).pages_where_for_customers(
+                    &customer_ids,
+                    &list.filter,
+                    &list.sort,
+                    &page,
+                ))
+                .await
+                .map_err(Arc::new)?;
+            for (customer_id, found) in pages {
+                let key = OrdersOf {
+                    customer_id,
+                    list: list.clone(),
+                    page: page.clone(),
+                };
+                out.insert(key, found);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<CountOf> for Loaders {
+    type Value = u64;
+    type Error = LoadError;
+
+    /// One grouped statement per list for all its customers.
+    async fn load(&self, keys: &[CountOf]) -> Result<HashMap<CountOf, u64>, LoadError> {
+        let mut groups: HashMap<Arc<OrderList>, Vec<i64>> = HashMap::new();
+        for k in keys {
+            groups.entry(k.list.clone()).or_default().push(k.customer_id);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for (list, customer_ids) in groups {
+            let counts = self
                 .gate
                 .run(
                     self.store
                         .orders(&self.view)
-                        .pages_for_customers(&customer_ids, page),
+                        .counts_where_for_customers(&customer_ids, &list.filter),
                 )
                 .await
                 .map_err(Arc::new)?;
-            for (customer_id, found) in pages {
-                out.insert(OrdersOf { customer_id, page }, found);
+            for (customer_id, n) in counts {
+                let key = CountOf {
+                    customer_id,
+                    list: list.clone(),
+                };
+                out.insert(key, n);
             }
         }
         Ok(out)

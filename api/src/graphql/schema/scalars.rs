@@ -1,10 +1,8 @@
-//! The contract's custom scalars and id/cursor parsing.
+//! The contract's custom scalars, ids and page sizes (cursors: `keyset`).
 
 use async_graphql::{ID, InputValueError, InputValueResult, Scalar, ScalarType, Value};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{SecondsFormat, Utc};
-use service::model::{OrderKey, PageRequest};
+use service::model::PageRequest;
 use service::money::Money;
 
 use crate::graphql::runtime::error::bad_input;
@@ -110,50 +108,6 @@ pub fn to_int(n: impl TryInto<i32>) -> async_graphql::Result<i32> {
     })
 }
 
-/// Cursors are opaque to clients: URL-safe base64 of the sort key.
-pub mod cursor {
-    use super::*;
-
-    pub fn customer(id: i64) -> String {
-        URL_SAFE_NO_PAD.encode(format!("c:{id}"))
-    }
-
-    pub fn order(key: OrderKey) -> String {
-        URL_SAFE_NO_PAD.encode(format!(
-            "o:{}:{}",
-            key.created_at.timestamp_micros(),
-            key.id
-        ))
-    }
-
-    fn decode(cursor: &str) -> Option<String> {
-        let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).ok()?;
-        String::from_utf8(bytes).ok()
-    }
-
-    fn malformed(cursor: &str) -> async_graphql::Error {
-        bad_input(format!(
-            "cursor {cursor:?} is malformed; pass an endCursor or an edge cursor from this list"
-        ))
-    }
-
-    pub fn parse_customer(cursor: &str) -> async_graphql::Result<i64> {
-        decode(cursor)
-            .and_then(|s| s.strip_prefix("c:")?.parse::<i64>().ok())
-            .ok_or_else(|| malformed(cursor))
-    }
-
-    pub fn parse_order(cursor: &str) -> async_graphql::Result<OrderKey> {
-        decode(cursor)
-            .and_then(|s| {
-                let rest = s.strip_prefix("o:")?.to_owned();
-                let (micros, id) = rest.split_once(':')?;
-                service::model::OrderKey::from_parts(micros.parse().ok()?, id.parse().ok()?)
-            })
-            .ok_or_else(|| malformed(cursor))
-    }
-}
-
 /// Most rows one page may hold.
 pub const MAX_PAGE: i32 = 100;
 
@@ -197,21 +151,6 @@ pub fn page_request<K>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        assert_eq!(cursor::parse_customer(&cursor::customer(42)).ok(), Some(42));
-        let key = OrderKey {
-            created_at: chrono::DateTime::from_timestamp_micros(1_700_000_000_123_456)
-                .expect("valid"),
-            id: 7,
-        };
-        assert_eq!(cursor::parse_order(&cursor::order(key)).ok(), Some(key));
-        assert!(cursor::parse_customer("!!").is_err());
-        assert!(cursor::parse_customer(&cursor::order(key)).is_err());
-        assert!(cursor::parse_order(&cursor::customer(1)).is_err());
-        assert!(cursor::parse_order("").is_err());
-    }
 
     #[test]
     fn money_scalar_reads_strings_and_numbers_exactly() {

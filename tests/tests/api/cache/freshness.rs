@@ -298,12 +298,13 @@ async fn reads_racing_200_writes_end_equal_to_the_database() {
     let truth = app
         .store()
         .orders(&service::View::unrestricted())
-        .list(
-            &service::model::OrderFilter {
+        .page_where(
+            &service::compose::Where::from(&service::model::OrderFilter {
                 customer_id: Some(customer),
                 ..Default::default()
-            },
-            service::model::PageRequest::first(100, None),
+            }),
+            &service::compose::order::default_order_sort(),
+            &service::model::PageRequest::first(100, None),
         )
         .await
         .expect("orders");

@@ -155,7 +155,7 @@ async fn page_walks_in_every_order_return_each_stable_row_once_while_others_chan
                     .await
                     .expect("a page")
             },
-            |(c, s)| customer_position(&sort, c, s),
+            |(c, s)| customer_position(&sort, c, s.as_ref()),
             |(c, _)| c.id,
             // Meanwhile: a new customer, a renamed one, a deleted one, and
             // an order that moves another one's aggregates.
@@ -193,7 +193,11 @@ async fn page_walks_in_every_order_return_each_stable_row_once_while_others_chan
     // Orders: the stable ones are those of the stable customers, never touched.
     let stable_orders: BTreeSet<i64> = store
         .orders(&view)
-        .list(&Default::default(), PageRequest::first(1000, None))
+        .page_where(
+            &Where::And(vec![]),
+            &service::compose::order::default_order_sort(),
+            &PageRequest::first(1000, None),
+        )
         .await
         .expect("orders")
         .items

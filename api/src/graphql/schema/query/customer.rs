@@ -1,19 +1,20 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 use service::model;
 
 use crate::graphql::runtime::db_gate::gated;
 use crate::graphql::runtime::error::{ServiceResultExt, bad_input};
 use crate::graphql::schema::loaders::{CustomerId, StatsOf};
-use crate::graphql::schema::scalars::{cursor, page_request, parse_id};
+use crate::graphql::schema::lists::{self, CustomerList, DEFAULT_ROOT_PAGE};
+use crate::graphql::schema::scalars::parse_id;
 use crate::graphql::schema::types::inputs::CustomerFilter;
+use crate::graphql::schema::types::wheres::{CustomerOrderBy, CustomerWhere};
 use crate::graphql::schema::types::{Customer, CustomerConnection, CustomerSpending};
 use crate::graphql::schema::{loader, store, view};
 
 #[derive(Default)]
 pub struct CustomerQuery;
-
-/// Customers in a page when neither `first` nor `last` is given.
-const DEFAULT_CUSTOMERS_PAGE: u64 = 20;
 
 /// Most rows `topCustomers` returns.
 const MAX_TOP: i32 = 100;
@@ -50,8 +51,12 @@ impl CustomerQuery {
             .map(Customer))
     }
 
-    /// Customers by id ascending, with keyset pagination: `first`/`after`
-    /// for the next page, `last`/`before` for the previous one.
+    /// Customers matching `filter` and `where`, in `orderBy`'s order (by
+    /// id ascending when it is not given), with keyset pagination:
+    /// `first`/`after` for the next page, `last`/`before` for the previous
+    /// one. A cursor is valid only for the list (`where`, `filter`,
+    /// `orderBy`) it came from.
+    #[allow(clippy::too_many_arguments)]
     async fn customers(
         &self,
         ctx: &Context<'_>,
@@ -71,22 +76,53 @@ impl CustomerQuery {
             desc = "End before the customer with this cursor (a `startCursor` or an edge's `cursor`)."
         )]
         before: Option<String>,
-        #[graphql(desc = "Only customers matching every given condition.")] filter: Option<
-            CustomerFilter,
-        >,
+        #[graphql(
+            desc = "Only customers matching every given condition. `where` composes any condition; given together, both must hold."
+        )]
+        filter: Option<CustomerFilter>,
+        #[graphql(
+            name = "where",
+            desc = "Only customers matching this condition (`and`, `or`, `not`, operators on every field, their orders)."
+        )]
+        where_: Option<CustomerWhere>,
+        #[graphql(
+            desc = "Sort keys in order; the id is appended as the last key. Default: `[ID_ASC]`."
+        )]
+        order_by: Option<Vec<CustomerOrderBy>>,
     ) -> async_graphql::Result<CustomerConnection> {
-        let after = after.as_deref().map(cursor::parse_customer).transpose()?;
-        let before = before.as_deref().map(cursor::parse_customer).transpose()?;
-        let request = page_request(first, last, after, before, DEFAULT_CUSTOMERS_PAGE)?;
-        let filter: model::CustomerFilter = filter.unwrap_or_default().parse()?;
-        let page = gated(ctx, store(ctx).customers(view(ctx)).list(&filter, request))
-            .await
-            .gql()?;
-        // Later lookups of these customers in this request cost nothing.
+        let list = CustomerList::of(filter, where_.as_ref(), order_by.as_deref())?;
+        let page = lists::page(
+            first,
+            last,
+            after.as_deref(),
+            before.as_deref(),
+            DEFAULT_ROOT_PAGE,
+            || list.scope(view(ctx)),
+        )?;
+        let page = gated(
+            ctx,
+            store(ctx)
+                .customers(view(ctx))
+                .page_where(&list.filter, &list.sort, &page),
+        )
+        .await
+        .gql()?;
+        // Later lookups of these customers (and of aggregates read with
+        // them) in this request cost nothing.
         loader(ctx)
-            .feed_many(page.items.iter().map(|c| (CustomerId(c.id), c.clone())))
+            .feed_many(page.items.iter().map(|(c, _)| (CustomerId(c.id), c.clone())))
             .await;
-        Ok(CustomerConnection { page, filter })
+        loader(ctx)
+            .feed_many(
+                page.items
+                    .iter()
+                    .filter_map(|(c, s)| s.map(|s| (StatsOf(c.id), s))),
+            )
+            .await;
+        Ok(CustomerConnection {
+            page,
+            list: Arc::new(list),
+        })
     }
 
     /// Customers with at least `minOrders` orders, by total spent descending,

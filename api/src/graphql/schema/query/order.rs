@@ -1,14 +1,14 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 
 use crate::graphql::runtime::db_gate::gated;
 use crate::graphql::runtime::error::ServiceResultExt;
 use crate::graphql::schema::loaders::OrderId;
-use crate::graphql::schema::scalars::{cursor, page_request, parse_id};
-
-/// Orders in a page when neither `first` nor `last` is given.
-const DEFAULT_ORDERS_PAGE: u64 = 20;
-use crate::graphql::schema::types::connection::OrderTotal;
+use crate::graphql::schema::lists::{self, DEFAULT_ROOT_PAGE, OrderList};
+use crate::graphql::schema::scalars::parse_id;
 use crate::graphql::schema::types::inputs::OrderFilter;
+use crate::graphql::schema::types::wheres::{OrderOrderBy, OrderWhere};
 use crate::graphql::schema::types::{Order, OrderConnection};
 use crate::graphql::schema::{loader, store, view};
 
@@ -27,9 +27,12 @@ impl OrderQuery {
         Ok(loader(ctx).load_one(OrderId(id)).await.gql()?.map(Order))
     }
 
-    /// Orders newest first (`createdAt` descending, then `id` descending),
-    /// with keyset pagination: `first`/`after` for the next (older) page,
-    /// `last`/`before` for the previous (newer) one.
+    /// Orders matching `filter` and `where`, in `orderBy`'s order (newest
+    /// first when it is not given: `createdAt` descending, then `id`
+    /// descending), with keyset pagination: `first`/`after` for the next
+    /// page, `last`/`before` for the previous one. A cursor is valid only
+    /// for the list (`where`, `filter`, `orderBy`) it came from.
+    #[allow(clippy::too_many_arguments)]
     async fn orders(
         &self,
         ctx: &Context<'_>,
@@ -49,20 +52,41 @@ impl OrderQuery {
             desc = "End before the order with this cursor (a `startCursor` or an edge's `cursor`)."
         )]
         before: Option<String>,
-        #[graphql(desc = "Only orders matching every given condition.")] filter: Option<
-            OrderFilter,
-        >,
+        #[graphql(
+            desc = "Only orders matching every given condition. `where` composes any condition; given together, both must hold."
+        )]
+        filter: Option<OrderFilter>,
+        #[graphql(
+            name = "where",
+            desc = "Only orders matching this condition (`and`, `or`, `not`, operators on every field, their customer)."
+        )]
+        where_: Option<OrderWhere>,
+        #[graphql(
+            desc = "Sort keys in order; the id is appended as the last key. Default: `[CREATED_AT_DESC, ID_DESC]`."
+        )]
+        order_by: Option<Vec<OrderOrderBy>>,
     ) -> async_graphql::Result<OrderConnection> {
-        let after = after.as_deref().map(cursor::parse_order).transpose()?;
-        let before = before.as_deref().map(cursor::parse_order).transpose()?;
-        let request = page_request(first, last, after, before, DEFAULT_ORDERS_PAGE)?;
-        let filter = filter.unwrap_or_default().parse()?;
-        let page = gated(ctx, store(ctx).orders(view(ctx)).list(&filter, request))
-            .await
-            .gql()?;
+        let list = OrderList::of(filter.as_ref(), where_.as_ref(), order_by.as_deref())?;
+        let page = lists::page(
+            first,
+            last,
+            after.as_deref(),
+            before.as_deref(),
+            DEFAULT_ROOT_PAGE,
+            || list.scope(view(ctx), None),
+        )?;
+        let page = gated(
+            ctx,
+            store(ctx)
+                .orders(view(ctx))
+                .page_where(&list.filter, &list.sort, &page),
+        )
+        .await
+        .gql()?;
         Ok(OrderConnection {
             page,
-            total: OrderTotal::Matching(filter),
+            list: Arc::new(list),
+            parent: None,
         })
     }
 }

@@ -1,13 +1,21 @@
-//! Relay-style connections: `edges { cursor node }`, `nodes`, `pageInfo`, `totalCount`.
+//! Relay-style connections: `edges { cursor node }`, `nodes`, `pageInfo`,
+//! `totalCount`. A connection holds its page and the list it was read from
+//! (`schema::lists`); a cursor is the row's sort-key values bound to that
+//! list (`schema::keyset`), computed only when a client asks for one.
+
+use std::sync::Arc;
 
 use async_graphql::{Context, Object, SimpleObject};
-use service::model::{self, CustomerFilter, OrderFilter, Page};
+use service::compose::pages::{customer_position, order_position};
+use service::model::{self, CustomerStats, Page};
 
 use super::{Customer, Order};
 use crate::graphql::runtime::db_gate::gated;
 use crate::graphql::runtime::error::ServiceResultExt;
-use crate::graphql::schema::loaders::StatsOf;
-use crate::graphql::schema::scalars::{cursor, to_int};
+use crate::graphql::schema::keyset::{self, Scope};
+use crate::graphql::schema::lists::{CustomerList, OrderList};
+use crate::graphql::schema::loaders::{CountOf, StatsOf};
+use crate::graphql::schema::scalars::to_int;
 use crate::graphql::schema::{loader, store, view};
 
 /// Where a page stands in its list.
@@ -15,7 +23,7 @@ use crate::graphql::schema::{loader, store, view};
 pub struct PageInfo {
     /// Whether more items follow this page.
     pub has_next_page: bool,
-    /// Whether this page started after a cursor (items precede it).
+    /// Whether items precede this page.
     pub has_previous_page: bool,
     /// Cursor of the first item of this page; null when the page is empty.
     pub start_cursor: Option<String>,
@@ -32,6 +40,10 @@ fn page_info<T>(page: &Page<T>, cursor_of: impl Fn(&T) -> String) -> PageInfo {
     }
 }
 
+fn count(n: u64) -> async_graphql::Result<i32> {
+    to_int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
 /// An edge: one customer and its cursor.
 #[derive(SimpleObject, Clone)]
 pub struct CustomerEdge {
@@ -41,43 +53,64 @@ pub struct CustomerEdge {
     pub node: Customer,
 }
 
-/// A page of customers, by id ascending.
+/// A page of customers.
 pub struct CustomerConnection {
-    pub page: Page<model::Customer>,
-    pub filter: CustomerFilter,
+    /// The rows, each with its aggregates when the list sorts by them.
+    pub page: Page<(model::Customer, Option<CustomerStats>)>,
+    pub list: Arc<CustomerList>,
 }
 
-/// A page of customers, by id ascending, with where it stands in the list.
+impl CustomerConnection {
+    fn cursor(&self, scope: Scope, row: &(model::Customer, Option<CustomerStats>)) -> String {
+        keyset::encode(
+            scope,
+            customer_position(&self.list.sort, &row.0, row.1.as_ref()),
+        )
+    }
+}
+
+/// A page of customers, with where it stands in the list.
 #[Object]
 impl CustomerConnection {
     /// The customers of this page with their cursors.
-    async fn edges(&self) -> Vec<CustomerEdge> {
+    async fn edges(&self, ctx: &Context<'_>) -> Vec<CustomerEdge> {
+        let scope = self.list.scope(view(ctx));
         self.page
             .items
             .iter()
-            .map(|c| CustomerEdge {
-                cursor: cursor::customer(c.id),
-                node: Customer(c.clone()),
+            .map(|row| CustomerEdge {
+                cursor: self.cursor(scope, row),
+                node: Customer(row.0.clone()),
             })
             .collect()
     }
 
     /// The customers of this page.
     async fn nodes(&self) -> Vec<Customer> {
-        self.page.items.iter().cloned().map(Customer).collect()
+        self.page
+            .items
+            .iter()
+            .map(|(c, _)| Customer(c.clone()))
+            .collect()
     }
 
     /// Where this page stands in the list.
-    async fn page_info(&self) -> PageInfo {
-        page_info(&self.page, |c| cursor::customer(c.id))
+    async fn page_info(&self, ctx: &Context<'_>) -> PageInfo {
+        let scope = self.list.scope(view(ctx));
+        page_info(&self.page, |row| self.cursor(scope, row))
     }
 
-    /// How many customers match the filter, over all pages.
+    /// How many customers the list holds, over all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        let n = gated(ctx, store(ctx).customers(view(ctx)).count(&self.filter))
-            .await
-            .gql()?;
-        to_int(i64::try_from(n).unwrap_or(i64::MAX))
+        let n = gated(
+            ctx,
+            store(ctx)
+                .customers(view(ctx))
+                .count_where(&self.list.filter),
+        )
+        .await
+        .gql()?;
+        count(n)
     }
 }
 
@@ -90,30 +123,30 @@ pub struct OrderEdge {
     pub node: Order,
 }
 
-/// What `totalCount` counts.
-pub enum OrderTotal {
-    /// All orders of one customer (its `orderCount`).
-    OfCustomer(i64),
-    /// All orders matching a filter.
-    Matching(OrderFilter),
-}
-
-/// A page of orders, newest first.
+/// A page of orders: of `orders`, or of one customer's (`parent`).
 pub struct OrderConnection {
     pub page: Page<model::Order>,
-    pub total: OrderTotal,
+    pub list: Arc<OrderList>,
+    pub parent: Option<i64>,
 }
 
-/// A page of orders, newest first, with where it stands in the list.
+impl OrderConnection {
+    fn cursor(&self, scope: Scope, order: &model::Order) -> String {
+        keyset::encode(scope, order_position(&self.list.sort, order))
+    }
+}
+
+/// A page of orders, with where it stands in the list.
 #[Object]
 impl OrderConnection {
     /// The orders of this page with their cursors.
-    async fn edges(&self) -> Vec<OrderEdge> {
+    async fn edges(&self, ctx: &Context<'_>) -> Vec<OrderEdge> {
+        let scope = self.list.scope(view(ctx), self.parent);
         self.page
             .items
             .iter()
             .map(|o| OrderEdge {
-                cursor: cursor::order(o.key()),
+                cursor: self.cursor(scope, o),
                 node: Order(o.clone()),
             })
             .collect()
@@ -125,22 +158,35 @@ impl OrderConnection {
     }
 
     /// Where this page stands in the list.
-    async fn page_info(&self) -> PageInfo {
-        page_info(&self.page, |o| cursor::order(o.key()))
+    async fn page_info(&self, ctx: &Context<'_>) -> PageInfo {
+        let scope = self.list.scope(view(ctx), self.parent);
+        page_info(&self.page, |o| self.cursor(scope, o))
     }
 
-    /// How many orders the whole list holds, over all pages.
+    /// How many orders the list holds, over all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        match &self.total {
-            OrderTotal::OfCustomer(id) => {
-                let stats = loader(ctx).load_one(StatsOf(*id)).await.gql()?;
+        let filter = &self.list.filter;
+        let unfiltered = service::compose::answered_by_stats(filter);
+        match self.parent {
+            Some(id) if unfiltered => {
+                let stats = loader(ctx).load_one(StatsOf(id)).await.gql()?;
                 to_int(stats.map(|s| s.order_count).unwrap_or_default())
             }
-            OrderTotal::Matching(filter) => {
-                let n = gated(ctx, store(ctx).orders(view(ctx)).count(filter))
+            Some(customer_id) => {
+                let n = loader(ctx)
+                    .load_one(CountOf {
+                        customer_id,
+                        list: self.list.clone(),
+                    })
                     .await
                     .gql()?;
-                to_int(i64::try_from(n).unwrap_or(i64::MAX))
+                count(n.unwrap_or(0))
+            }
+            None => {
+                let n = gated(ctx, store(ctx).orders(view(ctx)).count_where(filter))
+                    .await
+                    .gql()?;
+                count(n)
             }
         }
     }

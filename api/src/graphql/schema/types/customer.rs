@@ -1,15 +1,16 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 use service::model;
 use service::money::Money;
 
-use super::connection::{OrderConnection, OrderTotal};
+use super::connection::OrderConnection;
+use super::wheres::{OrderOrderBy, OrderWhere};
 use crate::graphql::runtime::error::{Code, ServiceResultExt, gql_error};
-use crate::graphql::schema::loader;
+use crate::graphql::schema::lists::{self, DEFAULT_NESTED_PAGE, OrderList};
+use crate::graphql::schema::{loader, view};
 use crate::graphql::schema::loaders::{CustomerId, OrdersOf, StatsOf};
-use crate::graphql::schema::scalars::{DateTime, Decimal, cursor, page_request, to_id, to_int};
-
-/// Orders in a customer's page when neither `first` nor `last` is given.
-const DEFAULT_ORDERS_PAGE: u64 = 10;
+use crate::graphql::schema::scalars::{DateTime, Decimal, to_id, to_int};
 
 /// A customer of the shop.
 #[derive(Clone, Debug)]
@@ -43,7 +44,8 @@ impl Customer {
         DateTime(self.0.created_at)
     }
 
-    /// The customer's orders, newest first (`createdAt` descending, then `id`
+    /// The customer's orders matching `where`, in `orderBy`'s order (newest
+    /// first when it is not given: `createdAt` descending, then `id`
     /// descending). Loaded for all customers of a page in one statement.
     async fn orders(
         &self,
@@ -64,22 +66,37 @@ impl Customer {
             desc = "End before the order with this cursor (a `startCursor` or an edge's `cursor`)."
         )]
         before: Option<String>,
+        #[graphql(
+            name = "where",
+            desc = "Only the orders matching this condition."
+        )]
+        where_: Option<OrderWhere>,
+        #[graphql(
+            desc = "Sort keys in order; the id is appended as the last key. Default: `[CREATED_AT_DESC, ID_DESC]`."
+        )]
+        order_by: Option<Vec<OrderOrderBy>>,
     ) -> async_graphql::Result<OrderConnection> {
-        let after = after.as_deref().map(cursor::parse_order).transpose()?;
-        let before = before.as_deref().map(cursor::parse_order).transpose()?;
-        let page = page_request(first, last, after, before, DEFAULT_ORDERS_PAGE)?;
+        let list = OrderList::of(None, where_.as_ref(), order_by.as_deref())?;
+        let parent = Some(self.0.id);
+        let page = lists::page(
+            first,
+            last,
+            after.as_deref(),
+            before.as_deref(),
+            DEFAULT_NESTED_PAGE,
+            || list.scope(view(ctx), parent),
+        )?;
+        let list = Arc::new(list);
         let page = loader(ctx)
             .load_one(OrdersOf {
                 customer_id: self.0.id,
-                page,
+                list: list.clone(),
+                page: Arc::new(page),
             })
             .await
             .gql()?
             .unwrap_or_default();
-        Ok(OrderConnection {
-            page,
-            total: OrderTotal::OfCustomer(self.0.id),
-        })
+        Ok(OrderConnection { page, list, parent })
     }
 
     /// How many orders the customer has.

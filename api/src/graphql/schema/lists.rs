@@ -1,0 +1,108 @@
+//! The composed list a connection field reads: its `filter` and `where`
+//! made one tree (both must hold), its `orderBy` one sort, its page with
+//! the cursors decoded for exactly that list. The resolvers and the
+//! engine's row budget (`graphql::engine::rows`) both build lists here, so
+//! the SQL, the estimate and the cursor's fingerprint come from the same
+//! tree.
+
+use service::View;
+use service::compose::order::{CustomerKey, KeyValue, OrderSortKey, Sort, default_customer_sort};
+use service::compose::{CustomerField, OrderField, Where, both};
+use service::model::PageRequest;
+
+use crate::graphql::schema::keyset::{self, Scope};
+use crate::graphql::schema::scalars::page_request;
+use crate::graphql::schema::types::inputs::{CustomerFilter, OrderFilter};
+use crate::graphql::schema::types::wheres::{
+    CustomerOrderBy, CustomerWhere, OrderOrderBy, OrderWhere,
+};
+
+/// Rows of a `customers` or `orders` page when neither `first` nor `last`
+/// is given.
+pub const DEFAULT_ROOT_PAGE: u64 = 20;
+/// Rows of a `Customer.orders` page when neither is given.
+pub const DEFAULT_NESTED_PAGE: u64 = 10;
+
+/// A filtered, sorted list of customers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CustomerList {
+    pub filter: Where<CustomerField>,
+    pub sort: Sort<CustomerKey>,
+}
+
+/// A filtered, sorted list of orders.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OrderList {
+    pub filter: Where<OrderField>,
+    pub sort: Sort<OrderSortKey>,
+}
+
+impl CustomerList {
+    /// The list of `customers(filter:, where:, orderBy:)`.
+    pub fn of(
+        filter: Option<CustomerFilter>,
+        where_: Option<&CustomerWhere>,
+        order_by: Option<&[CustomerOrderBy]>,
+    ) -> async_graphql::Result<Self> {
+        let fixed = Where::from(&filter.unwrap_or_default().parse()?);
+        let composed = where_.map(|w| w.tree("where")).transpose()?;
+        let sort = match order_by.filter(|o| !o.is_empty()) {
+            Some(given) => CustomerOrderBy::sort(given)?,
+            None => default_customer_sort(),
+        };
+        Ok(CustomerList {
+            filter: both(fixed, composed),
+            sort,
+        })
+    }
+
+    /// The scope of its cursors, as `view` reads it.
+    pub fn scope(&self, view: &View) -> Scope {
+        Scope::of("customers", None, view, &self.sort, &self.filter)
+    }
+}
+
+impl OrderList {
+    /// The list of `orders(filter:, where:, orderBy:)` or (without a
+    /// `filter`) `Customer.orders(where:, orderBy:)`.
+    pub fn of(
+        filter: Option<&OrderFilter>,
+        where_: Option<&OrderWhere>,
+        order_by: Option<&[OrderOrderBy]>,
+    ) -> async_graphql::Result<Self> {
+        let fixed = match filter {
+            Some(f) => Where::from(&f.parse()?),
+            None => Where::And(Vec::new()),
+        };
+        let composed = where_.map(|w| w.tree("where")).transpose()?;
+        let sort = OrderOrderBy::sort(order_by.unwrap_or_default())?;
+        Ok(OrderList {
+            filter: both(fixed, composed),
+            sort,
+        })
+    }
+
+    /// The scope of its cursors: `orders`, or one customer's `orders`.
+    pub fn scope(&self, view: &View, parent: Option<i64>) -> Scope {
+        let field = if parent.is_some() {
+            "Customer.orders"
+        } else {
+            "orders"
+        };
+        Scope::of(field, parent, view, &self.sort, &self.filter)
+    }
+}
+
+/// A page of a list: `first`/`last` checked, `after`/`before` decoded for
+/// `scope` (computed only when a cursor is given).
+pub fn page(
+    first: Option<i32>,
+    last: Option<i32>,
+    after: Option<&str>,
+    before: Option<&str>,
+    default: u64,
+    scope: impl Fn() -> Scope,
+) -> async_graphql::Result<PageRequest<Vec<KeyValue>>> {
+    let decode = |cursor: Option<&str>| cursor.map(|c| keyset::decode(c, scope())).transpose();
+    page_request(first, last, decode(after)?, decode(before)?, default)
+}

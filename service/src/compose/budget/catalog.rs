@@ -1,0 +1,115 @@
+//! What the row budget knows about the two tables without asking the
+//! planner: how many rows each holds and which indexes exist, read from the
+//! catalog at most once a minute and again whenever a request is about to
+//! be refused (so an index created a moment ago unlocks the next request).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+
+use super::super::shape::indexes;
+
+/// How long a reading of the catalog is trusted for requests that fit the
+/// budget anyway (a refusal always reads it again).
+pub const FRESH_FOR: Duration = Duration::from_secs(60);
+
+/// One table as the budget sees it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Table {
+    /// Rows, as the planner's statistics have them (PostgreSQL) or counted
+    /// (SQLite).
+    pub rows: f64,
+    /// Each index as its plain leading key columns.
+    pub indexes: Vec<Vec<String>>,
+}
+
+/// Both tables.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Catalog {
+    pub customers: Table,
+    pub orders: Table,
+}
+
+impl Catalog {
+    /// Reads both tables now.
+    pub async fn read<C: ConnectionTrait>(db: &C) -> Result<Catalog, DbErr> {
+        Ok(Catalog {
+            customers: Table {
+                rows: rows(db, "customers").await?,
+                indexes: indexes(db, "customers").await?,
+            },
+            orders: Table {
+                rows: rows(db, "orders").await?,
+                indexes: indexes(db, "orders").await?,
+            },
+        })
+    }
+
+    /// The same catalog with one more index on `table`: what the budget
+    /// would be if the operator created it.
+    pub fn with_index(&self, table: &str, columns: &[&str]) -> Catalog {
+        let mut out = self.clone();
+        let target = if table == "customers" {
+            &mut out.customers
+        } else {
+            &mut out.orders
+        };
+        target
+            .indexes
+            .push(columns.iter().map(|c| (*c).to_owned()).collect());
+        out
+    }
+}
+
+/// The rows of `table` (one of the two constants above, never input).
+async fn rows<C: ConnectionTrait>(db: &C, table: &str) -> Result<f64, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        // The planner's own figure; a table never analyzed yet is counted.
+        DbBackend::Postgres => format!(
+            "SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples::float8 \
+             ELSE (SELECT count(*) FROM {table})::float8 END AS n \
+             FROM pg_class c WHERE c.oid = to_regclass('{table}')"
+        ),
+        _ => format!("SELECT CAST(COUNT(*) AS REAL) AS n FROM {table}"),
+    };
+    let row = db
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<f64>("", "n"))
+        .transpose()?
+        .unwrap_or(0.0)
+        .max(0.0))
+}
+
+/// The catalog as last read, shared by every clone of a store.
+#[derive(Clone, Debug, Default)]
+pub struct CatalogCache {
+    last: Arc<Mutex<Option<(Instant, Arc<Catalog>)>>>,
+}
+
+impl CatalogCache {
+    /// The catalog, read again when older than [`FRESH_FOR`].
+    pub async fn get<C: ConnectionTrait>(&self, db: &C) -> Result<Arc<Catalog>, DbErr> {
+        let cached = self
+            .last
+            .lock()
+            .map(|last| last.clone())
+            .unwrap_or_default();
+        match cached {
+            Some((at, catalog)) if at.elapsed() < FRESH_FOR => Ok(catalog),
+            _ => self.refresh(db).await,
+        }
+    }
+
+    /// The catalog read now.
+    pub async fn refresh<C: ConnectionTrait>(&self, db: &C) -> Result<Arc<Catalog>, DbErr> {
+        let catalog = Arc::new(Catalog::read(db).await?);
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some((Instant::now(), catalog.clone()));
+        }
+        Ok(catalog)
+    }
+}
