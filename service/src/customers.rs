@@ -91,7 +91,7 @@ impl<'a> CustomerService<'a> {
     /// How many customers a composed filter selects.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_where(&self, filter: &Where<CustomerField>) -> Result<u64> {
-        compose::pages::count_customers(&self.store.db, self.view, filter).await
+        compose::counts::count_customers(&self.store.db, self.view, filter).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -173,6 +173,13 @@ impl Store {
         Ok(compose::budget::check(&self.db, &self.catalog, reads, budget).await?)
     }
 
+    /// Reads what the row budget knows of the tables now (at start, so no
+    /// request waits for it).
+    pub async fn read_catalog(&self) -> Result<()> {
+        self.catalog.refresh(&self.db).await?;
+        Ok(())
+    }
+
     pub fn customers<'a>(&'a self, view: &'a View) -> CustomerService<'a> {
         CustomerService::new(self, view)
     }

@@ -78,7 +78,7 @@ impl<'a> OrderService<'a> {
     /// How many orders a composed filter selects.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_where(&self, filter: &Where<OrderField>) -> Result<u64> {
-        compose::pages::count_orders(&self.store.db, self.view, filter).await
+        compose::counts::count_orders(&self.store.db, self.view, filter).await
     }
 
     /// How many of each customer's orders a composed filter selects, in one
@@ -89,7 +89,7 @@ impl<'a> OrderService<'a> {
         customer_ids: &[i64],
         filter: &Where<OrderField>,
     ) -> Result<HashMap<i64, u64>> {
-        compose::pages::count_orders_of_customers(&self.store.db, self.view, filter, customer_ids)
+        compose::counts::count_orders_of_customers(&self.store.db, self.view, filter, customer_ids)
             .await
     }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::MAX_NESTING;
 use crate::graphql::engine::Limits;
 use crate::graphql::engine::lexical::TextLimits;
+use crate::graphql::engine::rows::FilterLimits;
 use crate::server::ConnectionLimits;
 
 /// Bearer tokens (`auth`).
@@ -182,6 +183,52 @@ pub struct GraphqlSettings {
     )]
     pub max_tokens: usize,
 
+    /// Deepest nesting of `and`/`or`/`not` and relation filters in one
+    /// request's `where` arguments.
+    #[arg(
+        id = "graphql_max_filter_depth",
+        value_name = "GRAPHQL_MAX_FILTER_DEPTH",
+        long = "graphql-max-filter-depth",
+        env = "GRAPHQL_MAX_FILTER_DEPTH",
+        default_value_t = 8,
+        global = true
+    )]
+    pub max_filter_depth: u64,
+
+    /// Most operators (`eq`, `in`, `contains`, …) in one request's filters.
+    #[arg(
+        id = "graphql_max_filter_operators",
+        value_name = "GRAPHQL_MAX_FILTER_OPERATORS",
+        long = "graphql-max-filter-operators",
+        env = "GRAPHQL_MAX_FILTER_OPERATORS",
+        default_value_t = 64,
+        global = true
+    )]
+    pub max_filter_operators: u64,
+
+    /// Most items of all `in`/`notIn` lists in one request's filters.
+    #[arg(
+        id = "graphql_max_filter_list_items",
+        value_name = "GRAPHQL_MAX_FILTER_LIST_ITEMS",
+        long = "graphql-max-filter-list-items",
+        env = "GRAPHQL_MAX_FILTER_LIST_ITEMS",
+        default_value_t = 1_000,
+        global = true
+    )]
+    pub max_filter_list_items: u64,
+
+    /// The most rows one request may make the database read, estimated
+    /// before it runs; more is refused with `QUERY_TOO_EXPENSIVE`.
+    #[arg(
+        id = "query_row_budget",
+        value_name = "QUERY_ROW_BUDGET",
+        long = "query-row-budget",
+        env = "QUERY_ROW_BUDGET",
+        default_value_t = 100_000,
+        global = true
+    )]
+    pub row_budget: u64,
+
     /// Most rows `createCustomers` / `createOrders` take in one request.
     #[arg(long, env = "MAX_BULK_ROWS", default_value_t = 20_000, global = true)]
     pub max_bulk_rows: usize,
@@ -207,6 +254,12 @@ impl GraphqlSettings {
             max_cost: self.max_complexity as u64,
             max_bulk_rows: self.max_bulk_rows as u64,
             max_connections_per_request: max_connections_per_request.max(1),
+            filters: FilterLimits {
+                depth: self.max_filter_depth,
+                operators: self.max_filter_operators,
+                list_items: self.max_filter_list_items,
+            },
+            row_budget: self.row_budget,
         }
     }
 

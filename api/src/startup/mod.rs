@@ -80,6 +80,10 @@ impl Application {
         if settings.database.is_embedded() {
             crate::demo::seed_if_empty(&store).await?;
         }
+        store
+            .read_catalog()
+            .await
+            .context("reading the tables' indexes for the row budget failed")?;
         let jwt = match settings
             .auth
             .jwt_secret

@@ -21,6 +21,8 @@
 //! and measures it with [`Where::size`] before anything runs.
 
 pub mod budget;
+pub mod columns;
+pub mod counts;
 pub mod order;
 pub mod pages;
 pub mod shape;

@@ -17,6 +17,7 @@ use sea_orm::sea_query::{Expr, ExprTrait as _};
 use serde::{Deserialize, Serialize};
 
 use super::sql::customer_stat;
+use crate::model::{Customer, CustomerStats, Order};
 
 /// A key's direction.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -168,7 +169,11 @@ impl<K: SortKey> Sort<K> {
     /// of another order: the caller refuses it).
     pub fn beyond(&self, position: &[KeyValue], forward: bool) -> Option<Expr> {
         if position.len() != self.keys.len()
-            || !self.keys.iter().zip(position).all(|((k, _), v)| k.admits(v))
+            || !self
+                .keys
+                .iter()
+                .zip(position)
+                .all(|((k, _), v)| k.admits(v))
         {
             return None;
         }
@@ -235,6 +240,48 @@ impl KeyValue {
             KeyValue::Time(v) => Expr::val(*v),
         }
     }
+}
+
+/// The sort-key values of a customer in `sort` (its aggregates are read
+/// with it when `sort` has them: see [`needs_stats`]).
+pub fn customer_position(
+    sort: &Sort<CustomerKey>,
+    c: &Customer,
+    s: Option<&CustomerStats>,
+) -> Vec<KeyValue> {
+    let s = s.copied().unwrap_or_default();
+    sort.keys()
+        .iter()
+        .map(|(k, _)| match k {
+            CustomerKey::Id => KeyValue::Int(c.id),
+            CustomerKey::Name => KeyValue::Text(c.name.clone()),
+            CustomerKey::Email => KeyValue::Text(c.email.clone()),
+            CustomerKey::CreatedAt => KeyValue::Time(c.created_at),
+            CustomerKey::TotalSpent => KeyValue::Int(s.total_spent.cents()),
+            CustomerKey::OrderCount => KeyValue::Int(s.order_count),
+        })
+        .collect()
+}
+
+/// Whether `sort` sorts customers by their aggregates, which a page then
+/// reads with them.
+pub fn needs_stats(sort: &Sort<CustomerKey>) -> bool {
+    sort.keys()
+        .iter()
+        .any(|(k, _)| matches!(k, CustomerKey::TotalSpent | CustomerKey::OrderCount))
+}
+
+/// The sort-key values of an order in `sort`.
+pub fn order_position(sort: &Sort<OrderSortKey>, o: &Order) -> Vec<KeyValue> {
+    sort.keys()
+        .iter()
+        .map(|(k, _)| match k {
+            OrderSortKey::Id => KeyValue::Int(o.id),
+            OrderSortKey::CreatedAt => KeyValue::Time(o.created_at),
+            OrderSortKey::Total => KeyValue::Int(o.total.cents()),
+            OrderSortKey::Status => KeyValue::Text(o.status.as_str().to_owned()),
+        })
+        .collect()
 }
 
 /// The default orders of the contract: customers by id ascending, orders

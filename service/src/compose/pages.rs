@@ -10,11 +10,11 @@ use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait as _, Func, PostgresQueryBuilder, Query, WindowStatement,
 };
 use sea_orm::{
-    ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait as _, Statement,
+    ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait as _, Statement,
 };
 
-use super::order::{CustomerKey, KeyValue, OrderSortKey, Sort};
+use super::order::{CustomerKey, KeyValue, OrderSortKey, Sort, needs_stats};
 use super::sql::{customer_condition, customer_stat, order_condition};
 use super::{CustomerField, OrderField, Where};
 use crate::error::{Error, Result};
@@ -35,48 +35,6 @@ struct CustomerRow {
     created_at: chrono::DateTime<chrono::Utc>,
     order_count: i64,
     total_cents: i64,
-}
-
-/// The sort-key values of a customer in `sort` (its aggregates are read
-/// with it when `sort` has them: see [`needs_stats`]).
-pub fn customer_position(
-    sort: &Sort<CustomerKey>,
-    c: &Customer,
-    s: Option<&CustomerStats>,
-) -> Vec<KeyValue> {
-    let s = s.copied().unwrap_or_default();
-    sort.keys()
-        .iter()
-        .map(|(k, _)| match k {
-            CustomerKey::Id => KeyValue::Int(c.id),
-            CustomerKey::Name => KeyValue::Text(c.name.clone()),
-            CustomerKey::Email => KeyValue::Text(c.email.clone()),
-            CustomerKey::CreatedAt => KeyValue::Time(c.created_at),
-            CustomerKey::TotalSpent => KeyValue::Int(s.total_spent.cents()),
-            CustomerKey::OrderCount => KeyValue::Int(s.order_count),
-        })
-        .collect()
-}
-
-/// Whether `sort` sorts customers by their aggregates, which a page then
-/// reads with them.
-pub fn needs_stats(sort: &Sort<CustomerKey>) -> bool {
-    sort.keys()
-        .iter()
-        .any(|(k, _)| matches!(k, CustomerKey::TotalSpent | CustomerKey::OrderCount))
-}
-
-/// The sort-key values of an order in `sort`.
-pub fn order_position(sort: &Sort<OrderSortKey>, o: &Order) -> Vec<KeyValue> {
-    sort.keys()
-        .iter()
-        .map(|(k, _)| match k {
-            OrderSortKey::Id => KeyValue::Int(o.id),
-            OrderSortKey::CreatedAt => KeyValue::Time(o.created_at),
-            OrderSortKey::Total => KeyValue::Int(o.total.cents()),
-            OrderSortKey::Status => KeyValue::Text(o.status.as_str().to_owned()),
-        })
-        .collect()
 }
 
 /// The keyset bounds of `page` in `sort`: `Err` for a position that does
@@ -158,79 +116,6 @@ pub async fn customers<C: ConnectionTrait>(
     Ok(Page::from_rows(rows, page))
 }
 
-/// How many customers `filter` selects under `view`.
-pub async fn count_customers<C: ConnectionTrait>(
-    db: &C,
-    view: &View,
-    filter: &Where<CustomerField>,
-) -> Result<u64> {
-    Ok(customer::Entity::find()
-        .apply_if(view.customer_condition(), |q, c| q.filter(c))
-        .filter(customer_condition(db.get_database_backend(), filter))
-        .count(db)
-        .await?)
-}
-
-/// How many orders `filter` selects under `view`: from the kept aggregates
-/// when it has no condition (see [`super::answered_by_stats`]).
-pub async fn count_orders<C: ConnectionTrait>(
-    db: &C,
-    view: &View,
-    filter: &Where<OrderField>,
-) -> Result<u64> {
-    if view.is_unrestricted() && super::answered_by_stats(filter) {
-        let total = customer_stats::Entity::find()
-            .select_only()
-            .column_as(
-                Expr::from(Func::coalesce([
-                    Expr::col(customer_stats::Column::OrderCount).sum(),
-                    Expr::val(0i64),
-                ])),
-                "n",
-            )
-            .into_tuple::<i64>()
-            .one(db)
-            .await?
-            .unwrap_or(0);
-        return Ok(u64::try_from(total).unwrap_or(0));
-    }
-    Ok(order::Entity::find()
-        .apply_if(view.order_condition(), |q, c| q.filter(c))
-        .filter(order_condition(db.get_database_backend(), filter))
-        .count(db)
-        .await?)
-}
-
-/// How many of each customer's orders `filter` selects under `view`, in
-/// one grouped statement for all of them.
-pub async fn count_orders_of_customers<C: ConnectionTrait>(
-    db: &C,
-    view: &View,
-    filter: &Where<OrderField>,
-    parents: &[i64],
-) -> Result<HashMap<i64, u64>> {
-    let ids: BTreeSet<i64> = parents.iter().copied().collect();
-    let mut out: HashMap<i64, u64> = ids.iter().map(|id| (*id, 0)).collect();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let rows: Vec<(i64, i64)> = order::Entity::find()
-        .select_only()
-        .column(order::Column::CustomerId)
-        .column_as(Expr::col((order::Entity, order::Column::Id)).count(), "n")
-        .apply_if(view.order_condition(), |q, c| q.filter(c))
-        .filter(order_condition(db.get_database_backend(), filter))
-        .filter(Expr::col((order::Entity, order::Column::CustomerId)).is_in(ids))
-        .group_by(order::Column::CustomerId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (id, n) in rows {
-        out.insert(id, u64::try_from(n).unwrap_or(0));
-    }
-    Ok(out)
-}
-
 /// One page of the orders `filter` selects under `view`, in `sort`'s order.
 pub async fn orders<C: ConnectionTrait>(
     db: &C,
@@ -298,9 +183,8 @@ pub async fn orders_of_customers<C: ConnectionTrait>(
         // One parent: the subquery alone, its id a plain parameter
         // (PostgreSQL plans `unnest` of an array afresh on every run).
         DbBackend::Postgres if ids.len() == 1 => {
-            select.and_where(
-                Expr::col((Alias::new("orders"), order::Column::CustomerId)).eq(ids[0]),
-            );
+            select
+                .and_where(Expr::col((Alias::new("orders"), order::Column::CustomerId)).eq(ids[0]));
             for (expr, order) in read_order {
                 select.order_by_expr(expr, order);
             }

@@ -12,8 +12,9 @@
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 
+use super::columns::Columned;
 use super::order::{CustomerKey, Dir, OrderSortKey, Sort};
-use super::{CustomerField, Op, OrderField, TextOp, Where};
+use super::{CustomerField, OrderField, Where};
 
 /// The columns a read fixes and sorts by, on one table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,105 +36,6 @@ pub fn conjuncts<F>(w: &Where<F>) -> Vec<&Where<F>> {
     match w {
         Where::And(items) => items.iter().flat_map(conjuncts).collect(),
         other => vec![other],
-    }
-}
-
-/// A field condition as an index sees it: the plain column of the row's
-/// table it is on, and how it bounds that column.
-pub trait Columned {
-    /// The column, when the condition is on a plain column of the table.
-    fn column(&self) -> Option<&'static str>;
-    /// Whether it fixes the column to one value (an index seeks it).
-    fn fixes(&self) -> bool;
-    /// Whether every operator bounds a range of the column (an index
-    /// scans only that range).
-    fn bounds(&self) -> bool;
-}
-
-fn fixes<T>(ops: &[Op<T>]) -> bool {
-    ops.iter()
-        .any(|op| matches!(op, Op::Eq(_)) || matches!(op, Op::In(v) if v.len() == 1))
-}
-
-fn bounds<T>(ops: &[Op<T>]) -> bool {
-    !ops.is_empty()
-        && ops
-            .iter()
-            .all(|op| matches!(op, Op::Eq(_) | Op::Gt(_) | Op::Gte(_) | Op::Lt(_) | Op::Lte(_)))
-}
-
-fn fixes_text(t: &super::TextOps) -> bool {
-    !t.case_insensitive
-        && t.ops
-            .iter()
-            .any(|op| matches!(op, TextOp::Eq(_)) || matches!(op, TextOp::In(v) if v.len() == 1))
-}
-
-impl Columned for CustomerField {
-    fn column(&self) -> Option<&'static str> {
-        match self {
-            CustomerField::Id(_) => Some("id"),
-            CustomerField::Name(_) => Some("name"),
-            CustomerField::Email(_) => Some("email"),
-            CustomerField::Phone(_) => Some("phone"),
-            CustomerField::CreatedAt(_) => Some("created_at"),
-            CustomerField::TotalSpent(_)
-            | CustomerField::OrderCount(_)
-            | CustomerField::OrdersSome(_)
-            | CustomerField::OrdersNone(_) => None,
-        }
-    }
-
-    fn fixes(&self) -> bool {
-        match self {
-            CustomerField::Id(o) => fixes(&o.0),
-            CustomerField::Name(t) | CustomerField::Email(t) | CustomerField::Phone(t) => {
-                fixes_text(t)
-            }
-            CustomerField::CreatedAt(o) => fixes(&o.0),
-            _ => false,
-        }
-    }
-
-    fn bounds(&self) -> bool {
-        match self {
-            CustomerField::Id(o) => bounds(&o.0),
-            CustomerField::CreatedAt(o) => bounds(&o.0),
-            _ => self.fixes(),
-        }
-    }
-}
-
-impl Columned for OrderField {
-    fn column(&self) -> Option<&'static str> {
-        match self {
-            OrderField::Id(_) => Some("id"),
-            OrderField::CustomerId(_) => Some("customer_id"),
-            OrderField::Total(_) => Some("total_cents"),
-            OrderField::Status(_) => Some("status"),
-            OrderField::CreatedAt(_) => Some("created_at"),
-            OrderField::Customer(_) => None,
-        }
-    }
-
-    fn fixes(&self) -> bool {
-        match self {
-            OrderField::Id(o) | OrderField::CustomerId(o) => fixes(&o.0),
-            OrderField::Total(o) => fixes(&o.0),
-            OrderField::Status(o) => fixes(&o.0),
-            OrderField::CreatedAt(o) => fixes(&o.0),
-            OrderField::Customer(_) => false,
-        }
-    }
-
-    fn bounds(&self) -> bool {
-        match self {
-            OrderField::Id(o) | OrderField::CustomerId(o) => bounds(&o.0),
-            OrderField::Total(o) => bounds(&o.0),
-            OrderField::Status(o) => bounds(&o.0),
-            OrderField::CreatedAt(o) => bounds(&o.0),
-            OrderField::Customer(_) => false,
-        }
     }
 }
 
@@ -242,12 +144,7 @@ impl Shape {
     /// count needs): they are its leading columns, and there is one.
     pub fn seeks(&self, index: &[String]) -> bool {
         let n = self.equal.len();
-        n > 0
-            && index.len() >= n
-            && self
-                .equal
-                .iter()
-                .all(|c| index[..n].iter().any(|i| i == c))
+        n > 0 && index.len() >= n && self.equal.iter().all(|c| index[..n].iter().any(|i| i == c))
     }
 
     /// The index columns that serve this shape: the equality columns, then
@@ -358,7 +255,7 @@ pub async fn indexes<C: ConnectionTrait>(db: &C, table: &str) -> Result<Vec<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compose::Ops;
+    use crate::compose::{Op, Ops};
 
     fn cols(c: &[&str]) -> Vec<String> {
         c.iter().map(|s| (*s).to_owned()).collect()

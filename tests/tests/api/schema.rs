@@ -127,9 +127,9 @@ fn the_schema_holds_the_contracts_fixed_part() {
         "Mutation.updateOrder(id: ID!, input: UpdateOrderInput!): Order!",
         "Mutation.deleteOrder(id: ID!): Boolean!",
         // With `last`/`before`, `first` has no SDL default (contract).
-        "Query.customers(first: Int, after: String, last: Int, before: String, filter: CustomerFilter): CustomerConnection!",
-        "Query.orders(first: Int, after: String, last: Int, before: String, filter: OrderFilter): OrderConnection!",
-        "Customer.orders(first: Int, after: String, last: Int, before: String): OrderConnection!",
+        "Query.customers(first: Int, after: String, last: Int, before: String, filter: CustomerFilter, where: CustomerWhere, orderBy: [CustomerOrderBy!]): CustomerConnection!",
+        "Query.orders(first: Int, after: String, last: Int, before: String, filter: OrderFilter, where: OrderWhere, orderBy: [OrderOrderBy!]): OrderConnection!",
+        "Customer.orders(first: Int, after: String, last: Int, before: String, where: OrderWhere, orderBy: [OrderOrderBy!]): OrderConnection!",
         "Subscription.orderCreated(customerId: ID): Order!",
         "Subscription.orderUpdated(customerId: ID): Order!",
         "Subscription.customerUpdated(id: ID): Customer!",

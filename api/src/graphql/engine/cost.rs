@@ -270,44 +270,57 @@ impl<'a> Pricer<'a> {
             .saturating_add(rows_out.saturating_mul(children))
     }
 
-    /// How many rows the field can return (or, for a connection, its page).
+    /// How many rows the field can return (see [`list_rows`]).
     fn list_size(&self, field: &Field, def: &FieldDef, inherited: u64) -> u64 {
-        let arg = |name: &str| -> Option<Option<i64>> {
-            let given = field
-                .get_argument(name)
-                .map(|v| resolve(&v.node, self.variables));
-            match given {
-                Some(async_graphql::Value::Null) | None => def
-                    .args
-                    .iter()
-                    .find(|a| a.name == name)
-                    .map(|a| a.default.as_ref().and_then(as_i64)),
-                Some(v) => Some(as_i64(&v).or(Some(i64::MAX))),
-            }
+        list_rows(field, def, inherited, self.variables, self.max_bulk_rows)
+    }
+}
+
+/// How many rows a field can return (or, for a connection, its page):
+/// `first`/`last`, `limit`, the length of a bulk `input` (at most
+/// `max_bulk_rows`), `inherited` for a connection's `edges` and `nodes`.
+pub fn list_rows(
+    field: &Field,
+    def: &FieldDef,
+    inherited: u64,
+    variables: &Variables,
+    max_bulk_rows: u64,
+) -> u64 {
+    let arg = |name: &str| -> Option<Option<i64>> {
+        let given = field
+            .get_argument(name)
+            .map(|v| resolve(&v.node, variables));
+        match given {
+            Some(async_graphql::Value::Null) | None => def
+                .args
+                .iter()
+                .find(|a| a.name == name)
+                .map(|a| a.default.as_ref().and_then(as_i64)),
+            Some(v) => Some(as_i64(&v).or(Some(i64::MAX))),
+        }
+    };
+    let clamp = |n: i64| u64::try_from(n).unwrap_or(0).min(MAX_ROWS);
+    if let Some(input) = field.get_argument("input") {
+        if let async_graphql::Value::List(items) = &*resolve_ref(&input.node, variables) {
+            return (items.len() as u64).min(max_bulk_rows);
+        }
+        return 1;
+    }
+    if let Some(limit) = arg("limit") {
+        return limit.map(clamp).unwrap_or(MAX_ROWS);
+    }
+    let first = arg("first");
+    let last = arg("last");
+    if first.is_some() || last.is_some() {
+        return match (first.flatten(), last.flatten()) {
+            (Some(f), _) => clamp(f),
+            (None, Some(l)) => clamp(l),
+            (None, None) => DEFAULT_PAGE,
         };
-        let clamp = |n: i64| u64::try_from(n).unwrap_or(0).min(MAX_ROWS);
-        if let Some(input) = field.get_argument("input") {
-            if let async_graphql::Value::List(items) = &*resolve_ref(&input.node, self.variables) {
-                return (items.len() as u64).min(self.max_bulk_rows);
-            }
-            return 1;
-        }
-        if let Some(limit) = arg("limit") {
-            return limit.map(clamp).unwrap_or(MAX_ROWS);
-        }
-        let first = arg("first");
-        let last = arg("last");
-        if first.is_some() || last.is_some() {
-            return match (first.flatten(), last.flatten()) {
-                (Some(f), _) => clamp(f),
-                (None, Some(l)) => clamp(l),
-                (None, None) => DEFAULT_PAGE,
-            };
-        }
-        match field.name.node.as_str() {
-            "edges" | "nodes" => inherited,
-            _ => 1,
-        }
+    }
+    match field.name.node.as_str() {
+        "edges" | "nodes" => inherited,
+        _ => 1,
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Instant;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Name, Request, Response, ServerError, Variables};
 use service::Store;
+use service::compose::budget::Read;
 
 use super::{Answer, Engine, Prepared};
 use crate::auth::Auth;
@@ -13,7 +14,7 @@ use crate::graphql::engine::documents::Parsed;
 use crate::graphql::engine::offload::FirstPollOffTheWorkers;
 use crate::graphql::engine::operation::operation_of;
 use crate::graphql::runtime::db_gate::DbGate;
-use crate::graphql::runtime::error::{Code, ensure_codes};
+use crate::graphql::runtime::error::{Code, coded, ensure_codes, from_service};
 use crate::graphql::runtime::fetch_queue::{FetchQueue, drive};
 use crate::graphql::schema::loaders::Loaders;
 
@@ -78,6 +79,54 @@ impl Engine {
         }
     }
 
+    /// Whether a request's composed reads fit the row budget (see
+    /// `service::compose::budget`): the refusal otherwise, with the
+    /// estimate, the budget and the index that would serve the request for
+    /// staff callers (a customer learns the code alone).
+    async fn within_budget(
+        &self,
+        store: &Store,
+        reads: &[Read],
+        auth: &Auth,
+        gate: &DbGate,
+    ) -> Result<(), Vec<ServerError>> {
+        if reads.is_empty() {
+            return Ok(());
+        }
+        let budget = self.limits.row_budget;
+        let verdict = gate.run(store.row_budget(reads, budget)).await;
+        let over = match verdict {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(over)) => over,
+            Err(e) => {
+                let err = from_service(&e);
+                let mut server = ServerError::new(err.message, None);
+                server.extensions = err.extensions;
+                return Err(vec![server]);
+            }
+        };
+        metrics::counter!("graphql_over_row_budget_total").increment(1);
+        let mut err = coded(
+            Code::QueryTooExpensive,
+            format!(
+                "the request would make the database read about {} rows; at most {} are accepted (narrow its filters, ask for smaller pages, or sort by an indexed field)",
+                over.estimated_rows, over.budget
+            ),
+        );
+        if auth.is_staff() {
+            let extensions = err.extensions.get_or_insert_with(Default::default);
+            extensions.set("estimatedRows", over.estimated_rows);
+            extensions.set("budget", over.budget);
+            if let Some(index) = over.suggested_index {
+                extensions.set("suggestedIndex", index);
+            }
+        } else {
+            err.message =
+                "the request would make the database read more rows than it accepts".into();
+        }
+        Err(vec![err])
+    }
+
     /// Runs a prepared request with fresh dataloaders and `gate`.
     pub(super) async fn execute(&self, prepared: Prepared, auth: &Auth, gate: &DbGate) -> Answer {
         let started = Instant::now();
@@ -89,6 +138,7 @@ impl Engine {
             name,
             variables,
             heavy,
+            reads,
             ..
         } = prepared;
         let label = crate::graphql::engine::metrics::label(name.as_deref(), auth, &self.persisted);
@@ -97,6 +147,11 @@ impl Engine {
             OperationType::Query => self.store.for_query(auth.subject()).await,
             _ => self.store.for_writes(),
         };
+        // Over the row budget: refused before anything runs.
+        if let Err(refusal) = self.within_budget(&store, &reads, auth, gate).await {
+            crate::graphql::engine::metrics::record(&label, &refusal, started);
+            return Answer::errors(refusal);
+        }
         // A query on the replica runs again on the primary if the replica
         // fails it (it is read-only: nothing happens twice).
         let again = store.reads_replica().then(|| copy_of(&request, &doc));

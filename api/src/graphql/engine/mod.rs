@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod offload;
 pub mod operation;
 pub mod persisted;
+pub mod rows;
 pub mod schema_index;
 mod subscribe;
 pub mod variables;
@@ -71,6 +72,11 @@ pub struct Limits {
     /// Pooled connections one HTTP request (or one subscription's event)
     /// may hold at once.
     pub max_connections_per_request: usize,
+    /// The size of a request's filters.
+    pub filters: rows::FilterLimits,
+    /// Rows one request's composed reads may make the database read,
+    /// estimated before they run (`QUERY_ROW_BUDGET`).
+    pub row_budget: u64,
 }
 
 /// Why a request will not run, as a transport needs to know it to pick a
@@ -122,6 +128,8 @@ pub struct Prepared {
     variables: Variables,
     /// Large enough that validating it should not hold an async worker.
     heavy: bool,
+    /// Its composed reads, for the row budget (see [`rows`]).
+    reads: Vec<service::compose::budget::Read>,
 }
 
 /// What one operation produced. `data` is `None` when it never started
@@ -312,6 +320,19 @@ impl Engine {
                 too_costly(cost, self.limits.max_cost),
             ));
         }
+        let reads = match kind {
+            OperationType::Subscription => Vec::new(),
+            _ => rows::reads(
+                &self.index,
+                doc,
+                op_def,
+                root,
+                &variables,
+                self.limits.max_bulk_rows,
+                self.limits.filters,
+            )
+            .map_err(|m| Refused::one(Code::QueryTooComplex, m))?,
+        };
         let name = request
             .operation_name
             .clone()
@@ -327,6 +348,7 @@ impl Engine {
             name,
             variables,
             heavy,
+            reads,
         })
     }
 

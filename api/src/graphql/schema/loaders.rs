@@ -13,7 +13,7 @@ use crate::graphql::runtime::fetch_queue::FetchQueue;
 use service::compose::order::KeyValue;
 use service::model::{Customer, CustomerStats, Order, Page, PageRequest};
 
-use crate::graphql::schema::lists::OrderList;
+use crate::graphql::schema::types::lists::OrderList;
 
 /// The loader's per-request cache hashes with foldhash: its keys are
 /// bounded by the request's cost, and SipHash over every `OrdersOf` key
@@ -172,7 +172,10 @@ impl Loader<CountOf> for Loaders {
     async fn load(&self, keys: &[CountOf]) -> Result<HashMap<CountOf, u64>, LoadError> {
         let mut groups: HashMap<Arc<OrderList>, Vec<i64>> = HashMap::new();
         for k in keys {
-            groups.entry(k.list.clone()).or_default().push(k.customer_id);
+            groups
+                .entry(k.list.clone())
+                .or_default()
+                .push(k.customer_id);
         }
         let mut out = HashMap::with_capacity(keys.len());
         for (list, customer_ids) in groups {

@@ -5,7 +5,6 @@
 
 pub mod guard;
 pub mod keyset;
-pub mod lists;
 pub mod loaders;
 pub mod mutation;
 pub mod query;

@@ -1,17 +1,21 @@
 //! What the row budget knows about the two tables without asking the
-//! planner: how many rows each holds and which indexes exist, read from the
-//! catalog at most once a minute and again whenever a request is about to
-//! be refused (so an index created a moment ago unlocks the next request).
+//! planner: how many rows each holds and which indexes exist. Read at
+//! start, again in the background when a request finds it older than a
+//! minute (that request goes on with what is known: estimating costs the
+//! hot paths no round trip), and at once whenever a request is about to be
+//! refused (so an index created a moment ago unlocks the next request).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 
 use super::super::shape::indexes;
+use crate::db::Db;
 
-/// How long a reading of the catalog is trusted for requests that fit the
-/// budget anyway (a refusal always reads it again).
+/// How old a reading of the catalog may get before a request has it read
+/// again in the background (a refusal always reads it again first).
 pub const FRESH_FOR: Duration = Duration::from_secs(60);
 
 /// One table as the budget sees it.
@@ -88,20 +92,31 @@ async fn rows<C: ConnectionTrait>(db: &C, table: &str) -> Result<f64, DbErr> {
 #[derive(Clone, Debug, Default)]
 pub struct CatalogCache {
     last: Arc<Mutex<Option<(Instant, Arc<Catalog>)>>>,
+    refreshing: Arc<AtomicBool>,
 }
 
 impl CatalogCache {
-    /// The catalog, read again when older than [`FRESH_FOR`].
-    pub async fn get<C: ConnectionTrait>(&self, db: &C) -> Result<Arc<Catalog>, DbErr> {
+    /// The catalog as known; read now only when nothing is known yet.
+    /// Older than [`FRESH_FOR`], it is read again in the background.
+    pub async fn get(&self, db: &Db) -> Result<Arc<Catalog>, DbErr> {
         let cached = self
             .last
             .lock()
             .map(|last| last.clone())
             .unwrap_or_default();
-        match cached {
-            Some((at, catalog)) if at.elapsed() < FRESH_FOR => Ok(catalog),
-            _ => self.refresh(db).await,
+        let Some((at, catalog)) = cached else {
+            return self.refresh(db).await;
+        };
+        if at.elapsed() >= FRESH_FOR && !self.refreshing.swap(true, Ordering::AcqRel) {
+            let (cache, db) = (self.clone(), db.clone());
+            tokio::spawn(async move {
+                if let Err(e) = cache.refresh(&db).await {
+                    tracing::warn!(error = %e, "could not read the catalog for the row budget");
+                }
+                cache.refreshing.store(false, Ordering::Release);
+            });
         }
+        Ok(catalog)
     }
 
     /// The catalog read now.

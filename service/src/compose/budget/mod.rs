@@ -18,19 +18,20 @@
 //! `shape`), or when the table it scans has at most the budget's rows.
 
 pub mod catalog;
+mod explain;
 mod model;
+mod structural;
 
 use std::collections::HashMap;
 
-use entity::{customer, order};
-use sea_orm::sea_query::{Expr, ExprTrait as _, PostgresQueryBuilder, Query, SubQueryStatement};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 
 use self::catalog::{Catalog, CatalogCache};
+use self::explain::explain;
 use self::model::{Model, Question};
+use self::structural::structural;
+pub use self::structural::structural_check;
 use super::order::{CustomerKey, OrderSortKey, Sort};
-use super::shape::{Shape, indexes};
-use super::sql::{customer_condition, order_condition};
 use super::{CustomerField, OrderField, Where};
 
 /// One read a request will make, as the budget prices it. `rows` is what
@@ -84,7 +85,7 @@ pub struct Within {
     pub planned: bool,
 }
 
-fn whole(rows: f64) -> u64 {
+pub(crate) fn whole(rows: f64) -> u64 {
     // A float estimate, non-negative and far below u64::MAX.
     if rows.is_finite() && rows > 0.0 {
         rows.ceil() as u64
@@ -94,8 +95,8 @@ fn whole(rows: f64) -> u64 {
 }
 
 /// Checks a request's `reads` against `budget` (see the module's comment).
-pub async fn check<C: ConnectionTrait>(
-    db: &C,
+pub async fn check(
+    db: &crate::db::Db,
     cache: &CatalogCache,
     reads: &[Read],
     budget: u64,
@@ -205,180 +206,4 @@ async fn planned<C: ConnectionTrait>(
         budget,
         suggested_index,
     }))
-}
-
-/// The planner's estimate for every question, in one `EXPLAIN` of one
-/// statement: each question is a scalar subquery of its own (an
-/// `InitPlan`, whose row estimate the plan shows).
-async fn explain<C: ConnectionTrait>(
-    db: &C,
-    questions: &[Question],
-) -> Result<HashMap<Question, f64>, DbErr> {
-    let backend = DbBackend::Postgres;
-    let mut select = Query::select();
-    for q in questions {
-        let sub = match q {
-            Question::Customers(w) => Query::select()
-                .expr(Expr::val(1i32))
-                .from(customer::Entity)
-                .and_where(customer_condition(backend, w))
-                .take(),
-            Question::Orders(w, per_parent) => {
-                let mut s = Query::select()
-                    .expr(Expr::val(1i32))
-                    .from(order::Entity)
-                    .and_where(order_condition(backend, w))
-                    .take();
-                if *per_parent {
-                    // Any one customer: a value the planner cannot see.
-                    s.and_where(
-                        Expr::col((order::Entity, order::Column::CustomerId))
-                            .eq(Expr::cust("(SELECT NULL::bigint)")),
-                    );
-                }
-                s
-            }
-        };
-        select.expr(Expr::SubQuery(
-            None,
-            Box::new(SubQueryStatement::SelectStatement(sub)),
-        ));
-    }
-    let (sql, values) = select.build(PostgresQueryBuilder);
-    let stmt = Statement::from_sql_and_values(backend, format!("EXPLAIN {sql}"), values);
-    let lines: Vec<String> = db
-        .query_all_raw(stmt)
-        .await?
-        .iter()
-        .map(|row| row.try_get_by_index::<String>(0))
-        .collect::<Result<_, _>>()?;
-    let estimates = initplan_rows(&lines);
-    if estimates.len() != questions.len() {
-        return Err(DbErr::Custom(format!(
-            "the plan of {} estimates showed {} of them",
-            questions.len(),
-            estimates.len()
-        )));
-    }
-    Ok(questions.iter().cloned().zip(estimates).collect())
-}
-
-/// The estimated rows of each top-level `InitPlan` of a text plan, in
-/// order: the `rows=` of the node under each `  InitPlan` line.
-fn initplan_rows(lines: &[String]) -> Vec<f64> {
-    let mut out = Vec::new();
-    let mut in_initplan = false;
-    for line in lines {
-        if line.starts_with("  InitPlan ") {
-            in_initplan = true;
-            continue;
-        }
-        if in_initplan && let Some(at) = line.find("rows=") {
-            let digits: String = line[at + 5..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            out.push(digits.parse().unwrap_or(0.0));
-            in_initplan = false;
-        }
-    }
-    out
-}
-
-/// SQLite: each read within the budget when an index serves its shape or
-/// its table has at most the budget's rows.
-fn structural(catalog: &Catalog, reads: &[Read], budget: u64) -> Result<Within, OverBudget> {
-    let mut most = 0u64;
-    for read in reads {
-        let (shape, count) = match read {
-            Read::Customers { filter, sort, .. } => (Shape::of_customers(filter, sort), false),
-            Read::Orders { filter, sort, .. } => (Shape::of_orders(filter, sort, false), false),
-            Read::OrdersPerCustomer { filter, sort, .. } => {
-                (Shape::of_orders(filter, sort, true), false)
-            }
-            Read::CountCustomers { filter } => (Shape::of_customers_count(filter), true),
-            Read::CountOrders { filter } if !super::answered_by_stats(filter) => {
-                (Shape::of_orders_count(filter, false), true)
-            }
-            Read::CountOrdersPerCustomer { filter, .. } if !super::answered_by_stats(filter) => {
-                (Shape::of_orders_count(filter, true), true)
-            }
-            Read::CountOrders { .. } | Read::CountOrdersPerCustomer { .. } => continue,
-        };
-        let table = if shape.table == "customers" {
-            &catalog.customers
-        } else {
-            &catalog.orders
-        };
-        let rows = whole(table.rows);
-        let served = table.indexes.iter().any(|index| {
-            if count {
-                shape.seeks(index)
-            } else {
-                shape.served_by(index)
-            }
-        });
-        if !served && rows > budget {
-            return Err(OverBudget {
-                estimated_rows: rows,
-                budget,
-                suggested_index: shape.suggested_index(),
-            });
-        }
-        most = Ord::max(most, if served { 0 } else { rows });
-    }
-    Ok(Within {
-        estimated_rows: most,
-        planned: false,
-    })
-}
-
-/// The structural rule for one shape, read from the catalog now: `Ok(())`
-/// when an index serves it or its table has at most `budget` rows.
-pub async fn structural_check<C: ConnectionTrait>(
-    db: &C,
-    shape: &Shape,
-    budget: u64,
-) -> Result<Result<(), OverBudget>, DbErr> {
-    let all = indexes(db, shape.table).await?;
-    if all.iter().any(|index| shape.served_by(index)) {
-        return Ok(Ok(()));
-    }
-    let catalog = Catalog::read(db).await?;
-    let rows = whole(if shape.table == "customers" {
-        catalog.customers.rows
-    } else {
-        catalog.orders.rows
-    });
-    if rows <= budget {
-        return Ok(Ok(()));
-    }
-    Ok(Err(OverBudget {
-        estimated_rows: rows,
-        budget,
-        suggested_index: shape.suggested_index(),
-    }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_estimates_of_the_top_level_initplans_are_read_in_order() {
-        let plan = [
-            "Result  (cost=7270.76..7270.77 rows=1 width=12)",
-            "  InitPlan 1 (returns $0)",
-            "    ->  Seq Scan on t  (cost=0.00..1693.00 rows=9950 width=4)",
-            "          Filter: (b = 3)",
-            "  InitPlan 3 (returns $2)",
-            "    ->  Hash Semi Join  (cost=1818.01..3634.76 rows=10000 width=4)",
-            "          InitPlan 2 (returns $1)",
-            "            ->  Result  (cost=0.00..0.01 rows=1 width=4)",
-            "  InitPlan 4",
-            "    ->  Index Scan using i on t  (cost=0.00..1943.00 rows=47 width=4)",
-        ]
-        .map(str::to_owned);
-        assert_eq!(initplan_rows(&plan), vec![9950.0, 10000.0, 47.0]);
-    }
 }

@@ -21,7 +21,8 @@
 
 use std::collections::HashMap;
 
-use super::super::shape::{Columned, Shape, conjuncts};
+use super::super::columns::Columned;
+use super::super::shape::{Shape, conjuncts};
 use super::super::{CustomerField, OrderField, Where};
 use super::Read;
 use super::catalog::{Catalog, Table};
@@ -140,7 +141,11 @@ struct Prefix<F> {
     whole: bool,
 }
 
-fn prefix_of<F: Columned + Clone>(items: &[&Where<F>], index: &[String], per_parent: bool) -> Prefix<F> {
+fn prefix_of<F: Columned + Clone>(
+    items: &[&Where<F>],
+    index: &[String],
+    per_parent: bool,
+) -> Prefix<F> {
     let mut taken = vec![false; items.len()];
     let mut used = 0;
     let mut parent = false;

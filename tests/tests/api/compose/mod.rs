@@ -7,6 +7,7 @@
 //! SQLite, and on PostgreSQL with `DATABASE_URL`.
 
 mod filters;
+mod graphql;
 mod pages;
 mod parents;
 mod shapes;

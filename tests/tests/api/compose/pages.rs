@@ -3,7 +3,7 @@
 //! keys comes exactly once, in the order one statement gives the whole set.
 
 use service::compose::order::{CustomerKey, Dir, KeyValue, OrderSortKey, Sort, SortKey};
-use service::compose::pages::{customer_position, order_position};
+use service::compose::order::{customer_position, order_position};
 use service::input::{CustomerPatch, OrderPatch};
 use service::model::{Page, PageRequest};
 

@@ -6,9 +6,9 @@ use service::model;
 use crate::graphql::runtime::db_gate::gated;
 use crate::graphql::runtime::error::{ServiceResultExt, bad_input};
 use crate::graphql::schema::loaders::{CustomerId, StatsOf};
-use crate::graphql::schema::lists::{self, CustomerList, DEFAULT_ROOT_PAGE};
 use crate::graphql::schema::scalars::parse_id;
 use crate::graphql::schema::types::inputs::CustomerFilter;
+use crate::graphql::schema::types::lists::{self, CustomerList, DEFAULT_ROOT_PAGE};
 use crate::graphql::schema::types::wheres::{CustomerOrderBy, CustomerWhere};
 use crate::graphql::schema::types::{Customer, CustomerConnection, CustomerSpending};
 use crate::graphql::schema::{loader, store, view};
@@ -110,7 +110,11 @@ impl CustomerQuery {
         // Later lookups of these customers (and of aggregates read with
         // them) in this request cost nothing.
         loader(ctx)
-            .feed_many(page.items.iter().map(|(c, _)| (CustomerId(c.id), c.clone())))
+            .feed_many(
+                page.items
+                    .iter()
+                    .map(|(c, _)| (CustomerId(c.id), c.clone())),
+            )
             .await;
         loader(ctx)
             .feed_many(

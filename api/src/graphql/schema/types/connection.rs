@@ -6,16 +6,16 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, SimpleObject};
-use service::compose::pages::{customer_position, order_position};
+use service::compose::order::{customer_position, order_position};
 use service::model::{self, CustomerStats, Page};
 
 use super::{Customer, Order};
 use crate::graphql::runtime::db_gate::gated;
 use crate::graphql::runtime::error::ServiceResultExt;
 use crate::graphql::schema::keyset::{self, Scope};
-use crate::graphql::schema::lists::{CustomerList, OrderList};
 use crate::graphql::schema::loaders::{CountOf, StatsOf};
 use crate::graphql::schema::scalars::to_int;
+use crate::graphql::schema::types::lists::{CustomerList, OrderList};
 use crate::graphql::schema::{loader, store, view};
 
 /// Where a page stands in its list.

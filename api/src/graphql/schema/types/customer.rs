@@ -7,10 +7,10 @@ use service::money::Money;
 use super::connection::OrderConnection;
 use super::wheres::{OrderOrderBy, OrderWhere};
 use crate::graphql::runtime::error::{Code, ServiceResultExt, gql_error};
-use crate::graphql::schema::lists::{self, DEFAULT_NESTED_PAGE, OrderList};
-use crate::graphql::schema::{loader, view};
 use crate::graphql::schema::loaders::{CustomerId, OrdersOf, StatsOf};
 use crate::graphql::schema::scalars::{DateTime, Decimal, to_id, to_int};
+use crate::graphql::schema::types::lists::{self, DEFAULT_NESTED_PAGE, OrderList};
+use crate::graphql::schema::{loader, view};
 
 /// A customer of the shop.
 #[derive(Clone, Debug)]
@@ -66,10 +66,7 @@ impl Customer {
             desc = "End before the order with this cursor (a `startCursor` or an edge's `cursor`)."
         )]
         before: Option<String>,
-        #[graphql(
-            name = "where",
-            desc = "Only the orders matching this condition."
-        )]
+        #[graphql(name = "where", desc = "Only the orders matching this condition.")]
         where_: Option<OrderWhere>,
         #[graphql(
             desc = "Sort keys in order; the id is appended as the last key. Default: `[CREATED_AT_DESC, ID_DESC]`."

@@ -273,11 +273,26 @@ pub struct StringFilter {
 impl StringFilter {
     pub(super) fn ops(&self, path: &str) -> Result<TextOps> {
         let mut ops = Vec::new();
+        // No database stores NUL in text: refused, never passed on.
+        let storable = |s: &str, name: &str| -> Result<()> {
+            if s.contains('\0') {
+                return Err(bad_input(format!(
+                    "{path}.{name}: text may not contain the NUL character"
+                )));
+            }
+            Ok(())
+        };
         let text = |v: &MaybeUndefined<String>, name: &str| -> Result<Option<String>> {
-            Ok(given(v, path, name)?.cloned())
+            let s = given(v, path, name)?.cloned();
+            s.as_deref().map(|s| storable(s, name)).transpose()?;
+            Ok(s)
         };
         let list = |v: &MaybeUndefined<Vec<String>>, name: &str| -> Result<Option<Vec<String>>> {
-            Ok(given(v, path, name)?.cloned())
+            let items = given(v, path, name)?.cloned();
+            for s in items.iter().flatten() {
+                storable(s, name)?;
+            }
+            Ok(items)
         };
         if let Some(s) = text(&self.eq, "eq")? {
             ops.push(TextOp::Eq(s));

@@ -4,6 +4,7 @@ pub mod connection;
 pub mod customer;
 pub mod filters;
 pub mod inputs;
+pub mod lists;
 pub mod order;
 pub mod wheres;
 

@@ -194,17 +194,29 @@ fn one_or_all<F>(mut items: Vec<Where<F>>) -> Where<F> {
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[allow(clippy::enum_variant_names)]
 pub enum CustomerOrderBy {
+    /// By id, smallest first.
     IdAsc,
+    /// By id, largest first.
     IdDesc,
+    /// By name, as the database collates text (A to Z).
     NameAsc,
+    /// By name, Z to A.
     NameDesc,
+    /// By email, A to Z.
     EmailAsc,
+    /// By email, Z to A.
     EmailDesc,
+    /// Oldest customers first.
     CreatedAtAsc,
+    /// Newest customers first.
     CreatedAtDesc,
+    /// Who spent least first.
     TotalSpentAsc,
+    /// Who spent most first.
     TotalSpentDesc,
+    /// Fewest orders first.
     OrderCountAsc,
+    /// Most orders first.
     OrderCountDesc,
 }
 
@@ -238,13 +250,21 @@ impl CustomerOrderBy {
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[allow(clippy::enum_variant_names)]
 pub enum OrderOrderBy {
+    /// By id, smallest first.
     IdAsc,
+    /// By id, largest first.
     IdDesc,
+    /// Oldest orders first.
     CreatedAtAsc,
+    /// Newest orders first.
     CreatedAtDesc,
+    /// Smallest total first.
     TotalAsc,
+    /// Largest total first.
     TotalDesc,
+    /// By the status's name, alphabetically.
     StatusAsc,
+    /// By the status's name, reverse alphabetically.
     StatusDesc,
 }
 

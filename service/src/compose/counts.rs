@@ -1,0 +1,88 @@
+//! Counts of composed queries (`totalCount`): of one list, and of each
+//! parent customer's orders in one grouped statement.
+
+use std::collections::{BTreeSet, HashMap};
+
+use entity::{customer, customer_stats, order};
+use sea_orm::sea_query::{Expr, ExprTrait as _, Func};
+use sea_orm::{
+    ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait as _,
+};
+
+use super::sql::{customer_condition, order_condition};
+use super::{CustomerField, OrderField, Where};
+use crate::error::Result;
+use crate::view::View;
+
+/// How many customers `filter` selects under `view`.
+pub async fn count_customers<C: ConnectionTrait>(
+    db: &C,
+    view: &View,
+    filter: &Where<CustomerField>,
+) -> Result<u64> {
+    Ok(customer::Entity::find()
+        .apply_if(view.customer_condition(), |q, c| q.filter(c))
+        .filter(customer_condition(db.get_database_backend(), filter))
+        .count(db)
+        .await?)
+}
+
+/// How many orders `filter` selects under `view`: from the kept aggregates
+/// when it has no condition (see [`super::answered_by_stats`]).
+pub async fn count_orders<C: ConnectionTrait>(
+    db: &C,
+    view: &View,
+    filter: &Where<OrderField>,
+) -> Result<u64> {
+    if view.is_unrestricted() && super::answered_by_stats(filter) {
+        let total = customer_stats::Entity::find()
+            .select_only()
+            .column_as(
+                Expr::from(Func::coalesce([
+                    Expr::col(customer_stats::Column::OrderCount).sum(),
+                    Expr::val(0i64),
+                ])),
+                "n",
+            )
+            .into_tuple::<i64>()
+            .one(db)
+            .await?
+            .unwrap_or(0);
+        return Ok(u64::try_from(total).unwrap_or(0));
+    }
+    Ok(order::Entity::find()
+        .apply_if(view.order_condition(), |q, c| q.filter(c))
+        .filter(order_condition(db.get_database_backend(), filter))
+        .count(db)
+        .await?)
+}
+
+/// How many of each customer's orders `filter` selects under `view`, in
+/// one grouped statement for all of them.
+pub async fn count_orders_of_customers<C: ConnectionTrait>(
+    db: &C,
+    view: &View,
+    filter: &Where<OrderField>,
+    parents: &[i64],
+) -> Result<HashMap<i64, u64>> {
+    let ids: BTreeSet<i64> = parents.iter().copied().collect();
+    let mut out: HashMap<i64, u64> = ids.iter().map(|id| (*id, 0)).collect();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(i64, i64)> = order::Entity::find()
+        .select_only()
+        .column(order::Column::CustomerId)
+        .column_as(Expr::col((order::Entity, order::Column::Id)).count(), "n")
+        .apply_if(view.order_condition(), |q, c| q.filter(c))
+        .filter(order_condition(db.get_database_backend(), filter))
+        .filter(Expr::col((order::Entity, order::Column::CustomerId)).is_in(ids))
+        .group_by(order::Column::CustomerId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, n) in rows {
+        out.insert(id, u64::try_from(n).unwrap_or(0));
+    }
+    Ok(out)
+}
