@@ -1,4 +1,4 @@
-//! `cargo run --release -p bench -- <bulk|cache|load|soak|attack|persisted|aggregates|live|replicas>`: benchmarks that
+//! `cargo run --release -p bench -- <bulk|cache|load|soak|attack|persisted|aggregates|live|replicas|compose>`: benchmarks that
 //! print their figures. Each needs PostgreSQL (`--database-url` or
 //! `DATABASE_URL`, any database the user may connect to); it creates and
 //! drops its own database.
@@ -8,6 +8,7 @@ mod attack;
 mod bulk;
 mod cache;
 mod cluster;
+mod compose;
 mod dataset;
 mod driver;
 mod harness;
@@ -56,6 +57,8 @@ enum Command {
     Live(live::Args),
     /// Q1/Q2 reads on a streaming replica against reads on the primary, under a write load.
     Replicas(replicas::Args),
+    /// The query builder: the README's screens against pgbench, random compositions.
+    Compose(compose::Args),
 }
 
 #[tokio::main]
@@ -75,5 +78,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Aggregates(args) => aggregates::run(&base, args).await,
         Command::Live(args) => live::run(&base, args).await,
         Command::Replicas(args) => replicas::run(&base, args).await,
+        Command::Compose(args) => compose::run(&base, args).await,
     }
 }

@@ -10,10 +10,12 @@
 //! Every field keeps its default and help text in its `#[arg]`, so
 //! `--help`, the defaults and the documentation have one source.
 
+mod graphql;
 mod serving;
 mod storage;
 
-pub use serving::{AuthSettings, GraphqlSettings, HttpSettings, PersistedSettings, WsSettings};
+pub use graphql::GraphqlSettings;
+pub use serving::{AuthSettings, HttpSettings, PersistedSettings, WsSettings};
 pub use storage::{CacheSettings, DatabaseSettings, RedisSettings, ReplicaSettings};
 
 /// Deepest bracket nesting a document may have (the parser's recursion limit).

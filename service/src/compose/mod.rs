@@ -84,6 +84,17 @@ impl From<&crate::model::OrderFilter> for Where<OrderField> {
     }
 }
 
+/// A filtered, sorted list: what one connection reads. The same value
+/// feeds the SQL, the row budget and the cursor's fingerprint.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct List<F, K> {
+    pub filter: Where<F>,
+    pub sort: order::Sort<K>,
+}
+
+pub type CustomerList = List<CustomerField, order::CustomerKey>;
+pub type OrderList = List<OrderField, order::OrderSortKey>;
+
 /// Both conditions: `filter` and `where` given together must both hold
 /// (either may be absent: no condition).
 pub fn both<F>(a: Where<F>, b: Option<Where<F>>) -> Where<F> {

@@ -97,7 +97,7 @@ async fn every_migration_rolls_back_and_reapplies() {
     let status = Migrator::get_migration_with_status(&db)
         .await
         .expect("status");
-    assert_eq!(status.len(), 4);
+    assert_eq!(status.len(), 5);
     assert!(
         status
             .iter()
@@ -105,7 +105,23 @@ async fn every_migration_rolls_back_and_reapplies() {
     );
     assert!(has_column(&db, backend, "customers", "phone").await);
 
-    // Down one: the aggregates and their triggers go; writes still work.
+    // Down one: the screens' indexes go, the others stay.
+    for index in ["idx_orders_total_id", "idx_customers_name_id"] {
+        assert!(index_definition(&db, backend, index).await.is_some());
+    }
+    Migrator::down(&db, Some(1))
+        .await
+        .expect("down the screen indexes");
+    for index in ["idx_orders_total_id", "idx_customers_name_id"] {
+        assert!(index_definition(&db, backend, index).await.is_none());
+    }
+    assert!(
+        index_definition(&db, backend, CUSTOMER_ORDERS_INDEX)
+            .await
+            .is_some()
+    );
+
+    // Down one more: the aggregates and their triggers go; writes still work.
     Migrator::down(&db, Some(1)).await.expect("down 1");
     assert!(!has_column(&db, backend, "customer_stats", "customer_id").await);
     db.execute_raw(Statement::from_string(
@@ -149,7 +165,7 @@ async fn every_migration_rolls_back_and_reapplies() {
             .await
             .expect("pending")
             .len(),
-        4
+        5
     );
 
     // Up again: everything is back and usable.
@@ -221,13 +237,17 @@ async fn the_migrate_commands_move_the_schema_version() {
     run(&["migrate", "down"])
         .await
         .expect("migrate down (one step)");
+    assert!(has_column(&db, test_db.backend, "customer_stats", "customer_id").await);
+    run(&["migrate", "down"])
+        .await
+        .expect("migrate down (another step)");
     assert!(!has_column(&db, test_db.backend, "customer_stats", "customer_id").await);
     assert_eq!(
         Migrator::get_pending_migrations(&db)
             .await
             .expect("pending")
             .len(),
-        1
+        2
     );
     run(&["migrate", "down", "-n", "2"])
         .await
@@ -239,7 +259,7 @@ async fn the_migrate_commands_move_the_schema_version() {
             .await
             .expect("pending")
             .len(),
-        3
+        4
     );
 
     run(&["migrate", "status"]).await.expect("migrate status");

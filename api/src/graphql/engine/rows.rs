@@ -22,9 +22,7 @@ use super::schema_index::{SchemaIndex, is_list, named};
 use super::variables::{as_i64, directive_condition, resolve};
 use crate::graphql::schema::scalars::MAX_PAGE;
 use crate::graphql::schema::types::inputs::{CustomerFilter, OrderFilter};
-use crate::graphql::schema::types::lists::{
-    CustomerList, DEFAULT_NESTED_PAGE, DEFAULT_ROOT_PAGE, OrderList,
-};
+use crate::graphql::schema::types::lists::{self, DEFAULT_NESTED_PAGE, DEFAULT_ROOT_PAGE};
 use crate::graphql::schema::types::wheres::{
     CustomerOrderBy, CustomerWhere, OrderOrderBy, OrderWhere,
 };
@@ -241,7 +239,7 @@ impl<'a> Walker<'a> {
         let filter = self.arg::<CustomerFilter>(field, "filter").ok()?;
         let where_ = self.arg::<CustomerWhere>(field, "where").ok()?;
         let order_by = self.arg::<Vec<CustomerOrderBy>>(field, "orderBy").ok()?;
-        let list = CustomerList::of(filter, where_.as_ref(), order_by.as_deref()).ok()?;
+        let list = lists::customers_list(filter, where_.as_ref(), order_by.as_deref()).ok()?;
         self.measure(list.filter.size());
         let size = self.page(field, DEFAULT_ROOT_PAGE);
         let count = Read::CountCustomers {
@@ -261,7 +259,8 @@ impl<'a> Walker<'a> {
         let filter = self.arg::<OrderFilter>(field, "filter").ok()?;
         let where_ = self.arg::<OrderWhere>(field, "where").ok()?;
         let order_by = self.arg::<Vec<OrderOrderBy>>(field, "orderBy").ok()?;
-        let list = OrderList::of(filter.as_ref(), where_.as_ref(), order_by.as_deref()).ok()?;
+        let list =
+            lists::orders_list(filter.as_ref(), where_.as_ref(), order_by.as_deref()).ok()?;
         self.measure(list.filter.size());
         Some(Some(match parents {
             None => {

@@ -13,7 +13,7 @@ use crate::graphql::runtime::fetch_queue::FetchQueue;
 use service::compose::order::KeyValue;
 use service::model::{Customer, CustomerStats, Order, Page, PageRequest};
 
-use crate::graphql::schema::types::lists::OrderList;
+use service::compose::OrderList;
 
 /// The loader's per-request cache hashes with foldhash: its keys are
 /// bounded by the request's cost, and SipHash over every `OrdersOf` key

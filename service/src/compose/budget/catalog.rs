@@ -4,7 +4,10 @@
 //! minute (that request goes on with what is known: estimating costs the
 //! hot paths no round trip), and at once whenever a request is about to be
 //! refused (so an index created a moment ago unlocks the next request).
+//! The planner's answers are kept until the catalog is read again, so a
+//! screen a client repeats is estimated without a round trip.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,6 +15,7 @@ use std::time::{Duration, Instant};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 
 use super::super::shape::indexes;
+use super::model::Question;
 use crate::db::Db;
 
 /// How old a reading of the catalog may get before a request has it read
@@ -88,11 +92,17 @@ async fn rows<C: ConnectionTrait>(db: &C, table: &str) -> Result<f64, DbErr> {
         .max(0.0))
 }
 
-/// The catalog as last read, shared by every clone of a store.
+/// Planner answers kept at most (then they are all forgotten).
+const MAX_ANSWERS: usize = 4_096;
+
+/// The catalog as last read, and the planner's answers since (forgotten
+/// whenever the catalog is read again, as statistics and indexes may have
+/// changed), shared by every clone of a store.
 #[derive(Clone, Debug, Default)]
 pub struct CatalogCache {
     last: Arc<Mutex<Option<(Instant, Arc<Catalog>)>>>,
     refreshing: Arc<AtomicBool>,
+    answers: Arc<Mutex<HashMap<Question, f64>>>,
 }
 
 impl CatalogCache {
@@ -125,6 +135,30 @@ impl CatalogCache {
         if let Ok(mut last) = self.last.lock() {
             *last = Some((Instant::now(), catalog.clone()));
         }
+        if let Ok(mut answers) = self.answers.lock() {
+            answers.clear();
+        }
         Ok(catalog)
+    }
+
+    /// The answers known for `questions`.
+    pub(super) fn known(&self, questions: &[Question]) -> HashMap<Question, f64> {
+        let Ok(answers) = self.answers.lock() else {
+            return HashMap::new();
+        };
+        questions
+            .iter()
+            .filter_map(|q| answers.get(q).map(|a| (q.clone(), *a)))
+            .collect()
+    }
+
+    /// Keeps the planner's answers until the catalog is read again.
+    pub(super) fn remember(&self, new: &HashMap<Question, f64>) {
+        if let Ok(mut answers) = self.answers.lock() {
+            if answers.len() + new.len() > MAX_ANSWERS {
+                answers.clear();
+            }
+            answers.extend(new.iter().map(|(q, a)| (q.clone(), *a)));
+        }
     }
 }

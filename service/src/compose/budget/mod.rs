@@ -8,8 +8,9 @@
 //! budget on that bound costs no round trip (every hot path). Otherwise
 //! every question the model asks (how many rows meet this condition, for
 //! the request as it is and for each index that would serve a part of it)
-//! goes to the planner in one `EXPLAIN` of one statement, one round trip,
-//! and the model runs again on the answers. Over the budget, the catalog
+//! goes to the planner in one `EXPLAIN` of one statement, one round trip
+//! (answers are kept until the catalog is read again: see `catalog`), and
+//! the model runs again on the answers. Over the budget, the catalog
 //! is read again first (an index created a moment ago counts at once).
 //!
 //! SQLite has no planner estimates, so the contract's rule there is
@@ -77,8 +78,8 @@ pub struct OverBudget {
     pub suggested_index: Option<String>,
 }
 
-/// Within the budget: the estimate (an upper bound when no planner was
-/// asked) and how many planning round trips it took.
+/// Within the budget: the estimate (an upper bound when no planner
+/// answer was used), and whether it took a planning round trip.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Within {
     pub estimated_rows: u64,
@@ -108,7 +109,7 @@ pub async fn check(
         }));
     }
     let catalog = cache.get(db).await?;
-    let first = judge(db, &catalog, reads, budget).await?;
+    let first = judge(db, cache, &catalog, reads, budget).await?;
     if first.is_ok() {
         return Ok(first);
     }
@@ -118,17 +119,18 @@ pub async fn check(
     if same {
         return Ok(first);
     }
-    judge(db, &fresh, reads, budget).await
+    judge(db, cache, &fresh, reads, budget).await
 }
 
 async fn judge<C: ConnectionTrait>(
     db: &C,
+    cache: &CatalogCache,
     catalog: &Catalog,
     reads: &[Read],
     budget: u64,
 ) -> Result<Result<Within, OverBudget>, DbErr> {
     match db.get_database_backend() {
-        DbBackend::Postgres => planned(db, catalog, reads, budget).await,
+        DbBackend::Postgres => planned(db, cache, catalog, reads, budget).await,
         _ => Ok(structural(catalog, reads, budget)),
     }
 }
@@ -146,6 +148,7 @@ fn total<'a>(
 /// PostgreSQL: the model, bounded without the planner, then with it.
 async fn planned<C: ConnectionTrait>(
     db: &C,
+    cache: &CatalogCache,
     catalog: &Catalog,
     reads: &[Read],
     budget: u64,
@@ -187,12 +190,22 @@ async fn planned<C: ConnectionTrait>(
             }
         }
     }
-    let answers = explain(db, &questions).await?;
+    let mut answers = cache.known(&questions);
+    let missing: Vec<Question> = questions
+        .into_iter()
+        .filter(|q| !answers.contains_key(q))
+        .collect();
+    let asked_planner = !missing.is_empty();
+    if asked_planner {
+        let new = explain(db, &missing).await?;
+        cache.remember(&new);
+        answers.extend(new);
+    }
     let (rows, _) = total(catalog, Some(&answers), reads);
     if rows <= budget as f64 {
         return Ok(Ok(Within {
             estimated_rows: whole(rows),
-            planned: true,
+            planned: asked_planner,
         }));
     }
     let suggested_index = candidates

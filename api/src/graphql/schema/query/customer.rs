@@ -8,7 +8,7 @@ use crate::graphql::runtime::error::{ServiceResultExt, bad_input};
 use crate::graphql::schema::loaders::{CustomerId, StatsOf};
 use crate::graphql::schema::scalars::parse_id;
 use crate::graphql::schema::types::inputs::CustomerFilter;
-use crate::graphql::schema::types::lists::{self, CustomerList, DEFAULT_ROOT_PAGE};
+use crate::graphql::schema::types::lists::{self, DEFAULT_ROOT_PAGE};
 use crate::graphql::schema::types::wheres::{CustomerOrderBy, CustomerWhere};
 use crate::graphql::schema::types::{Customer, CustomerConnection, CustomerSpending};
 use crate::graphql::schema::{loader, store, view};
@@ -90,14 +90,14 @@ impl CustomerQuery {
         )]
         order_by: Option<Vec<CustomerOrderBy>>,
     ) -> async_graphql::Result<CustomerConnection> {
-        let list = CustomerList::of(filter, where_.as_ref(), order_by.as_deref())?;
+        let list = lists::customers_list(filter, where_.as_ref(), order_by.as_deref())?;
         let page = lists::page(
             first,
             last,
             after.as_deref(),
             before.as_deref(),
             DEFAULT_ROOT_PAGE,
-            || list.scope(view(ctx)),
+            || lists::customers_scope(&list, view(ctx)),
         )?;
         let page = gated(
             ctx,

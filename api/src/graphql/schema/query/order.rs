@@ -7,7 +7,7 @@ use crate::graphql::runtime::error::ServiceResultExt;
 use crate::graphql::schema::loaders::OrderId;
 use crate::graphql::schema::scalars::parse_id;
 use crate::graphql::schema::types::inputs::OrderFilter;
-use crate::graphql::schema::types::lists::{self, DEFAULT_ROOT_PAGE, OrderList};
+use crate::graphql::schema::types::lists::{self, DEFAULT_ROOT_PAGE};
 use crate::graphql::schema::types::wheres::{OrderOrderBy, OrderWhere};
 use crate::graphql::schema::types::{Order, OrderConnection};
 use crate::graphql::schema::{loader, store, view};
@@ -66,14 +66,14 @@ impl OrderQuery {
         )]
         order_by: Option<Vec<OrderOrderBy>>,
     ) -> async_graphql::Result<OrderConnection> {
-        let list = OrderList::of(filter.as_ref(), where_.as_ref(), order_by.as_deref())?;
+        let list = lists::orders_list(filter.as_ref(), where_.as_ref(), order_by.as_deref())?;
         let page = lists::page(
             first,
             last,
             after.as_deref(),
             before.as_deref(),
             DEFAULT_ROOT_PAGE,
-            || list.scope(view(ctx), None),
+            || lists::orders_scope(&list, view(ctx), None),
         )?;
         let page = gated(
             ctx,

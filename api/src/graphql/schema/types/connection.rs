@@ -15,7 +15,9 @@ use crate::graphql::runtime::error::ServiceResultExt;
 use crate::graphql::schema::keyset::{self, Scope};
 use crate::graphql::schema::loaders::{CountOf, StatsOf};
 use crate::graphql::schema::scalars::to_int;
-use crate::graphql::schema::types::lists::{CustomerList, OrderList};
+use crate::graphql::schema::types::lists::{
+    CustomerList, OrderList, customers_scope, orders_scope,
+};
 use crate::graphql::schema::{loader, store, view};
 
 /// Where a page stands in its list.
@@ -74,7 +76,7 @@ impl CustomerConnection {
 impl CustomerConnection {
     /// The customers of this page with their cursors.
     async fn edges(&self, ctx: &Context<'_>) -> Vec<CustomerEdge> {
-        let scope = self.list.scope(view(ctx));
+        let scope = customers_scope(&self.list, view(ctx));
         self.page
             .items
             .iter()
@@ -96,7 +98,7 @@ impl CustomerConnection {
 
     /// Where this page stands in the list.
     async fn page_info(&self, ctx: &Context<'_>) -> PageInfo {
-        let scope = self.list.scope(view(ctx));
+        let scope = customers_scope(&self.list, view(ctx));
         page_info(&self.page, |row| self.cursor(scope, row))
     }
 
@@ -141,7 +143,7 @@ impl OrderConnection {
 impl OrderConnection {
     /// The orders of this page with their cursors.
     async fn edges(&self, ctx: &Context<'_>) -> Vec<OrderEdge> {
-        let scope = self.list.scope(view(ctx), self.parent);
+        let scope = orders_scope(&self.list, view(ctx), self.parent);
         self.page
             .items
             .iter()
@@ -159,7 +161,7 @@ impl OrderConnection {
 
     /// Where this page stands in the list.
     async fn page_info(&self, ctx: &Context<'_>) -> PageInfo {
-        let scope = self.list.scope(view(ctx), self.parent);
+        let scope = orders_scope(&self.list, view(ctx), self.parent);
         page_info(&self.page, |o| self.cursor(scope, o))
     }
 

@@ -9,7 +9,7 @@ use super::wheres::{OrderOrderBy, OrderWhere};
 use crate::graphql::runtime::error::{Code, ServiceResultExt, gql_error};
 use crate::graphql::schema::loaders::{CustomerId, OrdersOf, StatsOf};
 use crate::graphql::schema::scalars::{DateTime, Decimal, to_id, to_int};
-use crate::graphql::schema::types::lists::{self, DEFAULT_NESTED_PAGE, OrderList};
+use crate::graphql::schema::types::lists::{self, DEFAULT_NESTED_PAGE};
 use crate::graphql::schema::{loader, view};
 
 /// A customer of the shop.
@@ -73,7 +73,7 @@ impl Customer {
         )]
         order_by: Option<Vec<OrderOrderBy>>,
     ) -> async_graphql::Result<OrderConnection> {
-        let list = OrderList::of(None, where_.as_ref(), order_by.as_deref())?;
+        let list = lists::orders_list(None, where_.as_ref(), order_by.as_deref())?;
         let parent = Some(self.0.id);
         let page = lists::page(
             first,
@@ -81,7 +81,7 @@ impl Customer {
             after.as_deref(),
             before.as_deref(),
             DEFAULT_NESTED_PAGE,
-            || list.scope(view(ctx), parent),
+            || lists::orders_scope(&list, view(ctx), parent),
         )?;
         let list = Arc::new(list);
         let page = loader(ctx)

@@ -6,8 +6,8 @@
 //! tree.
 
 use service::View;
-use service::compose::order::{CustomerKey, KeyValue, OrderSortKey, Sort, default_customer_sort};
-use service::compose::{CustomerField, OrderField, Where, both};
+use service::compose::order::{KeyValue, default_customer_sort};
+use service::compose::{Where, both};
 use service::model::PageRequest;
 
 use crate::graphql::schema::keyset::{self, Scope};
@@ -23,74 +23,59 @@ pub const DEFAULT_ROOT_PAGE: u64 = 20;
 /// Rows of a `Customer.orders` page when neither is given.
 pub const DEFAULT_NESTED_PAGE: u64 = 10;
 
-/// A filtered, sorted list of customers.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct CustomerList {
-    pub filter: Where<CustomerField>,
-    pub sort: Sort<CustomerKey>,
+pub use service::compose::{CustomerList, OrderList};
+
+/// The list of `customers(filter:, where:, orderBy:)`.
+pub fn customers_list(
+    filter: Option<CustomerFilter>,
+    where_: Option<&CustomerWhere>,
+    order_by: Option<&[CustomerOrderBy]>,
+) -> async_graphql::Result<CustomerList> {
+    let fixed = Where::from(&filter.unwrap_or_default().parse()?);
+    let composed = where_.map(|w| w.tree("where")).transpose()?;
+    let sort = match order_by.filter(|o| !o.is_empty()) {
+        Some(given) => CustomerOrderBy::sort(given)?,
+        None => default_customer_sort(),
+    };
+    Ok(CustomerList {
+        filter: both(fixed, composed),
+        sort,
+    })
 }
 
-/// A filtered, sorted list of orders.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct OrderList {
-    pub filter: Where<OrderField>,
-    pub sort: Sort<OrderSortKey>,
+/// The scope of a customer list's cursors, as `view` reads it.
+pub fn customers_scope(list: &CustomerList, view: &View) -> Scope {
+    Scope::of("customers", None, view, &list.sort, &list.filter)
 }
 
-impl CustomerList {
-    /// The list of `customers(filter:, where:, orderBy:)`.
-    pub fn of(
-        filter: Option<CustomerFilter>,
-        where_: Option<&CustomerWhere>,
-        order_by: Option<&[CustomerOrderBy]>,
-    ) -> async_graphql::Result<Self> {
-        let fixed = Where::from(&filter.unwrap_or_default().parse()?);
-        let composed = where_.map(|w| w.tree("where")).transpose()?;
-        let sort = match order_by.filter(|o| !o.is_empty()) {
-            Some(given) => CustomerOrderBy::sort(given)?,
-            None => default_customer_sort(),
-        };
-        Ok(CustomerList {
-            filter: both(fixed, composed),
-            sort,
-        })
-    }
-
-    /// The scope of its cursors, as `view` reads it.
-    pub fn scope(&self, view: &View) -> Scope {
-        Scope::of("customers", None, view, &self.sort, &self.filter)
-    }
+/// The list of `orders(filter:, where:, orderBy:)` or (without a `filter`)
+/// `Customer.orders(where:, orderBy:)`.
+pub fn orders_list(
+    filter: Option<&OrderFilter>,
+    where_: Option<&OrderWhere>,
+    order_by: Option<&[OrderOrderBy]>,
+) -> async_graphql::Result<OrderList> {
+    let fixed = match filter {
+        Some(f) => Where::from(&f.parse()?),
+        None => Where::And(Vec::new()),
+    };
+    let composed = where_.map(|w| w.tree("where")).transpose()?;
+    let sort = OrderOrderBy::sort(order_by.unwrap_or_default())?;
+    Ok(OrderList {
+        filter: both(fixed, composed),
+        sort,
+    })
 }
 
-impl OrderList {
-    /// The list of `orders(filter:, where:, orderBy:)` or (without a
-    /// `filter`) `Customer.orders(where:, orderBy:)`.
-    pub fn of(
-        filter: Option<&OrderFilter>,
-        where_: Option<&OrderWhere>,
-        order_by: Option<&[OrderOrderBy]>,
-    ) -> async_graphql::Result<Self> {
-        let fixed = match filter {
-            Some(f) => Where::from(&f.parse()?),
-            None => Where::And(Vec::new()),
-        };
-        let composed = where_.map(|w| w.tree("where")).transpose()?;
-        let sort = OrderOrderBy::sort(order_by.unwrap_or_default())?;
-        Ok(OrderList {
-            filter: both(fixed, composed),
-            sort,
-        })
-    }
-
-    /// The scope of its cursors: `orders`, or one customer's `orders`.
-    pub fn scope(&self, view: &View, parent: Option<i64>) -> Scope {
-        let field = if parent.is_some() {
-            "Customer.orders"
-        } else {
-            "orders"
-        };
-        Scope::of(field, parent, view, &self.sort, &self.filter)
-    }
+/// The scope of an order list's cursors: `orders`, or one customer's
+/// `orders` (`parent`).
+pub fn orders_scope(list: &OrderList, view: &View, parent: Option<i64>) -> Scope {
+    let field = if parent.is_some() {
+        "Customer.orders"
+    } else {
+        "orders"
+    };
+    Scope::of(field, parent, view, &list.sort, &list.filter)
 }
 
 /// A page of a list: `first`/`last` checked, `after`/`before` decoded for
