@@ -9,6 +9,7 @@ mod bulk;
 mod cache;
 mod cluster;
 mod compose;
+mod compositions;
 mod dataset;
 mod driver;
 mod harness;

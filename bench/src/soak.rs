@@ -24,8 +24,9 @@ pub struct Args {
     bulk: bool,
 }
 
-/// One request of the mix: 35% customer lookups, 20% customer pages with
-/// their orders and aggregates, 10% the ranking (one argument set, as a
+/// One request of the mix: 29% customer lookups, 2% each of the README's
+/// three query-builder screens, 20% customer pages with their orders and
+/// aggregates, 10% the ranking (one argument set, as a
 /// dashboard asks it; every write invalidates it), 10% order pages, 15%
 /// order updates, 10% new orders.
 fn request(customers: usize, orders: usize, bulk: bool) -> (serde_json::Value, bool) {
@@ -42,7 +43,10 @@ fn request(customers: usize, orders: usize, bulk: bool) -> (serde_json::Value, b
         );
     }
     match roll {
-        0..35 => (
+        29..31 => (json!({ "query": crate::compose::screen_a(None) }), false),
+        31..33 => (json!({ "query": crate::compose::SCREEN_B }), false),
+        33..35 => (json!({ "query": crate::compose::SCREEN_C }), false),
+        0..29 => (
             json!({ "query": "query($id: ID!) { customer(id: $id) { name email orderCount totalSpent } }", "variables": { "id": customer.to_string() } }),
             false,
         ),

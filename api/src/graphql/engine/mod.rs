@@ -7,12 +7,14 @@
 //! 1. [`Engine::prepare`]: the persisted document (if the request sent a
 //!    hash), the text limits, parsing, the operation, the expansion
 //!    (selections and depth), every argument value, the cost (each field's
-//!    weight comes from `schema::weights`). Anything refused here never
-//!    reaches async-graphql or the database.
+//!    weight comes from `schema::weights`), the composed reads and the size
+//!    of their filters (`rows`). Anything refused here never reaches
+//!    async-graphql or the database.
 //! 2. [`Engine::execute`]: the database is chosen (a query reads the
-//!    replica unless it lags the caller's last write), the caller becomes
-//!    a view (`Auth::view`: what every read of the request may see), and
-//!    async-graphql validates and runs the operation with fresh dataloaders
+//!    replica unless it lags the caller's last write), the composed reads
+//!    are held against the row budget (`QUERY_TOO_EXPENSIVE` before
+//!    anything runs), the caller becomes a view (`Auth::view`: what every
+//!    read of the request may see), and async-graphql validates and runs the operation with fresh dataloaders
 //!    and the request's database gate; the result is then completed to the
 //!    specification (field order, null propagation). [`Engine::subscribe`]
 //!    does the same for each event of a subscription.

@@ -92,6 +92,9 @@ async fn rows<C: ConnectionTrait>(db: &C, table: &str) -> Result<f64, DbErr> {
         .max(0.0))
 }
 
+/// A reading of the catalog and when it was taken.
+type Reading = Option<(Instant, Arc<Catalog>)>;
+
 /// Planner answers kept at most (then they are all forgotten).
 const MAX_ANSWERS: usize = 4_096;
 
@@ -100,7 +103,7 @@ const MAX_ANSWERS: usize = 4_096;
 /// changed), shared by every clone of a store.
 #[derive(Clone, Debug, Default)]
 pub struct CatalogCache {
-    last: Arc<Mutex<Option<(Instant, Arc<Catalog>)>>>,
+    last: Arc<Mutex<Reading>>,
     refreshing: Arc<AtomicBool>,
     answers: Arc<Mutex<HashMap<Question, f64>>>,
 }

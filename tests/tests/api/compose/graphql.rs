@@ -7,8 +7,11 @@ use serde_json::{Value, json};
 use super::*;
 use crate::helpers::{data, error_code, error_message, spawn_app_with};
 
-/// Customers and orders for the screens: (name, [(total, status, days before the anchor)]).
-const PEOPLE: [(&str, &[(&str, &str, i64)]); 5] = [
+/// An order: total, status, days before the anchor.
+type Placed = (&'static str, &'static str, i64);
+
+/// Customers and their orders for the screens.
+const PEOPLE: [(&str, &[Placed]); 5] = [
     (
         "Ann Lee",
         &[

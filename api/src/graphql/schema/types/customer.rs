@@ -47,6 +47,7 @@ impl Customer {
     /// The customer's orders matching `where`, in `orderBy`'s order (newest
     /// first when it is not given: `createdAt` descending, then `id`
     /// descending). Loaded for all customers of a page in one statement.
+    #[allow(clippy::too_many_arguments)]
     async fn orders(
         &self,
         ctx: &Context<'_>,
