@@ -45,7 +45,10 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
 }
 
 async fn measure(url: &str, args: &Args) -> anyhow::Result<()> {
-    let server = harness::start(harness::settings(url)).await?;
+    // `seed` (c) runs as `api seed` does: without a statement timeout.
+    let mut settings = harness::settings(url);
+    settings.database.statement_timeout_ms = 0;
+    let server = harness::start(settings).await?;
     let store = server.state.store.clone();
     let token = harness::writer_token()?;
     println!(

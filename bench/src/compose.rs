@@ -44,6 +44,12 @@ pub struct Args {
     /// Threads of wrk and pgbench.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Only the random compositions.
+    #[arg(long)]
+    skip_screens: bool,
+    /// Print accepted compositions slower than this many milliseconds.
+    #[arg(long, default_value_t = 100.0)]
+    show_slower_than_ms: f64,
 }
 
 /// The seed's anchor (`service::seed::anchor`) less 30 days.
@@ -167,7 +173,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         "| screen | rows | server req/s | p50 ms | p99 ms | errors | pgbench tps (ideal SQL) | server/pgbench |"
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for (i, (name, query, sql)) in screens.iter().enumerate() {
+    for (i, (name, query, sql)) in screens.iter().enumerate().filter(|_| !args.skip_screens) {
         let body = post(&client, &endpoint, query).await?;
         anyhow::ensure!(code(&body).is_none(), "{name}: {body}");
         let rows = ["orders", "customers"]
@@ -211,7 +217,12 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         let body = post(&client, &endpoint, &query).await?;
         let took = t.elapsed().as_secs_f64() * 1000.0;
         match code(&body) {
-            None => accepted.push(took),
+            None => {
+                accepted.push(took);
+                if took > args.show_slower_than_ms {
+                    eprintln!("slow ({took:.0} ms): {query}");
+                }
+            }
             Some("QUERY_TOO_EXPENSIVE") => {
                 refused.push(took);
                 continue;

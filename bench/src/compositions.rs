@@ -78,18 +78,23 @@ fn instant(rng: &mut StdRng) -> String {
     )
 }
 
-fn compare(rng: &mut StdRng, value: &dyn Fn(&mut StdRng) -> String) -> String {
-    let op = ["eq", "ne", "gt", "gte", "lt", "lte"]
-        .choose(rng)
-        .copied()
-        .unwrap_or("gt");
+/// Operators of money and counts; instants have no `ne`.
+const NUMBER_OPS: [&str; 6] = ["eq", "ne", "gt", "gte", "lt", "lte"];
+const INSTANT_OPS: [&str; 5] = ["eq", "gt", "gte", "lt", "lte"];
+
+fn compare(rng: &mut StdRng, ops: &[&str], value: &dyn Fn(&mut StdRng) -> String) -> String {
+    let op = ops.choose(rng).copied().unwrap_or("gt");
     format!("{{{op}: {}}}", value(rng))
 }
 
 fn customer_where(rng: &mut StdRng, depth: u32) -> String {
     let fields = if depth < 2 { 10 } else { 7 };
     match rng.random_range(0..fields) {
-        0 => format!("{{id: {{lt: \"{}\"}}}}", rng.random_range(1..10_000)),
+        0 => format!(
+            "{{id: {{in: [\"{}\", \"{}\"]}}}}",
+            rng.random_range(1..10_000),
+            rng.random_range(1..10_000)
+        ),
         1 => {
             let part = ["ann", "Lo", "ing", "a", "Tur", "zz"]
                 .choose(rng)
@@ -102,8 +107,8 @@ fn customer_where(rng: &mut StdRng, depth: u32) -> String {
         }
         2 => "{email: {endsWith: \"example.org\"}}".to_owned(),
         3 => format!("{{phone: {{isNull: {}}}}}", rng.random_bool(0.5)),
-        4 => format!("{{createdAt: {}}}", compare(rng, &instant)),
-        5 => format!("{{totalSpent: {}}}", compare(rng, &money)),
+        4 => format!("{{createdAt: {}}}", compare(rng, &INSTANT_OPS, &instant)),
+        5 => format!("{{totalSpent: {}}}", compare(rng, &NUMBER_OPS, &money)),
         6 => format!("{{orderCount: {{gte: {}}}}}", rng.random_range(0..200)),
         7 => format!("{{orders: {{some: {}}}}}", order_where(rng, depth + 1)),
         8 => format!(
@@ -125,8 +130,8 @@ fn order_where(rng: &mut StdRng, depth: u32) -> String {
                 .copied()
                 .unwrap_or("PAID")
         ),
-        1 => format!("{{total: {}}}", compare(rng, &money)),
-        2 => format!("{{createdAt: {}}}", compare(rng, &instant)),
+        1 => format!("{{total: {}}}", compare(rng, &NUMBER_OPS, &money)),
+        2 => format!("{{createdAt: {}}}", compare(rng, &INSTANT_OPS, &instant)),
         3 => format!(
             "{{customerId: {{eq: \"{}\"}}}}",
             rng.random_range(1..10_000)

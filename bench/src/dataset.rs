@@ -71,7 +71,10 @@ pub async fn ensure(base: &str, customers: usize, orders: usize) -> anyhow::Resu
     }
     println!("seeding {customers} customers and {orders} orders into database {name} …");
     let url = harness::fresh_database(base, &name).await?;
-    let server = harness::start(harness::settings(&url)).await?;
+    // Seeding a million rows is one long statement: no statement timeout.
+    let mut settings = harness::settings(&url);
+    settings.database.statement_timeout_ms = 0;
+    let server = harness::start(settings).await?;
     let started = std::time::Instant::now();
     service::seed::seed(&server.state.store, customers, orders, 1, &mut |_| {})
         .await

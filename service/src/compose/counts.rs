@@ -5,11 +5,11 @@ use std::collections::{BTreeSet, HashMap};
 
 use entity::{customer, customer_stats, order};
 use sea_orm::sea_query::{Expr, ExprTrait as _, Func};
-use sea_orm::{
-    ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait as _,
-};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait};
 
-use super::sql::{customer_condition, order_condition};
+use super::sql::{
+    customer_condition, customer_condition_joined, join_stats, order_condition, uses_stats,
+};
 use super::{CustomerField, OrderField, Where};
 use crate::error::Result;
 use crate::view::View;
@@ -20,11 +20,20 @@ pub async fn count_customers<C: ConnectionTrait>(
     view: &View,
     filter: &Where<CustomerField>,
 ) -> Result<u64> {
-    Ok(customer::Entity::find()
+    let backend = db.get_database_backend();
+    let joined = uses_stats(filter);
+    let condition = if joined {
+        customer_condition_joined(backend, filter)
+    } else {
+        customer_condition(backend, filter)
+    };
+    let mut query = customer::Entity::find()
         .apply_if(view.customer_condition(), |q, c| q.filter(c))
-        .filter(customer_condition(db.get_database_backend(), filter))
-        .count(db)
-        .await?)
+        .filter(condition);
+    if joined {
+        join_stats(QueryTrait::query(&mut query));
+    }
+    Ok(query.count(db).await?)
 }
 
 /// How many orders `filter` selects under `view`: from the kept aggregates

@@ -11,11 +11,14 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait as _, Statement,
+    QueryTrait, Statement,
 };
 
 use super::order::{CustomerKey, KeyValue, OrderSortKey, Sort, needs_stats};
-use super::sql::{customer_condition, customer_stat, order_condition};
+use super::sql::{
+    customer_condition, customer_condition_joined, customer_stat, join_stats, order_condition,
+    uses_stats,
+};
 use super::{CustomerField, OrderField, Where};
 use crate::error::{Error, Result};
 use crate::model::{Customer, CustomerStats, Order, Page, PageRequest};
@@ -65,9 +68,20 @@ pub async fn customers<C: ConnectionTrait>(
     page: &PageRequest<Vec<KeyValue>>,
 ) -> Result<Page<(Customer, Option<CustomerStats>)>> {
     let backend = db.get_database_backend();
+    // The aggregates are joined once when the page sorts or filters on them.
+    let stats = needs_stats(sort);
+    let joined = stats || uses_stats(filter);
+    let condition = if joined {
+        customer_condition_joined(backend, filter)
+    } else {
+        customer_condition(backend, filter)
+    };
     let mut query = customer::Entity::find()
         .apply_if(view.customer_condition(), |q, c| q.filter(c))
-        .filter(customer_condition(backend, filter));
+        .filter(condition);
+    if joined {
+        join_stats(QueryTrait::query(&mut query));
+    }
     for bound in bounds(sort, page)? {
         query = query.filter(bound);
     }
@@ -75,7 +89,7 @@ pub async fn customers<C: ConnectionTrait>(
         query = query.order_by(expr, order);
     }
     let query = query.limit(page.limit());
-    let rows: Vec<(Customer, Option<CustomerStats>)> = if needs_stats(sort) {
+    let rows: Vec<(Customer, Option<CustomerStats>)> = if stats {
         query
             .column_as(
                 customer_stat(customer_stats::Column::OrderCount),

@@ -120,6 +120,28 @@ async fn a_thousand_random_compositions_select_what_an_independent_evaluator_sel
             .filter(|id| eval.customer(&w, *id))
             .collect();
         assert_eq!(got, want, "round {round}: customers where {w:?}");
+        // The same through a page, which joins the aggregates when the
+        // condition tests them, and through its count.
+        let page = store
+            .customers(&View::unrestricted())
+            .page_where(
+                &w,
+                &service::compose::order::default_customer_sort(),
+                &service::model::PageRequest::first(100, None),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: a page of {w:?} failed: {e}"));
+        let paged: BTreeSet<i64> = page.items.iter().map(|(c, _)| c.id).collect();
+        assert_eq!(
+            paged, want,
+            "round {round}: a page of customers where {w:?}"
+        );
+        let counted = store
+            .customers(&View::unrestricted())
+            .count_where(&w)
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: a count of {w:?} failed: {e}"));
+        assert_eq!(counted, want.len() as u64, "round {round}: {w:?}");
         some_customers += usize::from(!want.is_empty() && want.len() < all_customers.len());
 
         let w = order_where(&mut rng, 3, &pools);
