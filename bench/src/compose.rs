@@ -257,7 +257,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     };
     let total = accepted.len() + refused.len();
     println!(
-        "\nrandom compositions, one client, {} s: {} requests, {} accepted (p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms), {} refused ({:.1}%, p99 {:.2} ms), {errors} errors",
+        "\nrandom compositions, one client, {} s: {} requests, {} accepted (p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms), {} refused ({:.1}%, p50 {:.2} ms, p99 {:.2} ms), {errors} errors",
         args.compositions_seconds,
         total,
         accepted.len(),
@@ -266,6 +266,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         pct(&mut accepted, 1.0),
         refused.len(),
         100.0 * refused.len() as f64 / total.max(1) as f64,
+        pct(&mut refused, 0.5),
         pct(&mut refused, 0.99),
     );
     Ok(())

@@ -144,6 +144,32 @@ impl CatalogCache {
         Ok(catalog)
     }
 
+    /// Reads the indexes again (before a refusal: one created a moment ago
+    /// counts at once); the catalog with them, and whether they changed
+    /// (then the planner's answers are forgotten too).
+    pub async fn recheck<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        known: &Catalog,
+    ) -> Result<(Arc<Catalog>, bool), DbErr> {
+        let customers = indexes(db, "customers").await?;
+        let orders = indexes(db, "orders").await?;
+        if customers == known.customers.indexes && orders == known.orders.indexes {
+            return Ok((Arc::new(known.clone()), false));
+        }
+        let mut catalog = known.clone();
+        catalog.customers.indexes = customers;
+        catalog.orders.indexes = orders;
+        let catalog = Arc::new(catalog);
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some((Instant::now(), catalog.clone()));
+        }
+        if let Ok(mut answers) = self.answers.lock() {
+            answers.clear();
+        }
+        Ok((catalog, true))
+    }
+
     /// The answers known for `questions`.
     pub(super) fn known(&self, questions: &[Question]) -> HashMap<Question, f64> {
         let Ok(answers) = self.answers.lock() else {

@@ -113,10 +113,8 @@ pub async fn check(
     if first.is_ok() {
         return Ok(first);
     }
-    let fresh = cache.refresh(db).await?;
-    let same = fresh.customers.indexes == catalog.customers.indexes
-        && fresh.orders.indexes == catalog.orders.indexes;
-    if same {
+    let (fresh, changed) = cache.recheck(db, &catalog).await?;
+    if !changed {
         return Ok(first);
     }
     judge(db, cache, &fresh, reads, budget).await
