@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use entity::{customer, customer_stats, order};
-use sea_orm::sea_query::{Expr, ExprTrait as _, Func};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func};
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait};
 
 use super::sql::{
@@ -47,10 +47,14 @@ pub async fn count_orders<C: ConnectionTrait>(
         let total = customer_stats::Entity::find()
             .select_only()
             .column_as(
-                Expr::from(Func::coalesce([
-                    Expr::col(customer_stats::Column::OrderCount).sum(),
-                    Expr::val(0i64),
-                ])),
+                // SUM of a bigint is numeric on PostgreSQL: back to bigint.
+                Expr::from(Func::cast_as(
+                    Func::coalesce([
+                        Expr::col(customer_stats::Column::OrderCount).sum(),
+                        Expr::val(0i64),
+                    ]),
+                    Alias::new("BIGINT"),
+                )),
                 "n",
             )
             .into_tuple::<i64>()

@@ -23,6 +23,7 @@
 pub mod budget;
 pub mod columns;
 pub mod counts;
+pub mod joined;
 pub mod order;
 pub mod pages;
 pub mod shape;

@@ -238,7 +238,7 @@ async fn single_key_statements_run_on_the_plan_prepared_once() {
     for needle in [
         "FROM customers WHERE id = $1",
         "FROM customer_stats WHERE customer_id = $1",
-        "WHERE o.customer_id = $1",
+        "\"orders\".\"customer_id\" = $1 ORDER BY",
     ] {
         let (generic, custom) = plans_of(&app, needle).await;
         assert!(
