@@ -23,6 +23,8 @@ use super::{CustomerField, OrderField, Where};
 use crate::error::{Error, Result};
 use crate::model::{Customer, CustomerStats, Order, Page, PageRequest};
 use crate::money::Money;
+use crate::queries::columns::decode_all;
+use crate::queries::lookups::decode_order;
 use crate::view::View;
 
 /// What a cursor that does not fit the order it is used with gets.
@@ -142,11 +144,9 @@ pub async fn orders<C: ConnectionTrait>(
     for (expr, order) in sort.read_order(page.from_end) {
         query = query.order_by(expr, order);
     }
-    let rows = query.limit(page.limit()).all(db).await?;
-    Ok(Page::from_rows(
-        rows.into_iter().map(Order::from).collect(),
-        page,
-    ))
+    let stmt = query.limit(page.limit()).build(db.get_database_backend());
+    let rows = db.query_all_raw(stmt).await?;
+    Ok(Page::from_rows(decode_all(&rows, decode_order)?, page))
 }
 
 /// The filtered, bounded and ordered orders of `view`, as one select (no
@@ -250,9 +250,10 @@ pub async fn orders_of_customers<C: ConnectionTrait>(
             backend.build(&outer)
         }
     };
+    // Decoded by position, the columns' types checked on the first row only.
+    let rows = db.query_all_raw(stmt).await?;
     let mut grouped: HashMap<i64, Vec<Order>> = HashMap::new();
-    for row in db.query_all_raw(stmt).await? {
-        let order = Order::from(order::Model::from_query_result(&row, "")?);
+    for order in decode_all(&rows, decode_order)? {
         grouped.entry(order.customer_id).or_default().push(order);
     }
     for id in ids {

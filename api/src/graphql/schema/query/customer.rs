@@ -84,49 +84,53 @@ impl CustomerQuery {
             name = "where",
             desc = "Only customers matching this condition (`and`, `or`, `not`, operators on every field, their orders)."
         )]
-        where_: Option<CustomerWhere>,
+        where_: Option<Box<CustomerWhere>>,
         #[graphql(
             desc = "Sort keys in order; the id is appended as the last key. Default: `[ID_ASC]`."
         )]
         order_by: Option<Vec<CustomerOrderBy>>,
     ) -> async_graphql::Result<CustomerConnection> {
-        let list = lists::customers_list(filter, where_.as_ref(), order_by.as_deref())?;
-        let page = lists::page(
-            first,
-            last,
-            after.as_deref(),
-            before.as_deref(),
-            DEFAULT_ROOT_PAGE,
-            || lists::customers_scope(&list, view(ctx)),
-        )?;
-        let page = gated(
-            ctx,
-            store(ctx)
-                .customers(view(ctx))
-                .page_where(&list.filter, &list.sort, &page),
-        )
-        .await
-        .gql()?;
-        // Later lookups of these customers (and of aggregates read with
-        // them) in this request cost nothing.
-        loader(ctx)
-            .feed_many(
-                page.items
-                    .iter()
-                    .map(|(c, _)| (CustomerId(c.id), c.clone())),
+        // Boxed, so the futures of the other root fields stay small.
+        Box::pin(async move {
+            let list = lists::customers_list(filter, where_.as_deref(), order_by.as_deref())?;
+            let page = lists::page(
+                first,
+                last,
+                after.as_deref(),
+                before.as_deref(),
+                DEFAULT_ROOT_PAGE,
+                || lists::customers_scope(&list, view(ctx)),
+            )?;
+            let page = gated(
+                ctx,
+                store(ctx)
+                    .customers(view(ctx))
+                    .page_where(&list.filter, &list.sort, &page),
             )
-            .await;
-        loader(ctx)
-            .feed_many(
-                page.items
-                    .iter()
-                    .filter_map(|(c, s)| s.map(|s| (StatsOf(c.id), s))),
-            )
-            .await;
-        Ok(CustomerConnection {
-            page,
-            list: Arc::new(list),
+            .await
+            .gql()?;
+            // Later lookups of these customers (and of aggregates read with
+            // them) in this request cost nothing.
+            loader(ctx)
+                .feed_many(
+                    page.items
+                        .iter()
+                        .map(|(c, _)| (CustomerId(c.id), c.clone())),
+                )
+                .await;
+            loader(ctx)
+                .feed_many(
+                    page.items
+                        .iter()
+                        .filter_map(|(c, s)| s.map(|s| (StatsOf(c.id), s))),
+                )
+                .await;
+            Ok(CustomerConnection {
+                page,
+                list: Arc::new(list),
+            })
         })
+        .await
     }
 
     /// Customers with at least `minOrders` orders, by total spent descending,

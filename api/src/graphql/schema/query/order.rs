@@ -60,33 +60,37 @@ impl OrderQuery {
             name = "where",
             desc = "Only orders matching this condition (`and`, `or`, `not`, operators on every field, their customer)."
         )]
-        where_: Option<OrderWhere>,
+        where_: Option<Box<OrderWhere>>,
         #[graphql(
             desc = "Sort keys in order; the id is appended as the last key. Default: `[CREATED_AT_DESC, ID_DESC]`."
         )]
         order_by: Option<Vec<OrderOrderBy>>,
     ) -> async_graphql::Result<OrderConnection> {
-        let list = lists::orders_list(filter.as_ref(), where_.as_ref(), order_by.as_deref())?;
-        let page = lists::page(
-            first,
-            last,
-            after.as_deref(),
-            before.as_deref(),
-            DEFAULT_ROOT_PAGE,
-            || lists::orders_scope(&list, view(ctx), None),
-        )?;
-        let page = gated(
-            ctx,
-            store(ctx)
-                .orders(view(ctx))
-                .page_where(&list.filter, &list.sort, &page),
-        )
-        .await
-        .gql()?;
-        Ok(OrderConnection {
-            page,
-            list: Arc::new(list),
-            parent: None,
+        // Boxed, so the futures of the other root fields stay small.
+        Box::pin(async move {
+            let list = lists::orders_list(filter.as_ref(), where_.as_deref(), order_by.as_deref())?;
+            let page = lists::page(
+                first,
+                last,
+                after.as_deref(),
+                before.as_deref(),
+                DEFAULT_ROOT_PAGE,
+                || lists::orders_scope(&list, view(ctx), None),
+            )?;
+            let page = gated(
+                ctx,
+                store(ctx)
+                    .orders(view(ctx))
+                    .page_where(&list.filter, &list.sort, &page),
+            )
+            .await
+            .gql()?;
+            Ok(OrderConnection {
+                page,
+                list: Arc::new(list),
+                parent: None,
+            })
         })
+        .await
     }
 }

@@ -68,33 +68,39 @@ impl Customer {
         )]
         before: Option<String>,
         #[graphql(name = "where", desc = "Only the orders matching this condition.")]
-        where_: Option<OrderWhere>,
+        where_: Option<Box<OrderWhere>>,
         #[graphql(
             desc = "Sort keys in order; the id is appended as the last key. Default: `[CREATED_AT_DESC, ID_DESC]`."
         )]
         order_by: Option<Vec<OrderOrderBy>>,
     ) -> async_graphql::Result<OrderConnection> {
-        let list = lists::orders_list(None, where_.as_ref(), order_by.as_deref())?;
-        let parent = Some(self.0.id);
-        let page = lists::page(
-            first,
-            last,
-            after.as_deref(),
-            before.as_deref(),
-            DEFAULT_NESTED_PAGE,
-            || lists::orders_scope(&list, view(ctx), parent),
-        )?;
-        let list = Arc::new(list);
-        let page = loader(ctx)
-            .load_one(OrdersOf {
-                customer_id: self.0.id,
-                list: list.clone(),
-                page: Arc::new(page),
-            })
-            .await
-            .gql()?
-            .unwrap_or_default();
-        Ok(OrderConnection { page, list, parent })
+        // Boxed, so the future of every other field of a customer stays
+        // small (async-graphql moves the largest field's future for each).
+        let customer_id = self.0.id;
+        Box::pin(async move {
+            let list = lists::orders_list(None, where_.as_deref(), order_by.as_deref())?;
+            let parent = Some(customer_id);
+            let page = lists::page(
+                first,
+                last,
+                after.as_deref(),
+                before.as_deref(),
+                DEFAULT_NESTED_PAGE,
+                || lists::orders_scope(&list, view(ctx), parent),
+            )?;
+            let list = Arc::new(list);
+            let page = loader(ctx)
+                .load_one(OrdersOf {
+                    customer_id,
+                    list: list.clone(),
+                    page: Arc::new(page),
+                })
+                .await
+                .gql()?
+                .unwrap_or_default();
+            Ok(OrderConnection { page, list, parent })
+        })
+        .await
     }
 
     /// How many orders the customer has.
