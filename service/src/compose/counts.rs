@@ -3,13 +3,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use entity::{customer, customer_stats, order};
+use entity::{customer_stats, order};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func};
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait};
 
-use super::sql::{
-    customer_condition, customer_condition_joined, join_stats, order_condition, uses_stats,
-};
+use super::joined::customers_where;
+use super::sql::order_condition;
 use super::{CustomerField, OrderField, Where};
 use crate::error::Result;
 use crate::view::View;
@@ -20,20 +19,11 @@ pub async fn count_customers<C: ConnectionTrait>(
     view: &View,
     filter: &Where<CustomerField>,
 ) -> Result<u64> {
-    let backend = db.get_database_backend();
-    let joined = uses_stats(filter);
-    let condition = if joined {
-        customer_condition_joined(backend, filter)
-    } else {
-        customer_condition(backend, filter)
-    };
-    let mut query = customer::Entity::find()
-        .apply_if(view.customer_condition(), |q, c| q.filter(c))
-        .filter(condition);
-    if joined {
-        join_stats(QueryTrait::query(&mut query));
-    }
-    Ok(query.count(db).await?)
+    Ok(
+        customers_where(db.get_database_backend(), view, filter, false)
+            .count(db)
+            .await?,
+    )
 }
 
 /// How many orders `filter` selects under `view`: from the kept aggregates

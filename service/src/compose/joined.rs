@@ -3,8 +3,34 @@
 
 use entity::{customer, customer_stats};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, SelectStatement};
+use sea_orm::{DbBackend, EntityTrait, QueryFilter, QueryTrait, Select};
 
+use super::sql::{customer_condition, customer_condition_joined};
 use super::{CustomerField, Where};
+use crate::view::View;
+
+/// The customers `filter` selects under `view`, with their aggregates
+/// joined when `join` (or when the filter tests them).
+pub fn customers_where(
+    backend: DbBackend,
+    view: &View,
+    filter: &Where<CustomerField>,
+    join: bool,
+) -> Select<customer::Entity> {
+    let joined = join || uses_stats(filter);
+    let condition = if joined {
+        customer_condition_joined(backend, filter)
+    } else {
+        customer_condition(backend, filter)
+    };
+    let mut query = customer::Entity::find()
+        .apply_if(view.customer_condition(), |q, c| q.filter(c))
+        .filter(condition);
+    if joined {
+        join_stats(QueryTrait::query(&mut query));
+    }
+    query
+}
 
 /// The alias of `customer_stats` in a statement that joins it to its
 /// customers (see [`join_stats`]).

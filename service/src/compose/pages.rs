@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use entity::{customer, customer_stats, order};
+use entity::{customer_stats, order};
 use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait as _, Func, PostgresQueryBuilder, Query, WindowStatement,
 };
@@ -14,11 +14,9 @@ use sea_orm::{
     QueryTrait, Statement,
 };
 
+use super::joined::customers_where;
 use super::order::{CustomerKey, KeyValue, OrderSortKey, Sort, needs_stats};
-use super::sql::{
-    customer_condition, customer_condition_joined, customer_stat, join_stats, order_condition,
-    uses_stats,
-};
+use super::sql::{customer_stat, order_condition};
 use super::{CustomerField, OrderField, Where};
 use crate::error::{Error, Result};
 use crate::model::{Customer, CustomerStats, Order, Page, PageRequest};
@@ -69,21 +67,9 @@ pub async fn customers<C: ConnectionTrait>(
     sort: &Sort<CustomerKey>,
     page: &PageRequest<Vec<KeyValue>>,
 ) -> Result<Page<(Customer, Option<CustomerStats>)>> {
-    let backend = db.get_database_backend();
     // The aggregates are joined once when the page sorts or filters on them.
     let stats = needs_stats(sort);
-    let joined = stats || uses_stats(filter);
-    let condition = if joined {
-        customer_condition_joined(backend, filter)
-    } else {
-        customer_condition(backend, filter)
-    };
-    let mut query = customer::Entity::find()
-        .apply_if(view.customer_condition(), |q, c| q.filter(c))
-        .filter(condition);
-    if joined {
-        join_stats(QueryTrait::query(&mut query));
-    }
+    let mut query = customers_where(db.get_database_backend(), view, filter, stats);
     for bound in bounds(sort, page)? {
         query = query.filter(bound);
     }
