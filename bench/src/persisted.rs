@@ -39,7 +39,7 @@ fn variables(query: usize, customers: usize) -> serde_json::Value {
         json!({ "id": rng.random_range(1..=customers).to_string() })
     } else {
         let start = rng.random_range(0..customers.saturating_sub(50).max(1)) as i64;
-        json!({ "after": (start > 0).then(|| api::graphql::schema::keyset::default_customers_cursor(start)) })
+        json!({ "after": (start > 0).then(|| api::graphql::schema::types::lists::default_customers_cursor(start)) })
     }
 }
 

@@ -52,8 +52,8 @@ fn request(customers: usize, orders: usize, bulk: bool) -> (serde_json::Value, b
         ),
         35..55 => {
             let start = rng.random_range(0..customers.saturating_sub(20).max(1)) as i64;
-            let after =
-                (start > 0).then(|| api::graphql::schema::keyset::default_customers_cursor(start));
+            let after = (start > 0)
+                .then(|| api::graphql::schema::types::lists::default_customers_cursor(start));
             (
                 json!({ "query": "query($after: String) { customers(first: 20, after: $after) { nodes { id name orders(first: 3) { nodes { id total status } } orderCount totalSpent } } }", "variables": { "after": after } }),
                 false,

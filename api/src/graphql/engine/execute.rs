@@ -79,7 +79,7 @@ impl Engine {
         }
     }
 
-    /// Whether a request's composed reads fit the row budget (see
+    /// Whether a request's composed reads (at least one) fit the row budget (see
     /// `service::compose::budget`): the refusal otherwise, with the
     /// estimate, the budget and the index that would serve the request for
     /// staff callers (a customer learns the code alone).
@@ -90,9 +90,6 @@ impl Engine {
         auth: &Auth,
         gate: &DbGate,
     ) -> Result<(), Vec<ServerError>> {
-        if reads.is_empty() {
-            return Ok(());
-        }
         let budget = self.limits.row_budget;
         let verdict = gate.run(store.row_budget(reads, budget)).await;
         let over = match verdict {

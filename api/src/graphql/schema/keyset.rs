@@ -84,20 +84,6 @@ pub fn decode(cursor: &str, scope: Scope) -> async_graphql::Result<Vec<KeyValue>
     }
 }
 
-/// The cursor of customer `id` in `customers` without `filter`, `where`
-/// or `orderBy`, as the unrestricted view reads it (benchmarks start their
-/// pages anywhere with it).
-pub fn default_customers_cursor(id: i64) -> String {
-    let scope = Scope::of(
-        "customers",
-        None,
-        &View::unrestricted(),
-        &service::compose::order::default_customer_sort(),
-        &Where::<service::compose::CustomerField>::And(Vec::new()),
-    );
-    encode(scope, vec![KeyValue::Int(id)])
-}
-
 #[cfg(test)]
 mod tests {
     use service::compose::order::{CustomerKey, Dir};

@@ -91,3 +91,40 @@ pub fn page(
     let decode = |cursor: Option<&str>| cursor.map(|c| keyset::decode(c, scope())).transpose();
     page_request(first, last, decode(after)?, decode(before)?, default)
 }
+
+/// The cursor of customer `id` in `customers` without `filter`, `where`
+/// or `orderBy`, as the unrestricted view reads it (benchmarks start their
+/// pages anywhere with it).
+pub fn default_customers_cursor(id: i64) -> String {
+    let list = CustomerList {
+        filter: Where::And(Vec::new()),
+        sort: default_customer_sort(),
+    };
+    keyset::encode(
+        customers_scope(&list, &View::unrestricted()),
+        vec![KeyValue::Int(id)],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_cursor_belongs_to_the_list_customers_reads_without_arguments() {
+        let list = customers_list(None, None, None).expect("the default list");
+        let scope = customers_scope(&list, &View::unrestricted());
+        assert_eq!(
+            keyset::decode(&default_customers_cursor(42), scope).expect("its own list"),
+            vec![KeyValue::Int(42)]
+        );
+        let other = customers_list(None, None, Some(&[CustomerOrderBy::NameAsc])).expect("a list");
+        assert!(
+            keyset::decode(
+                &default_customers_cursor(42),
+                customers_scope(&other, &View::unrestricted())
+            )
+            .is_err()
+        );
+    }
+}
