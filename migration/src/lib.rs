@@ -8,6 +8,7 @@ mod m20260101_000002_add_customer_phone;
 mod m20260102_000003_cover_customer_orders_index;
 mod m20260301_000004_customer_stats;
 mod m20261203_000005_screen_indexes;
+mod m20261203_000006_customer_name_trigrams;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260102_000003_cover_customer_orders_index::Migration),
             Box::new(m20260301_000004_customer_stats::Migration),
             Box::new(m20261203_000005_screen_indexes::Migration),
+            Box::new(m20261203_000006_customer_name_trigrams::Migration),
         ]
     }
 }

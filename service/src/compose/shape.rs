@@ -205,42 +205,57 @@ impl Shape {
     }
 }
 
-/// The indexes of `table` now, each as its columns in order (expression
-/// columns left out, which ends the usable prefix there).
-pub async fn indexes<C: ConnectionTrait>(db: &C, table: &str) -> Result<Vec<Vec<String>>, DbErr> {
+/// The B-tree indexes of the two tables now, in one statement: the
+/// customers' and the orders', each index as its columns in order
+/// (expression columns left out, which ends the usable prefix there).
+/// Other kinds (the trigram index of customer names) serve no order or
+/// range the cost model reasons about.
+pub async fn indexes<C: ConnectionTrait>(db: &C) -> Result<TableIndexes, DbErr> {
     let backend = db.get_database_backend();
-    let stmt = match backend {
-        DbBackend::Postgres => Statement::from_sql_and_values(
-            backend,
-            "SELECT i.relname AS index_name, a.attname AS column_name \
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT t.relname::text AS table_name, i.relname::text AS index_name, \
+                    a.attname::text AS column_name \
              FROM pg_index x \
              JOIN pg_class i ON i.oid = x.indexrelid \
+             JOIN pg_am am ON am.oid = i.relam AND am.amname = 'btree' \
              JOIN pg_class t ON t.oid = x.indrelid \
              CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
              LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
-             WHERE t.relname = $1 AND t.relnamespace = to_regnamespace(current_schema()) \
+             WHERE t.relname IN ('customers', 'orders') \
+               AND t.relnamespace = to_regnamespace(current_schema()) \
                AND x.indpred IS NULL AND k.ord <= x.indnkeyatts \
-             ORDER BY i.relname, k.ord",
-            [table.into()],
-        ),
-        _ => Statement::from_sql_and_values(
-            backend,
-            "SELECT il.name AS index_name, ii.name AS column_name \
-             FROM pragma_index_list(?) AS il, pragma_index_info(il.name) AS ii \
-             WHERE il.partial = 0 ORDER BY il.name, ii.seqno",
-            [table.into()],
-        ),
+             ORDER BY 1, 2, k.ord"
+        }
+        _ => {
+            "SELECT 'customers' AS table_name, il.name AS index_name, ii.name AS column_name, \
+                    ii.seqno AS seqno \
+             FROM pragma_index_list('customers') AS il, pragma_index_info(il.name) AS ii \
+             WHERE il.partial = 0 \
+             UNION ALL \
+             SELECT 'orders', il.name, ii.name, ii.seqno \
+             FROM pragma_index_list('orders') AS il, pragma_index_info(il.name) AS ii \
+             WHERE il.partial = 0 \
+             ORDER BY 1, 2, 4"
+        }
     };
-    // Per index: its name, its plain leading columns, and whether an
-    // expression column ended them.
-    let mut out: Vec<(String, Vec<String>, bool)> = Vec::new();
-    for row in db.query_all_raw(stmt).await? {
+    // Per index: its table, its name, its plain leading columns, and
+    // whether an expression column ended them.
+    let mut read: Vec<(String, String, Vec<String>, bool)> = Vec::new();
+    for row in db
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await?
+    {
+        let table: String = row.try_get("", "table_name")?;
         let index: String = row.try_get("", "index_name")?;
         let column: Option<String> = row.try_get("", "column_name")?;
-        if out.last().is_none_or(|(name, _, _)| *name != index) {
-            out.push((index, Vec::new(), false));
+        if read
+            .last()
+            .is_none_or(|(t, name, _, _)| *t != table || *name != index)
+        {
+            read.push((table, index, Vec::new(), false));
         }
-        if let Some((_, columns, ended)) = out.last_mut()
+        if let Some((_, _, columns, ended)) = read.last_mut()
             && !*ended
         {
             match column {
@@ -249,7 +264,21 @@ pub async fn indexes<C: ConnectionTrait>(db: &C, table: &str) -> Result<Vec<Vec<
             }
         }
     }
-    Ok(out.into_iter().map(|(_, columns, _)| columns).collect())
+    let mut out = TableIndexes::default();
+    for (table, _, columns, _) in read {
+        match table.as_str() {
+            "customers" => out.customers.push(columns),
+            _ => out.orders.push(columns),
+        }
+    }
+    Ok(out)
+}
+
+/// The indexes of both tables, as [`indexes`] reads them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TableIndexes {
+    pub customers: Vec<Vec<String>>,
+    pub orders: Vec<Vec<String>>,
 }
 
 #[cfg(test)]

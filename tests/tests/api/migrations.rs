@@ -97,7 +97,7 @@ async fn every_migration_rolls_back_and_reapplies() {
     let status = Migrator::get_migration_with_status(&db)
         .await
         .expect("status");
-    assert_eq!(status.len(), 5);
+    assert_eq!(status.len(), 6);
     assert!(
         status
             .iter()
@@ -105,7 +105,28 @@ async fn every_migration_rolls_back_and_reapplies() {
     );
     assert!(has_column(&db, backend, "customers", "phone").await);
 
-    // Down one: the screens' indexes go, the others stay.
+    // Down one: the name search index goes (PostgreSQL, where pg_trgm
+    // is available here; SQLite has none).
+    let trigrams = index_definition(&db, backend, "idx_customers_name_trgm").await;
+    if backend == sea_orm::DbBackend::Postgres {
+        let def = trigrams.expect("the trigram index on PostgreSQL");
+        assert!(
+            def.contains("USING gin (lower(") && def.contains("gin_trgm_ops"),
+            "{def}"
+        );
+    } else {
+        assert!(trigrams.is_none());
+    }
+    Migrator::down(&db, Some(1))
+        .await
+        .expect("down the name search index");
+    assert!(
+        index_definition(&db, backend, "idx_customers_name_trgm")
+            .await
+            .is_none()
+    );
+
+    // Down one more: the screens' indexes go, the others stay.
     for index in ["idx_orders_total_id", "idx_customers_name_id"] {
         assert!(index_definition(&db, backend, index).await.is_some());
     }
@@ -165,7 +186,7 @@ async fn every_migration_rolls_back_and_reapplies() {
             .await
             .expect("pending")
             .len(),
-        5
+        6
     );
 
     // Up again: everything is back and usable.
@@ -234,9 +255,9 @@ async fn the_migrate_commands_move_the_schema_version() {
         .expect("connect");
     assert!(has_column(&db, test_db.backend, "customers", "phone").await);
 
-    run(&["migrate", "down"])
+    run(&["migrate", "down", "-n", "2"])
         .await
-        .expect("migrate down (one step)");
+        .expect("migrate down (the two index migrations)");
     assert!(has_column(&db, test_db.backend, "customer_stats", "customer_id").await);
     run(&["migrate", "down"])
         .await
@@ -247,7 +268,7 @@ async fn the_migrate_commands_move_the_schema_version() {
             .await
             .expect("pending")
             .len(),
-        2
+        3
     );
     run(&["migrate", "down", "-n", "2"])
         .await
@@ -259,7 +280,7 @@ async fn the_migrate_commands_move_the_schema_version() {
             .await
             .expect("pending")
             .len(),
-        4
+        5
     );
 
     run(&["migrate", "status"]).await.expect("migrate status");

@@ -3,6 +3,7 @@
 //! request, so nothing cached here outlives it.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher as _, Hash, Hasher};
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
@@ -33,19 +34,65 @@ pub struct OrderId(pub i64);
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct StatsOf(pub i64);
 
+/// What every key of one nested field shares (its list, its page request),
+/// hashed once when the field is resolved: the keys of a page of parents
+/// then hash as two integers and compare by pointer first, instead of
+/// hashing the whole filter tree each time the loader, its cache and its
+/// result map look a key up (a tenth of a page of customers with their
+/// orders went there).
+#[derive(Debug)]
+pub struct Hashed<T> {
+    hash: u64,
+    value: T,
+}
+
+impl<T: Hash> Hashed<T> {
+    pub fn new(value: T) -> Arc<Self> {
+        let hash = foldhash::fast::FixedState::default().hash_one(&value);
+        Arc::new(Hashed { hash, value })
+    }
+}
+
+impl<T> std::ops::Deref for Hashed<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> Hash for Hashed<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl<T: PartialEq> PartialEq for Hashed<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.value == other.value
+    }
+}
+
+impl<T: Eq> Eq for Hashed<T> {}
+
+/// A nested order list and the page asked of it.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Level {
+    pub list: Arc<OrderList>,
+    pub page: PageRequest<Vec<KeyValue>>,
+}
+
 /// One page of a customer's orders, of a list.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct OrdersOf {
     pub customer_id: i64,
-    pub list: Arc<OrderList>,
-    pub page: Arc<PageRequest<Vec<KeyValue>>>,
+    pub level: Arc<Hashed<Level>>,
 }
 
 /// How many of a customer's orders a list holds.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CountOf {
     pub customer_id: i64,
-    pub list: Arc<OrderList>,
+    pub list: Arc<Hashed<Arc<OrderList>>>,
 }
 
 pub struct Loaders {
@@ -131,31 +178,30 @@ impl Loader<OrdersOf> for Loaders {
     /// one statement; keys with different ones are grouped, one statement
     /// a group.
     async fn load(&self, keys: &[OrdersOf]) -> Result<HashMap<OrdersOf, Page<Order>>, LoadError> {
-        type Group = (Arc<OrderList>, Arc<PageRequest<Vec<KeyValue>>>);
-        let mut groups: HashMap<Group, Vec<i64>> = HashMap::new();
+        let mut groups: HashMap<Arc<Hashed<Level>>, Vec<i64>> = HashMap::new();
         for k in keys {
             groups
-                .entry((k.list.clone(), k.page.clone()))
+                .entry(k.level.clone())
                 .or_default()
                 .push(k.customer_id);
         }
         let mut out = HashMap::with_capacity(keys.len());
-        for ((list, page), customer_ids) in groups {
+        for (level, customer_ids) in groups {
+            let Level { list, page } = &**level;
             let pages = self
                 .gate
                 .run(self.store.orders(&self.view).pages_where_for_customers(
                     &customer_ids,
                     &list.filter,
                     &list.sort,
-                    &page,
+                    page,
                 ))
                 .await
                 .map_err(Arc::new)?;
             for (customer_id, found) in pages {
                 let key = OrdersOf {
                     customer_id,
-                    list: list.clone(),
-                    page: page.clone(),
+                    level: level.clone(),
                 };
                 out.insert(key, found);
             }
@@ -170,7 +216,7 @@ impl Loader<CountOf> for Loaders {
 
     /// One grouped statement per list for all its customers.
     async fn load(&self, keys: &[CountOf]) -> Result<HashMap<CountOf, u64>, LoadError> {
-        let mut groups: HashMap<Arc<OrderList>, Vec<i64>> = HashMap::new();
+        let mut groups: HashMap<Arc<Hashed<Arc<OrderList>>>, Vec<i64>> = HashMap::new();
         for k in keys {
             groups
                 .entry(k.list.clone())

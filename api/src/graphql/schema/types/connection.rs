@@ -13,7 +13,7 @@ use super::{Customer, Order};
 use crate::graphql::runtime::db_gate::gated;
 use crate::graphql::runtime::error::ServiceResultExt;
 use crate::graphql::schema::keyset::{self, Scope};
-use crate::graphql::schema::loaders::{CountOf, StatsOf};
+use crate::graphql::schema::loaders::{CountOf, Hashed, StatsOf};
 use crate::graphql::schema::scalars::to_int;
 use crate::graphql::schema::types::lists::{
     CustomerList, OrderList, customers_scope, orders_scope,
@@ -178,7 +178,7 @@ impl OrderConnection {
                 let n = loader(ctx)
                     .load_one(CountOf {
                         customer_id,
-                        list: self.list.clone(),
+                        list: Hashed::new(self.list.clone()),
                     })
                     .await
                     .gql()?;

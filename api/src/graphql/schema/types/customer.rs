@@ -7,7 +7,7 @@ use service::money::Money;
 use super::connection::OrderConnection;
 use super::wheres::{OrderOrderBy, OrderWhere};
 use crate::graphql::runtime::error::{Code, ServiceResultExt, gql_error};
-use crate::graphql::schema::loaders::{CustomerId, OrdersOf, StatsOf};
+use crate::graphql::schema::loaders::{CustomerId, Hashed, Level, OrdersOf, StatsOf};
 use crate::graphql::schema::scalars::{DateTime, Decimal, to_id, to_int};
 use crate::graphql::schema::types::lists::{self, DEFAULT_NESTED_PAGE};
 use crate::graphql::schema::{loader, view};
@@ -92,8 +92,10 @@ impl Customer {
             let page = loader(ctx)
                 .load_one(OrdersOf {
                     customer_id,
-                    list: list.clone(),
-                    page: Arc::new(page),
+                    level: Hashed::new(Level {
+                        list: list.clone(),
+                        page,
+                    }),
                 })
                 .await
                 .gql()?
