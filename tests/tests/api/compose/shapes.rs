@@ -24,7 +24,8 @@ async fn a_suggested_index_serves_its_shape_as_soon_as_it_exists() {
     // (PostgreSQL), an expression under another access method, serves no
     // order and is not read as an index of no columns.
     assert!(
-        read.customers.contains(&vec!["name".to_owned(), "id".to_owned()]),
+        read.customers
+            .contains(&vec!["name".to_owned(), "id".to_owned()]),
         "{:?}",
         read.customers
     );
