@@ -1,6 +1,7 @@
 //! Queries, mutations, batch loads and the result cache of the customer and
 //! order server. Knows no HTTP and no GraphQL: `api` calls it.
 
+pub mod aggregates;
 pub mod bulk;
 pub mod cache;
 pub mod compose;

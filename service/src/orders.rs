@@ -7,6 +7,7 @@ use entity::order;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait, Value};
 
+use crate::aggregates;
 use crate::bulk;
 use crate::cache::{Scope, Slot};
 use crate::compose::order::{KeyValue, OrderSortKey, Sort};
@@ -91,6 +92,34 @@ impl<'a> OrderService<'a> {
     ) -> Result<HashMap<i64, u64>> {
         compose::counts::count_orders_of_customers(&self.store.db, self.view, filter, customer_ids)
             .await
+    }
+
+    /// The aggregates of the orders a composed filter selects (see
+    /// [`crate::aggregates`]).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn aggregate_where(&self, filter: &Where<OrderField>) -> Result<aggregates::Totals> {
+        aggregates::aggregate(&self.store.db, self.view, filter).await
+    }
+
+    /// The aggregates of each customer's orders a composed filter selects,
+    /// in one statement for all customers.
+    #[tracing::instrument(level = "debug", skip_all, fields(n = customer_ids.len()))]
+    pub async fn aggregates_where_for_customers(
+        &self,
+        customer_ids: &[i64],
+        filter: &Where<OrderField>,
+    ) -> Result<HashMap<i64, aggregates::Totals>> {
+        aggregates::aggregates_of_customers(&self.store.db, self.view, filter, customer_ids).await
+    }
+
+    /// The groups of the orders a composed filter selects.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn grouped_where(
+        &self,
+        filter: &Where<OrderField>,
+        grouping: &aggregates::Grouping,
+    ) -> Result<Vec<aggregates::Group>> {
+        aggregates::grouped(&self.store.db, self.view, filter, grouping).await
     }
 
     /// The customers with at least `min_orders` orders, by total spent

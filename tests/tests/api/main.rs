@@ -19,6 +19,7 @@ mod compose;
 mod connections;
 mod cors;
 mod customers;
+mod dashboards;
 mod errors;
 pub mod faults;
 mod generated;

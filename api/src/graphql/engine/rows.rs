@@ -80,6 +80,9 @@ pub fn reads(
     Ok(walker.reads)
 }
 
+/// Groups `ordersGrouped` returns when `first` is not given.
+pub const DEFAULT_GROUPS: u64 = 100;
+
 /// Fragment spreads followed at most (the expansion limit already refused
 /// anything bigger; this only bounds the walk itself).
 const MAX_SPREADS: u32 = 10_000;
@@ -183,6 +186,16 @@ impl<'a> Walker<'a> {
             return;
         };
         let child = named(&def.ty);
+        let aggregated = match (type_name, name) {
+            (t, "ordersAggregate") if t == self.index.query => Some(None),
+            (t, "ordersGrouped") if t == self.index.query => Some(None),
+            ("Customer", "ordersAggregate") => Some(Some(times)),
+            _ => None,
+        };
+        if let Some(parents) = aggregated {
+            self.aggregate(type_name, field, child, parents, times);
+            return;
+        }
         let composed = match (type_name, name) {
             (t, "customers") if t == self.index.query => self.customers(field),
             (t, "orders") if t == self.index.query => self.orders(field, None),
@@ -231,6 +244,52 @@ impl<'a> Walker<'a> {
             operators: self.size.operators.saturating_add(size.operators),
             list_items: self.size.list_items.saturating_add(size.list_items),
         };
+    }
+
+    /// `ordersAggregate`, `ordersGrouped` (whose groups' fields are read
+    /// once per group `first` allows), or `Customer.ordersAggregate` read
+    /// for `parents` customers.
+    fn aggregate(
+        &mut self,
+        type_name: &str,
+        field: &'a Field,
+        child: &str,
+        parents: Option<u64>,
+        times: u64,
+    ) {
+        let Ok(where_) = self.arg::<OrderWhere>(field, "where") else {
+            return;
+        };
+        let Ok(list) = lists::orders_list(None, where_.as_ref(), None) else {
+            return;
+        };
+        self.measure(list.filter.size());
+        self.reads.push(match parents {
+            None => Read::AggregateOrders {
+                filter: list.filter,
+            },
+            Some(customers) => Read::AggregateOrdersPerCustomer {
+                filter: list.filter,
+                customers,
+            },
+        });
+        if field.name.node == "ordersGrouped" && type_name == self.index.query {
+            let groups = field
+                .get_argument("first")
+                .and_then(|v| as_i64(&resolve(&v.node, self.variables)))
+                .map_or(DEFAULT_GROUPS, |n| {
+                    u64::try_from(n)
+                        .unwrap_or(0)
+                        .min(service::aggregates::MAX_GROUPS)
+                });
+            self.set(
+                child,
+                &field.selection_set.node,
+                times.saturating_mul(groups),
+                1,
+                None,
+            );
+        }
     }
 
     /// `customers`: `Some(None)` is not composed, `None` does not parse.

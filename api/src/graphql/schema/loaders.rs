@@ -14,7 +14,8 @@ use crate::graphql::runtime::fetch_queue::FetchQueue;
 use service::compose::order::KeyValue;
 use service::model::{Customer, CustomerStats, Order, Page, PageRequest};
 
-use service::compose::OrderList;
+use service::aggregates::Totals;
+use service::compose::{OrderField, OrderList, Where};
 
 /// The loader's per-request cache hashes with foldhash: its keys are
 /// bounded by the request's cost, and SipHash over every `OrdersOf` key
@@ -93,6 +94,13 @@ pub struct OrdersOf {
 pub struct CountOf {
     pub customer_id: i64,
     pub list: Arc<Hashed<Arc<OrderList>>>,
+}
+
+/// The aggregates of a customer's orders a filter selects.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AggregateOf {
+    pub customer_id: i64,
+    pub filter: Arc<Hashed<Where<OrderField>>>,
 }
 
 pub struct Loaders {
@@ -240,6 +248,42 @@ impl Loader<CountOf> for Loaders {
                     list: list.clone(),
                 };
                 out.insert(key, n);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<AggregateOf> for Loaders {
+    type Value = Totals;
+    type Error = LoadError;
+
+    /// One grouped statement per filter for all its customers.
+    async fn load(&self, keys: &[AggregateOf]) -> Result<HashMap<AggregateOf, Totals>, LoadError> {
+        let mut groups: HashMap<Arc<Hashed<Where<OrderField>>>, Vec<i64>> = HashMap::new();
+        for k in keys {
+            groups
+                .entry(k.filter.clone())
+                .or_default()
+                .push(k.customer_id);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for (filter, customer_ids) in groups {
+            let totals = self
+                .gate
+                .run(
+                    self.store
+                        .orders(&self.view)
+                        .aggregates_where_for_customers(&customer_ids, &filter),
+                )
+                .await
+                .map_err(Arc::new)?;
+            for (customer_id, t) in totals {
+                let key = AggregateOf {
+                    customer_id,
+                    filter: filter.clone(),
+                };
+                out.insert(key, t);
             }
         }
         Ok(out)

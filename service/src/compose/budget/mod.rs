@@ -66,6 +66,13 @@ pub enum Read {
         filter: Where<OrderField>,
         customers: u64,
     },
+    /// `ordersAggregate` or `ordersGrouped`: every matching order read.
+    AggregateOrders { filter: Where<OrderField> },
+    /// `Customer.ordersAggregate`: each customer's matching orders read.
+    AggregateOrdersPerCustomer {
+        filter: Where<OrderField>,
+        customers: u64,
+    },
 }
 
 /// Why a request is over the budget, for the refusal a caller sees.

@@ -235,7 +235,12 @@ impl<'a> Model<'a> {
             Read::CountOrders { filter } if super::super::answered_by_stats(filter) => {
                 self.catalog.customers.rows
             }
-            Read::CountOrders { filter } => self.cost(filter, None, None, false),
+            Read::CountOrders { filter } | Read::AggregateOrders { filter } => {
+                self.cost(filter, None, None, false)
+            }
+            Read::AggregateOrdersPerCustomer { filter, customers } => {
+                *customers as f64 * self.cost(filter, None, None, true)
+            }
             Read::CountOrdersPerCustomer { filter, customers } => {
                 let each = if super::super::answered_by_stats(filter) {
                     1.0

@@ -26,9 +26,13 @@ pub(super) fn structural(
             Read::CountOrders { filter } if !super::super::answered_by_stats(filter) => {
                 (Shape::of_orders_count(filter, false), true)
             }
+            Read::AggregateOrders { filter } => (Shape::of_orders_count(filter, false), true),
             Read::CountOrdersPerCustomer { filter, .. }
                 if !super::super::answered_by_stats(filter) =>
             {
+                (Shape::of_orders_count(filter, true), true)
+            }
+            Read::AggregateOrdersPerCustomer { filter, .. } => {
                 (Shape::of_orders_count(filter, true), true)
             }
             Read::CountOrders { .. } | Read::CountOrdersPerCustomer { .. } => continue,

@@ -12,7 +12,7 @@ use crate::helpers::{data, error_code, spawn_app_with};
 
 /// Brings the statistics up to date, as PostgreSQL's autovacuum and the
 /// server's periodic reading of the catalog do in time.
-async fn analyze(app: &crate::helpers::TestApp) {
+pub(crate) async fn analyze(app: &crate::helpers::TestApp) {
     let db = &app.store().db;
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
         db.execute_unprepared("ANALYZE customers; ANALYZE orders; ANALYZE customer_stats")

@@ -6,7 +6,7 @@
 //! backwards, while other rows change, equal the full ordered set. Runs on
 //! SQLite, and on PostgreSQL with `DATABASE_URL`.
 
-mod budget;
+pub(crate) mod budget;
 mod filters;
 mod graphql;
 mod pages;

@@ -2,10 +2,14 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
 
+use crate::graphql::engine::rows::DEFAULT_GROUPS;
 use crate::graphql::runtime::db_gate::gated;
 use crate::graphql::runtime::error::ServiceResultExt;
 use crate::graphql::schema::loaders::OrderId;
 use crate::graphql::schema::scalars::parse_id;
+use crate::graphql::schema::types::aggregates::{
+    self, OrderAggregate, OrderGroup, OrderGroupHaving, OrderGroupKey, OrderGroupOrderBy,
+};
 use crate::graphql::schema::types::inputs::OrderFilter;
 use crate::graphql::schema::types::lists::{self, DEFAULT_ROOT_PAGE};
 use crate::graphql::schema::types::wheres::{OrderOrderBy, OrderWhere};
@@ -90,6 +94,78 @@ impl OrderQuery {
                 list: Arc::new(list),
                 parent: None,
             })
+        })
+        .await
+    }
+
+    /// Count, sum, mean, minimum and maximum of the totals of the orders
+    /// `where` selects (all orders without it), at one committed state.
+    async fn orders_aggregate(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where", desc = "Only the orders matching this condition.")]
+        where_: Option<Box<OrderWhere>>,
+    ) -> async_graphql::Result<OrderAggregate> {
+        Box::pin(async move {
+            let list = lists::orders_list(None, where_.as_deref(), None)?;
+            let totals = gated(
+                ctx,
+                store(ctx).orders(view(ctx)).aggregate_where(&list.filter),
+            )
+            .await
+            .gql()?;
+            Ok(OrderAggregate(totals))
+        })
+        .await
+    }
+
+    /// The orders `where` selects in groups by status, customer and a
+    /// calendar period of `timeZone`, with their aggregates; only groups
+    /// with at least one order. `orderBy` keys apply in order, then every
+    /// group key ascending; `first` (1 to 1000) returns the first groups
+    /// of that order.
+    #[allow(clippy::too_many_arguments)]
+    async fn orders_grouped(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where", desc = "Only the orders matching this condition.")]
+        where_: Option<Box<OrderWhere>>,
+        #[graphql(
+            desc = "1 to 3 distinct keys, at most one of DAY, WEEK, MONTH, YEAR."
+        )]
+        group_by: Vec<OrderGroupKey>,
+        #[graphql(
+            default = "UTC",
+            desc = "A name of the IANA time zone database (`Europe/Berlin`; links such as `US/Eastern` too) whose calendar the periods follow."
+        )]
+        time_zone: String,
+        #[graphql(desc = "Only groups whose aggregates match.")] having: Option<
+            Box<OrderGroupHaving>,
+        >,
+        #[graphql(desc = "Sort keys in order, then every group key ascending.")] order_by: Option<
+            Vec<OrderGroupOrderBy>,
+        >,
+        #[graphql(default = 100, desc = "How many groups, 1 to 1000.")] first: i32,
+    ) -> async_graphql::Result<Vec<OrderGroup>> {
+        debug_assert_eq!(DEFAULT_GROUPS, 100);
+        Box::pin(async move {
+            let grouping = aggregates::grouping(
+                &group_by,
+                &time_zone,
+                having.as_deref(),
+                order_by.as_deref(),
+                first,
+            )?;
+            let list = lists::orders_list(None, where_.as_deref(), None)?;
+            let groups = gated(
+                ctx,
+                store(ctx)
+                    .orders(view(ctx))
+                    .grouped_where(&list.filter, &grouping),
+            )
+            .await
+            .gql()?;
+            Ok(groups.into_iter().map(OrderGroup).collect())
         })
         .await
     }

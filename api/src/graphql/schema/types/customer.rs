@@ -4,10 +4,11 @@ use async_graphql::{Context, ID, Object};
 use service::model;
 use service::money::Money;
 
+use super::aggregates::OrderAggregate;
 use super::connection::OrderConnection;
 use super::wheres::{OrderOrderBy, OrderWhere};
 use crate::graphql::runtime::error::{Code, ServiceResultExt, gql_error};
-use crate::graphql::schema::loaders::{CustomerId, Hashed, Level, OrdersOf, StatsOf};
+use crate::graphql::schema::loaders::{AggregateOf, CustomerId, Hashed, Level, OrdersOf, StatsOf};
 use crate::graphql::schema::scalars::{DateTime, Decimal, to_id, to_int};
 use crate::graphql::schema::types::lists::{self, DEFAULT_NESTED_PAGE};
 use crate::graphql::schema::{loader, view};
@@ -101,6 +102,31 @@ impl Customer {
                 .gql()?
                 .unwrap_or_default();
             Ok(OrderConnection { page, list, parent })
+        })
+        .await
+    }
+
+    /// Count, sum, mean, minimum and maximum of the totals of the
+    /// customer's orders that `where` selects (one statement for a page of
+    /// customers).
+    async fn orders_aggregate(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where", desc = "Only the orders matching this condition.")]
+        where_: Option<Box<OrderWhere>>,
+    ) -> async_graphql::Result<OrderAggregate> {
+        let customer_id = self.0.id;
+        Box::pin(async move {
+            let list = lists::orders_list(None, where_.as_deref(), None)?;
+            let totals = loader(ctx)
+                .load_one(AggregateOf {
+                    customer_id,
+                    filter: Hashed::new(list.filter),
+                })
+                .await
+                .gql()?
+                .unwrap_or_default();
+            Ok(OrderAggregate(totals))
         })
         .await
     }

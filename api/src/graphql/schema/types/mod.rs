@@ -1,5 +1,6 @@
 //! GraphQL objects and inputs: their own structs, built from service values.
 
+pub mod aggregates;
 pub mod connection;
 pub mod customer;
 pub mod filters;
