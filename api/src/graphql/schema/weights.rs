@@ -66,6 +66,12 @@ pub const WEIGHTS: &[(&str, &str, Weight)] = &[
     ("Query", "orders", PAGE),
     // The ranking: one aggregate statement.
     ("Query", "topCustomers", Weight::Fixed(200)),
+    // Aggregates: one statement reading every order they cover (the row
+    // budget bounds how many), like a count at the root; under a customer,
+    // one grouped statement for the page of customers.
+    ("Query", "ordersAggregate", Weight::Fixed(500)),
+    ("Query", "ordersGrouped", Weight::Fixed(500)),
+    ("Customer", "ordersAggregate", Weight::Fixed(5)),
     ("CustomerConnection", "totalCount", COUNT),
     ("OrderConnection", "totalCount", COUNT),
     ("Mutation", "createCustomer", WRITE),
