@@ -9,6 +9,7 @@ mod m20260102_000003_cover_customer_orders_index;
 mod m20260301_000004_customer_stats;
 mod m20261203_000005_screen_indexes;
 mod m20261203_000006_customer_name_trigrams;
+mod m20261203_000007_order_rollups;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260301_000004_customer_stats::Migration),
             Box::new(m20261203_000005_screen_indexes::Migration),
             Box::new(m20261203_000006_customer_name_trigrams::Migration),
+            Box::new(m20261203_000007_order_rollups::Migration),
         ]
     }
 }

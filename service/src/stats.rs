@@ -115,3 +115,113 @@ pub async fn rebuild(store: &Store) -> Result<Vec<Difference>> {
     }
     Ok(repaired)
 }
+
+/// One rollup bucket (`order_rollups`, PostgreSQL) whose kept sums differ
+/// from a recompute from `orders`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RollupDifference {
+    /// 0 quarter-hour, 1 hour, 2 day, 3 month (UTC).
+    pub grain: i16,
+    pub bucket: chrono::DateTime<chrono::Utc>,
+    pub status: String,
+    /// `(order_count, total_cents)` summed over the bucket's shards; `None`
+    /// when it holds nothing.
+    pub maintained: Option<(i64, i64)>,
+    /// `(order_count, total_cents)` recomputed; `None` without orders.
+    pub recomputed: Option<(i64, i64)>,
+}
+
+/// Every bucket whose kept sums differ from the recompute (one statement).
+const ROLLUP_DIFFERENCES: &str = "
+    SELECT COALESCE(k.grain, r.grain) AS grain, COALESCE(k.bucket, r.bucket) AS bucket,
+           COALESCE(k.status, r.status) AS status,
+           k.n AS kept_count, k.t AS kept_total, r.n AS real_count, r.t AS real_total
+    FROM (SELECT grain, bucket, status, SUM(order_count)::BIGINT AS n, SUM(total_cents)::BIGINT AS t
+          FROM order_rollups GROUP BY 1, 2, 3
+          HAVING SUM(order_count) <> 0 OR SUM(total_cents) <> 0) k
+    FULL OUTER JOIN (
+          SELECT g::SMALLINT AS grain, order_rollup_bucket(g, created_at) AS bucket, status,
+                 COUNT(*) AS n, SUM(total_cents)::BIGINT AS t
+          FROM orders CROSS JOIN generate_series(0, 3) AS g GROUP BY 1, 2, 3) r
+      ON k.grain = r.grain AND k.bucket = r.bucket AND k.status = r.status
+    WHERE k.grain IS NULL OR r.grain IS NULL OR k.n <> r.n OR k.t <> r.t
+    ORDER BY 1, 2, 3";
+
+/// Whether the database keeps rollups (PostgreSQL with the seventh
+/// migration).
+pub async fn has_rollups<C: ConnectionTrait>(conn: &C) -> Result<bool> {
+    if conn.get_database_backend() != DbBackend::Postgres {
+        return Ok(false);
+    }
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT to_regclass('order_rollups') IS NOT NULL AS present",
+        ))
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<bool>("", "present"))
+        .transpose()?
+        .unwrap_or(false))
+}
+
+async fn rollup_differences<C: ConnectionTrait>(conn: &C) -> Result<Vec<RollupDifference>> {
+    if !has_rollups(conn).await? {
+        return Ok(Vec::new());
+    }
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            ROLLUP_DIFFERENCES,
+        ))
+        .await?;
+    let pair = |a: Option<i64>, b: Option<i64>| a.zip(b);
+    rows.iter()
+        .map(|row| {
+            Ok(RollupDifference {
+                grain: row.try_get("", "grain")?,
+                bucket: row.try_get("", "bucket")?,
+                status: row.try_get("", "status")?,
+                maintained: pair(
+                    row.try_get("", "kept_count")?,
+                    row.try_get("", "kept_total")?,
+                ),
+                recomputed: pair(
+                    row.try_get("", "real_count")?,
+                    row.try_get("", "real_total")?,
+                ),
+            })
+        })
+        .collect()
+}
+
+/// The rollup buckets whose kept sums differ from a full recompute (none
+/// where the database keeps no rollups).
+pub async fn check_rollups(store: &Store) -> Result<Vec<RollupDifference>> {
+    rollup_differences(&store.db).await
+}
+
+/// Recomputes every rollup from `orders` when any differs, in one
+/// transaction that holds writers to `orders` off while it runs. Returns
+/// what differed.
+pub async fn rebuild_rollups(store: &Store) -> Result<Vec<RollupDifference>> {
+    if !has_rollups(&store.db).await? {
+        return Ok(Vec::new());
+    }
+    let txn = store.db.begin().await?;
+    txn.execute_unprepared("LOCK TABLE orders IN SHARE MODE")
+        .await?;
+    let repaired = rollup_differences(&txn).await?;
+    if !repaired.is_empty() {
+        txn.execute_unprepared("DELETE FROM order_rollups").await?;
+        txn.execute_unprepared(
+            "INSERT INTO order_rollups (grain, bucket, status, shard, order_count, total_cents)
+             SELECT g, order_rollup_bucket(g, created_at), status, 0, COUNT(*), SUM(total_cents)::BIGINT
+             FROM orders CROSS JOIN generate_series(0, 3) AS g
+             GROUP BY 1, 2, 3",
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(repaired)
+}

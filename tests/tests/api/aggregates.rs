@@ -1,4 +1,5 @@
-//! The per-customer aggregates kept by the database: exact after every
+//! The per-customer aggregates (and, on PostgreSQL, the order rollups)
+//! kept by the database: exact after every
 //! kind of write (the server's, `import`, `seed`, and writes made outside
 //! the server), equal to a full recompute under concurrent writers, and a
 //! ranking equal to the plain aggregate it replaced, ties included.
@@ -13,6 +14,11 @@ use crate::helpers::{TestApp, data, spawn_app};
 async fn assert_exact(app: &TestApp, after: &str) {
     let differences = service::stats::check(app.store()).await.expect("check");
     assert!(differences.is_empty(), "after {after}: {differences:?}");
+    // The order rollups too (PostgreSQL keeps them; SQLite has none).
+    let rollups = service::stats::check_rollups(app.store())
+        .await
+        .expect("check the rollups");
+    assert!(rollups.is_empty(), "after {after}: {rollups:?}");
 }
 
 /// The ranking as the plain aggregate over `orders` computes it (what

@@ -97,7 +97,7 @@ async fn every_migration_rolls_back_and_reapplies() {
     let status = Migrator::get_migration_with_status(&db)
         .await
         .expect("status");
-    assert_eq!(status.len(), 6);
+    assert_eq!(status.len(), 7);
     assert!(
         status
             .iter()
@@ -105,7 +105,17 @@ async fn every_migration_rolls_back_and_reapplies() {
     );
     assert!(has_column(&db, backend, "customers", "phone").await);
 
-    // Down one: the name search index goes (PostgreSQL, where pg_trgm
+    // Down one: the order rollups go (PostgreSQL; SQLite has none).
+    assert_eq!(
+        has_column(&db, backend, "order_rollups", "bucket").await,
+        backend == sea_orm::DbBackend::Postgres
+    );
+    Migrator::down(&db, Some(1))
+        .await
+        .expect("down the rollups");
+    assert!(!has_column(&db, backend, "order_rollups", "bucket").await);
+
+    // Down one more: the name search index goes (PostgreSQL, where pg_trgm
     // is available here; SQLite has none).
     let trigrams = index_definition(&db, backend, "idx_customers_name_trgm").await;
     if backend == sea_orm::DbBackend::Postgres {
@@ -186,7 +196,7 @@ async fn every_migration_rolls_back_and_reapplies() {
             .await
             .expect("pending")
             .len(),
-        6
+        7
     );
 
     // Up again: everything is back and usable.
@@ -255,9 +265,9 @@ async fn the_migrate_commands_move_the_schema_version() {
         .expect("connect");
     assert!(has_column(&db, test_db.backend, "customers", "phone").await);
 
-    run(&["migrate", "down", "-n", "2"])
+    run(&["migrate", "down", "-n", "3"])
         .await
-        .expect("migrate down (the two index migrations)");
+        .expect("migrate down (the rollups and the two index migrations)");
     assert!(has_column(&db, test_db.backend, "customer_stats", "customer_id").await);
     run(&["migrate", "down"])
         .await
@@ -268,7 +278,7 @@ async fn the_migrate_commands_move_the_schema_version() {
             .await
             .expect("pending")
             .len(),
-        3
+        4
     );
     run(&["migrate", "down", "-n", "2"])
         .await
@@ -280,7 +290,7 @@ async fn the_migrate_commands_move_the_schema_version() {
             .await
             .expect("pending")
             .len(),
-        5
+        6
     );
 
     run(&["migrate", "status"]).await.expect("migrate status");

@@ -51,28 +51,35 @@ pub struct IntrospectionSizes {
 }
 
 impl IntrospectionSizes {
+    /// The lists of the schema's introspection, sized so that a full
+    /// introspection query costs what it returns: `types` is every type,
+    /// and each type's `fields` (or `inputFields`, `enumValues`) and each
+    /// field's `args` count as the schema's totals spread over them (the
+    /// product over the levels is the total, not the largest type times
+    /// the number of types).
     pub fn of(index: &SchemaIndex, names: &[&str]) -> Self {
-        let mut sizes = IntrospectionSizes {
-            // The introspection types themselves, and the directive locations enum.
-            types: names.len() as u64 + 8,
-            fields: 12,
-            args: 4,
-            enum_values: 19,
-        };
+        // The introspection types themselves (`__Type` and its kin: about
+        // 40 fields, 6 arguments) and their two enums (27 values).
+        let types = names.len() as u64 + 8;
+        let (mut fields, mut args, mut enum_values) = (40u64, 6u64, 27u64);
         for name in names {
             match index.get(name) {
                 Some(TypeDef::Object(f)) => {
-                    sizes.fields = sizes.fields.max(f.len() as u64);
-                    for def in f.values() {
-                        sizes.args = sizes.args.max(def.args.len() as u64);
-                    }
+                    fields += f.len() as u64;
+                    args += f.values().map(|d| d.args.len() as u64).sum::<u64>();
                 }
-                Some(TypeDef::Input(f)) => sizes.fields = sizes.fields.max(f.len() as u64),
-                Some(TypeDef::Enum(v)) => sizes.enum_values = sizes.enum_values.max(v.len() as u64),
+                Some(TypeDef::Input(f)) => fields += f.len() as u64,
+                Some(TypeDef::Enum(v)) => enum_values += v.len() as u64,
                 _ => {}
             }
         }
-        sizes
+        let per = |total: u64, over: u64| total.div_ceil(over.max(1)).max(1);
+        IntrospectionSizes {
+            types,
+            fields: per(fields, types),
+            args: per(args, fields),
+            enum_values: per(enum_values, types),
+        }
     }
 
     fn list_size(&self, field: &str) -> u64 {

@@ -9,6 +9,10 @@
 //!
 //! A read whose arguments do not parse is left out: its resolver refuses
 //! it with a precise error, and nothing below it runs.
+//!
+//! The file stays whole: one recursion over the operation finds every
+//! kind of composed read (lists, counts, aggregates), and splitting it
+//! would split that walk.
 
 use async_graphql::parser::types::{
     ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
@@ -79,9 +83,6 @@ pub fn reads(
     }
     Ok(walker.reads)
 }
-
-/// Groups `ordersGrouped` returns when `first` is not given.
-pub const DEFAULT_GROUPS: u64 = 100;
 
 /// Fragment spreads followed at most (the expansion limit already refused
 /// anything bigger; this only bounds the walk itself).
@@ -277,7 +278,7 @@ impl<'a> Walker<'a> {
             let groups = field
                 .get_argument("first")
                 .and_then(|v| as_i64(&resolve(&v.node, self.variables)))
-                .map_or(DEFAULT_GROUPS, |n| {
+                .map_or(service::aggregates::DEFAULT_GROUPS, |n| {
                     u64::try_from(n)
                         .unwrap_or(0)
                         .min(service::aggregates::MAX_GROUPS)

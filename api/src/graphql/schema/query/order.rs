@@ -2,7 +2,6 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
 
-use crate::graphql::engine::rows::DEFAULT_GROUPS;
 use crate::graphql::runtime::db_gate::gated;
 use crate::graphql::runtime::error::ServiceResultExt;
 use crate::graphql::schema::loaders::OrderId;
@@ -147,7 +146,7 @@ impl OrderQuery {
         >,
         #[graphql(default = 100, desc = "How many groups, 1 to 1000.")] first: i32,
     ) -> async_graphql::Result<Vec<OrderGroup>> {
-        debug_assert_eq!(DEFAULT_GROUPS, 100);
+        debug_assert_eq!(service::aggregates::DEFAULT_GROUPS, 100);
         Box::pin(async move {
             let grouping = aggregates::grouping(
                 &group_by,

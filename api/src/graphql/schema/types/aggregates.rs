@@ -23,6 +23,7 @@ fn cents(c: Option<i64>) -> Option<Decimal> {
     c.map(|c| Decimal(Money::from_cents(c)))
 }
 
+/// Count, sum, mean, minimum and maximum of the totals of some orders.
 #[Object]
 impl OrderAggregate {
     /// How many orders.
@@ -55,12 +56,17 @@ impl OrderAggregate {
 /// What `ordersGrouped` groups by.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum OrderGroupKey {
+    /// The order's status.
     Status,
+    /// The order's customer.
     Customer,
+    /// The local date in `timeZone`.
     Day,
-    /// ISO week, starting Monday.
+    /// ISO week, starting Monday, in `timeZone`.
     Week,
+    /// The local month in `timeZone`.
     Month,
+    /// The local year in `timeZone`.
     Year,
 }
 
@@ -80,13 +86,22 @@ impl From<OrderGroupKey> for GroupKey {
 /// How groups are sorted: by their keys, count, sum or rounded mean.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum OrderGroupOrderBy {
+    /// The group keys in `groupBy` order, all ascending (CUSTOMER by id,
+    /// STATUS by name, periods by time).
     KeyAsc,
+    /// The group keys in `groupBy` order, all descending.
     KeyDesc,
+    /// Fewest orders first.
     CountAsc,
+    /// Most orders first.
     CountDesc,
+    /// Smallest sum first.
     SumAsc,
+    /// Largest sum first.
     SumDesc,
+    /// Smallest rounded mean first.
     AvgAsc,
+    /// Largest rounded mean first.
     AvgDesc,
 }
 
@@ -164,6 +179,8 @@ pub fn grouping(
 /// aggregates.
 pub struct OrderGroup(pub aggregates::Group);
 
+/// One group of orders: its keys (null for keys not grouped by) and its
+/// aggregates.
 #[Object]
 impl OrderGroup {
     /// Set when grouped by STATUS.
