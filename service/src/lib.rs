@@ -181,6 +181,12 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the database keeps order rollups, as the catalog last read
+    /// found (at start, then every minute while requests come).
+    pub fn keeps_rollups(&self) -> bool {
+        self.catalog.rollups()
+    }
+
     pub fn customers<'a>(&'a self, view: &'a View) -> CustomerService<'a> {
         CustomerService::new(self, view)
     }

@@ -95,10 +95,30 @@ impl<'a> OrderService<'a> {
     }
 
     /// The aggregates of the orders a composed filter selects (see
-    /// [`crate::aggregates`]).
+    /// [`crate::aggregates`]): from the kept rollups when the database
+    /// keeps them, the filter is on statuses and creation instants only,
+    /// and `min`/`max` are not wanted; else from the orders.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn aggregate_where(&self, filter: &Where<OrderField>) -> Result<aggregates::Totals> {
+    pub async fn aggregate_where(
+        &self,
+        filter: &Where<OrderField>,
+        wants_extremes: bool,
+    ) -> Result<aggregates::Totals> {
+        if let Some(f) = self.rollup_filter(filter, wants_extremes) {
+            return aggregates::rollups::aggregate(&self.store.db, &f).await;
+        }
         aggregates::aggregate(&self.store.db, self.view, filter).await
+    }
+
+    fn rollup_filter(
+        &self,
+        filter: &Where<OrderField>,
+        wants_extremes: bool,
+    ) -> Option<aggregates::rollups::RollupFilter> {
+        if wants_extremes || !self.view.is_unrestricted() || !self.store.keeps_rollups() {
+            return None;
+        }
+        aggregates::rollups::RollupFilter::of(filter)
     }
 
     /// The aggregates of each customer's orders a composed filter selects,
@@ -112,13 +132,22 @@ impl<'a> OrderService<'a> {
         aggregates::aggregates_of_customers(&self.store.db, self.view, filter, customer_ids).await
     }
 
-    /// The groups of the orders a composed filter selects.
+    /// The groups of the orders a composed filter selects: from the kept
+    /// rollups under the conditions of [`Self::aggregate_where`] and
+    /// without a CUSTOMER key; else from the orders.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn grouped_where(
         &self,
         filter: &Where<OrderField>,
         grouping: &aggregates::Grouping,
+        wants_extremes: bool,
     ) -> Result<Vec<aggregates::Group>> {
+        if aggregates::rollups::groups_by_rollups(grouping)
+            && let Some(f) = self.rollup_filter(filter, wants_extremes)
+        {
+            let groups = aggregates::rollups::grouped(&self.store.db, &f, grouping).await?;
+            return Ok(aggregates::finish(groups, grouping));
+        }
         aggregates::grouped(&self.store.db, self.view, filter, grouping).await
     }
 

@@ -11,6 +11,7 @@
 //! before it runs by the query builder's row budget.
 
 pub mod periods;
+pub mod rollups;
 mod statements;
 
 use std::cmp::Ordering;
@@ -223,7 +224,7 @@ impl Having {
 
 /// A group's keys while grouping.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-struct GroupId {
+pub(crate) struct GroupId {
     status: Option<OrderStatus>,
     customer: Option<i64>,
     period: Option<NaiveDate>,
@@ -274,6 +275,12 @@ pub fn group(orders: impl IntoIterator<Item = OrderFacts>, grouping: &Grouping) 
         };
         groups.entry(id).or_default().add(o.total_cents);
     }
+    finish(groups, grouping)
+}
+
+/// Groups already summed, kept, sorted and cut as `grouping` asks.
+pub(crate) fn finish(groups: HashMap<GroupId, Totals>, grouping: &Grouping) -> Vec<Group> {
+    let period = grouping.period();
     let mut kept: Vec<(GroupId, Totals)> = groups
         .into_iter()
         .filter(|(_, t)| grouping.having.admits(t))

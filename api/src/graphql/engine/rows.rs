@@ -25,6 +25,7 @@ use super::cost::list_rows;
 use super::schema_index::{SchemaIndex, is_list, named};
 use super::variables::{as_i64, directive_condition, resolve};
 use crate::graphql::schema::scalars::MAX_PAGE;
+use crate::graphql::schema::types::aggregates::OrderGroupKey;
 use crate::graphql::schema::types::inputs::{CustomerFilter, OrderFilter};
 use crate::graphql::schema::types::lists::{self, DEFAULT_NESTED_PAGE, DEFAULT_ROOT_PAGE};
 use crate::graphql::schema::types::wheres::{
@@ -82,6 +83,15 @@ pub fn reads(
         ));
     }
     Ok(walker.reads)
+}
+
+/// Whether an aggregate's selection may ask for `min` or `max` (which the
+/// rollups do not keep): a fragment counts as asking.
+fn wants_extremes(set: &SelectionSet) -> bool {
+    set.items.iter().any(|item| match &item.node {
+        Selection::Field(f) => matches!(f.node.name.node.as_str(), "min" | "max"),
+        Selection::InlineFragment(_) | Selection::FragmentSpread(_) => true,
+    })
 }
 
 /// Fragment spreads followed at most (the expansion limit already refused
@@ -265,9 +275,17 @@ impl<'a> Walker<'a> {
             return;
         };
         self.measure(list.filter.size());
+        let by_rollups = !wants_extremes(&field.selection_set.node)
+            && service::aggregates::rollups::RollupFilter::of(&list.filter).is_some()
+            && match self.arg::<Vec<OrderGroupKey>>(field, "groupBy") {
+                Ok(Some(keys)) => !keys.contains(&OrderGroupKey::Customer),
+                Ok(None) => true,
+                Err(()) => false,
+            };
         self.reads.push(match parents {
             None => Read::AggregateOrders {
                 filter: list.filter,
+                by_rollups,
             },
             Some(customers) => Read::AggregateOrdersPerCustomer {
                 filter: list.filter,

@@ -37,13 +37,17 @@ pub struct Table {
 pub struct Catalog {
     pub customers: Table,
     pub orders: Table,
+    /// The database keeps order rollups (PostgreSQL, seventh migration).
+    pub rollups: bool,
 }
 
 impl Catalog {
     /// Reads both tables now.
     pub async fn read<C: ConnectionTrait>(db: &C) -> Result<Catalog, DbErr> {
         let indexes = indexes(db).await?;
+        let rollups = crate::stats::has_rollups(db).await.unwrap_or(false);
         Ok(Catalog {
+            rollups,
             customers: Table {
                 rows: rows(db, "customers").await?,
                 indexes: indexes.customers,
@@ -131,6 +135,15 @@ impl CatalogCache {
             });
         }
         Ok(catalog)
+    }
+
+    /// Whether the last reading found the order rollups.
+    pub fn rollups(&self) -> bool {
+        self.last
+            .lock()
+            .ok()
+            .and_then(|last| last.as_ref().map(|(_, c)| c.rollups))
+            .unwrap_or(false)
     }
 
     /// The catalog read now.

@@ -66,8 +66,13 @@ pub enum Read {
         filter: Where<OrderField>,
         customers: u64,
     },
-    /// `ordersAggregate` or `ordersGrouped`: every matching order read.
-    AggregateOrders { filter: Where<OrderField> },
+    /// `ordersAggregate` or `ordersGrouped`: every matching order read,
+    /// or, when `by_rollups` and the database keeps rollups, a few rollup
+    /// rows per period.
+    AggregateOrders {
+        filter: Where<OrderField>,
+        by_rollups: bool,
+    },
     /// `Customer.ordersAggregate`: each customer's matching orders read.
     AggregateOrdersPerCustomer {
         filter: Where<OrderField>,

@@ -26,7 +26,7 @@ pub(super) fn structural(
             Read::CountOrders { filter } if !super::super::answered_by_stats(filter) => {
                 (Shape::of_orders_count(filter, false), true)
             }
-            Read::AggregateOrders { filter } => (Shape::of_orders_count(filter, false), true),
+            Read::AggregateOrders { filter, .. } => (Shape::of_orders_count(filter, false), true),
             Read::CountOrdersPerCustomer { filter, .. }
                 if !super::super::answered_by_stats(filter) =>
             {

@@ -109,7 +109,14 @@ async fn five_hundred_random_groupings_equal_a_plain_computation_with_writes_bet
     };
     let first_batch = make(&mut rng, 250);
     data(&app.mutate(CREATE, json!({ "i": first_batch })).await);
-    let q = "query($w: OrderWhere, $g: [OrderGroupKey!]!, $tz: String, $h: OrderGroupHaving, $o: [OrderGroupOrderBy!], $f: Int) { ordersGrouped(where: $w, groupBy: $g, timeZone: $tz, having: $h, orderBy: $o, first: $f) { status customer { id } period periodLabel count sum avg min max } }";
+    // With `min`/`max` the orders answer; without them, on PostgreSQL, the
+    // rollups do when the `where` is on statuses and instants only.
+    let q = |extremes: bool| {
+        format!(
+            "query($w: OrderWhere, $g: [OrderGroupKey!]!, $tz: String, $h: OrderGroupHaving, $o: [OrderGroupOrderBy!], $f: Int) {{ ordersGrouped(where: $w, groupBy: $g, timeZone: $tz, having: $h, orderBy: $o, first: $f) {{ status customer {{ id }} period periodLabel count sum avg {} }} }}",
+            if extremes { "min max" } else { "" }
+        )
+    };
     let mut rows = all_orders(&app).await;
     for round in 0..500 {
         if round % 100 == 99 {
@@ -284,8 +291,19 @@ async fn five_hundred_random_groupings_equal_a_plain_computation_with_writes_bet
             })
             .collect();
 
+        let extremes = rng.random_bool(0.5);
+        let expected: Vec<Value> = expected
+            .into_iter()
+            .map(|mut g| {
+                if !extremes && let Some(o) = g.as_object_mut() {
+                    o.remove("min");
+                    o.remove("max");
+                }
+                g
+            })
+            .collect();
         let vars = json!({ "w": w, "g": keys, "tz": zone, "h": having, "o": order, "f": first });
-        let resp = app.query(q, vars.clone()).await;
+        let resp = app.query(&q(extremes), vars.clone()).await;
         let got = normalize_periods(&data(&resp)["ordersGrouped"]);
         assert_eq!(got, Value::Array(expected), "round {round}: {vars}");
     }

@@ -109,7 +109,9 @@ impl OrderQuery {
             let list = lists::orders_list(None, where_.as_deref(), None)?;
             let totals = gated(
                 ctx,
-                store(ctx).orders(view(ctx)).aggregate_where(&list.filter),
+                store(ctx)
+                    .orders(view(ctx))
+                    .aggregate_where(&list.filter, wants_extremes(ctx)),
             )
             .await
             .gql()?;
@@ -158,9 +160,11 @@ impl OrderQuery {
             let list = lists::orders_list(None, where_.as_deref(), None)?;
             let groups = gated(
                 ctx,
-                store(ctx)
-                    .orders(view(ctx))
-                    .grouped_where(&list.filter, &grouping),
+                store(ctx).orders(view(ctx)).grouped_where(
+                    &list.filter,
+                    &grouping,
+                    wants_extremes(ctx),
+                ),
             )
             .await
             .gql()?;
@@ -168,4 +172,11 @@ impl OrderQuery {
         })
         .await
     }
+}
+
+/// Whether the selection asks for `min` or `max` (which only the orders
+/// themselves answer).
+fn wants_extremes(ctx: &Context<'_>) -> bool {
+    let fields = ctx.look_ahead();
+    fields.field("min").exists() || fields.field("max").exists()
 }
