@@ -8,6 +8,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait, Value};
 
 use crate::aggregates;
+use crate::aggregates::rollups::{Kept, RollupFilter};
 use crate::bulk;
 use crate::cache::{Scope, Slot};
 use crate::compose::order::{KeyValue, OrderSortKey, Sort};
@@ -104,21 +105,30 @@ impl<'a> OrderService<'a> {
         filter: &Where<OrderField>,
         wants_extremes: bool,
     ) -> Result<aggregates::Totals> {
-        if let Some(f) = self.rollup_filter(filter, wants_extremes) {
+        if self.kept(filter, None, wants_extremes) == Kept::Rollups
+            && let Some(f) = RollupFilter::of(filter)
+        {
             return aggregates::rollups::aggregate(&self.store.db, &f).await;
         }
         aggregates::aggregate(&self.store.db, self.view, filter).await
     }
 
-    fn rollup_filter(
+    /// What answers an aggregate for this caller (see
+    /// [`aggregates::rollups::kept`]): only the unrestricted view reads
+    /// what is kept for everyone, and rollups only where they exist.
+    fn kept(
         &self,
         filter: &Where<OrderField>,
+        keys: Option<&[aggregates::GroupKey]>,
         wants_extremes: bool,
-    ) -> Option<aggregates::rollups::RollupFilter> {
-        if wants_extremes || !self.view.is_unrestricted() || !self.store.keeps_rollups() {
-            return None;
+    ) -> Kept {
+        if !self.view.is_unrestricted() {
+            return Kept::Nothing;
         }
-        aggregates::rollups::RollupFilter::of(filter)
+        match aggregates::rollups::kept(filter, keys, wants_extremes) {
+            Kept::Rollups if !self.store.keeps_rollups() => Kept::Nothing,
+            k => k,
+        }
     }
 
     /// The aggregates of each customer's orders a composed filter selects,
@@ -133,8 +143,8 @@ impl<'a> OrderService<'a> {
     }
 
     /// The groups of the orders a composed filter selects: from the kept
-    /// rollups under the conditions of [`Self::aggregate_where`] and
-    /// without a CUSTOMER key; else from the orders.
+    /// rollups or per-customer aggregates where they answer (see
+    /// [`Self::kept`]); else from the orders.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn grouped_where(
         &self,
@@ -142,13 +152,19 @@ impl<'a> OrderService<'a> {
         grouping: &aggregates::Grouping,
         wants_extremes: bool,
     ) -> Result<Vec<aggregates::Group>> {
-        if aggregates::rollups::groups_by_rollups(grouping)
-            && let Some(f) = self.rollup_filter(filter, wants_extremes)
-        {
-            let groups = aggregates::rollups::grouped(&self.store.db, &f, grouping).await?;
-            return Ok(aggregates::finish(groups, grouping));
-        }
-        aggregates::grouped(&self.store.db, self.view, filter, grouping).await
+        let groups = match self.kept(filter, Some(grouping.keys()), wants_extremes) {
+            Kept::Rollups => match RollupFilter::of(filter) {
+                Some(f) => aggregates::rollups::grouped(&self.store.db, &f, grouping).await?,
+                None => {
+                    return aggregates::grouped(&self.store.db, self.view, filter, grouping).await;
+                }
+            },
+            Kept::CustomerStats => aggregates::rollups::by_customer(&self.store.db).await?,
+            Kept::Nothing => {
+                return aggregates::grouped(&self.store.db, self.view, filter, grouping).await;
+            }
+        };
+        Ok(aggregates::finish(groups, grouping))
     }
 
     /// The customers with at least `min_orders` orders, by total spent

@@ -97,9 +97,33 @@ impl RollupFilter {
     }
 }
 
-/// Whether a grouping can be answered from the rollups: no CUSTOMER key.
-pub fn groups_by_rollups(grouping: &Grouping) -> bool {
-    !grouping.keys().contains(&GroupKey::Customer)
+/// What the server keeps that can answer an aggregate instead of the
+/// orders themselves.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Kept {
+    /// Nothing: the orders are read.
+    Nothing,
+    /// The order rollups (where the database keeps them).
+    Rollups,
+    /// The per-customer aggregates: grouped by CUSTOMER alone, no `where`.
+    CustomerStats,
+}
+
+/// What can answer an aggregate over `filter` (grouped by `keys`, when
+/// grouped), given whether the selection wants `min`/`max` (kept nowhere).
+/// The engine's row budget and the service decide with this one function.
+pub fn kept(filter: &Where<OrderField>, keys: Option<&[GroupKey]>, wants_extremes: bool) -> Kept {
+    if wants_extremes {
+        return Kept::Nothing;
+    }
+    let by_customer = keys.is_some_and(|k| k.contains(&GroupKey::Customer));
+    let unfiltered = matches!(filter, Where::And(items) if items.is_empty());
+    match keys {
+        Some([GroupKey::Customer]) if unfiltered => Kept::CustomerStats,
+        _ if by_customer => Kept::Nothing,
+        _ if RollupFilter::of(filter).is_some() => Kept::Rollups,
+        _ => Kept::Nothing,
+    }
 }
 
 const QUARTER: i64 = 900;
@@ -385,6 +409,35 @@ pub(crate) async fn grouped(
     }
     txn.commit().await?;
     Ok(groups)
+}
+
+/// Every customer with orders and its count and sum, from the kept
+/// per-customer aggregates (one statement).
+pub(crate) async fn by_customer<C: ConnectionTrait>(db: &C) -> Result<HashMap<GroupId, Totals>> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT customer_id, order_count, total_cents FROM customer_stats WHERE order_count > 0",
+        ))
+        .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let id: i64 = row.try_get("", "customer_id")?;
+        out.insert(
+            GroupId {
+                status: None,
+                customer: Some(id),
+                period: None,
+            },
+            Totals {
+                count: row.try_get("", "order_count")?,
+                sum_cents: row.try_get("", "total_cents")?,
+                min_cents: None,
+                max_cents: None,
+            },
+        );
+    }
+    Ok(out)
 }
 
 fn next_period(p: Period, date: chrono::NaiveDate) -> chrono::NaiveDate {

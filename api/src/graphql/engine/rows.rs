@@ -275,17 +275,20 @@ impl<'a> Walker<'a> {
             return;
         };
         self.measure(list.filter.size());
-        let by_rollups = !wants_extremes(&field.selection_set.node)
-            && service::aggregates::rollups::RollupFilter::of(&list.filter).is_some()
-            && match self.arg::<Vec<OrderGroupKey>>(field, "groupBy") {
-                Ok(Some(keys)) => !keys.contains(&OrderGroupKey::Customer),
-                Ok(None) => true,
-                Err(()) => false,
+        let keys: Option<Vec<service::aggregates::GroupKey>> =
+            match self.arg::<Vec<OrderGroupKey>>(field, "groupBy") {
+                Ok(keys) => keys.map(|k| k.into_iter().map(Into::into).collect()),
+                Err(()) => return,
             };
+        let kept = service::aggregates::rollups::kept(
+            &list.filter,
+            keys.as_deref(),
+            wants_extremes(&field.selection_set.node),
+        );
         self.reads.push(match parents {
             None => Read::AggregateOrders {
                 filter: list.filter,
-                by_rollups,
+                kept,
             },
             Some(customers) => Read::AggregateOrdersPerCustomer {
                 filter: list.filter,

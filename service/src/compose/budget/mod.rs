@@ -67,11 +67,11 @@ pub enum Read {
         customers: u64,
     },
     /// `ordersAggregate` or `ordersGrouped`: every matching order read,
-    /// or, when `by_rollups` and the database keeps rollups, a few rollup
-    /// rows per period.
+    /// or what is kept (`kept`): a few rollup rows per period where the
+    /// database keeps rollups, or the per-customer aggregates.
     AggregateOrders {
         filter: Where<OrderField>,
-        by_rollups: bool,
+        kept: crate::aggregates::rollups::Kept,
     },
     /// `Customer.ordersAggregate`: each customer's matching orders read.
     AggregateOrdersPerCustomer {

@@ -26,6 +26,7 @@ use super::super::shape::{Shape, conjuncts};
 use super::super::{CustomerField, OrderField, Where};
 use super::Read;
 use super::catalog::{Catalog, Table};
+use crate::aggregates::rollups::Kept;
 
 /// The rows an aggregate answered from the rollups reads, as the budget
 /// counts it: a few rollup rows per status and period (a day in a whole-
@@ -242,8 +243,13 @@ impl<'a> Model<'a> {
                 self.catalog.customers.rows
             }
             Read::AggregateOrders {
-                by_rollups: true, ..
+                kept: Kept::Rollups,
+                ..
             } if self.catalog.rollups => ROLLUP_READ,
+            Read::AggregateOrders {
+                kept: Kept::CustomerStats,
+                ..
+            } => self.catalog.customers.rows,
             Read::CountOrders { filter } | Read::AggregateOrders { filter, .. } => {
                 self.cost(filter, None, None, false)
             }

@@ -3,6 +3,7 @@
 
 use sea_orm::{ConnectionTrait, DbErr};
 
+use super::super::Where;
 use super::super::shape::Shape;
 use super::catalog::Catalog;
 use super::{OverBudget, Read, Within, whole};
@@ -26,6 +27,10 @@ pub(super) fn structural(
             Read::CountOrders { filter } if !super::super::answered_by_stats(filter) => {
                 (Shape::of_orders_count(filter, false), true)
             }
+            Read::AggregateOrders {
+                kept: crate::aggregates::rollups::Kept::CustomerStats,
+                ..
+            } => (Shape::of_customers_count(&Where::And(Vec::new())), true),
             Read::AggregateOrders { filter, .. } => (Shape::of_orders_count(filter, false), true),
             Read::CountOrdersPerCustomer { filter, .. }
                 if !super::super::answered_by_stats(filter) =>

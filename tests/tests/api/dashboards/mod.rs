@@ -281,6 +281,25 @@ async fn aggregates_obey_the_row_budget() {
             "{query}: at most the estimate ran"
         );
     }
+    // The article's query without `min`/`max` reads the kept per-customer
+    // aggregates (one row per customer): within the budget, on both
+    // backends; asking for `min` reads the orders again.
+    let article = |extra: &str| {
+        format!(
+            "{{ ordersGrouped(groupBy: [CUSTOMER], having: {{count: {{gt: 1}}}}, orderBy: [SUM_DESC], first: 10) {{ customer {{ id }} count sum {extra} }} }}"
+        )
+    };
+    let resp = app.query(&article(""), json!({})).await;
+    assert_eq!(
+        data(&resp)["ordersGrouped"],
+        json!([
+            { "customer": { "id": ids[0].to_string() }, "count": 5, "sum": "5.00" },
+            { "customer": { "id": ids[1].to_string() }, "count": 5, "sum": "5.00" },
+        ])
+    );
+    let resp = app.query(&article("min"), json!({})).await;
+    assert_eq!(error_code(&resp), "QUERY_TOO_EXPENSIVE", "{resp}");
+
     // One customer's orders through the per-customer index: within it.
     let one = app
         .query(
