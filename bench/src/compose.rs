@@ -83,7 +83,11 @@ fn ideal_a(position: Option<(i64, i64)>) -> String {
 const IDEAL_B: &str = "SELECT c.id, c.name, c.email, c.phone, c.created_at, COALESCE(s.total_cents, 0) AS t FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id WHERE lower(c.name) LIKE '%ann%' ORDER BY t DESC, c.id DESC LIMIT 21;\nSELECT count(*) FROM customers WHERE lower(name) LIKE '%ann%';\n";
 const IDEAL_C: &str = "SELECT c.id, c.name, c.email, c.phone, c.created_at FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.status = 'PENDING' AND o.total_cents > 45000) ORDER BY c.name, c.id LIMIT 21;\n";
 
-async fn post(client: &reqwest::Client, endpoint: &str, query: &str) -> anyhow::Result<Value> {
+pub(crate) async fn post(
+    client: &reqwest::Client,
+    endpoint: &str,
+    query: &str,
+) -> anyhow::Result<Value> {
     Ok(client
         .post(endpoint)
         .json(&json!({ "query": query }))
@@ -93,12 +97,12 @@ async fn post(client: &reqwest::Client, endpoint: &str, query: &str) -> anyhow::
         .await?)
 }
 
-fn code(body: &Value) -> Option<&str> {
+pub(crate) fn code(body: &Value) -> Option<&str> {
     body["errors"][0]["extensions"]["code"].as_str()
 }
 
 /// A wrk script posting `query`, in a file of its own.
-fn lua(dir: &std::path::Path, name: &str, query: &str) -> anyhow::Result<PathBuf> {
+pub(crate) fn lua(dir: &std::path::Path, name: &str, query: &str) -> anyhow::Result<PathBuf> {
     let body = serde_json::to_string(&json!({ "query": query }))?;
     let path = dir.join(format!("{name}.lua"));
     std::fs::write(
@@ -108,6 +112,53 @@ fn lua(dir: &std::path::Path, name: &str, query: &str) -> anyhow::Result<PathBuf
         ),
     )?;
     Ok(path)
+}
+
+/// Where and how long a request is measured against its SQL.
+pub(crate) struct Measured<'a> {
+    pub wrk: &'a WrkArgs,
+    pub url: &'a str,
+    pub endpoint: &'a str,
+    pub dir: &'a std::path::Path,
+    pub seconds: u64,
+}
+
+impl Measured<'_> {
+    /// pgbench running `sql`, then wrk posting `query` (after a 2 s
+    /// warm-up): one table row, `| name | rows | req/s | p50 | p99 |
+    /// errors | tps | ratio |`.
+    pub(crate) async fn side_by_side(
+        &self,
+        file: &str,
+        name: &str,
+        rows: usize,
+        query: &str,
+        sql: &str,
+    ) -> anyhow::Result<()> {
+        let script = lua(self.dir, file, query)?;
+        let sql_path = self.dir.join(format!("{file}.sql"));
+        std::fs::write(&sql_path, sql)?;
+        let (tps, _) = pgbench_run(
+            self.wrk,
+            self.url,
+            sql_path.to_str().context("path")?,
+            self.seconds,
+        )
+        .await?;
+        let script = script.to_str().context("path")?;
+        wrk_run(self.wrk, self.endpoint, script, 2).await?;
+        let w = wrk_run(self.wrk, self.endpoint, script, self.seconds).await?;
+        println!(
+            "| {name} | {rows} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.2} |",
+            w.rps,
+            w.p50_ms,
+            w.p99_ms,
+            w.errors,
+            tps,
+            w.rps / tps.max(1e-9)
+        );
+        Ok(())
+    }
 }
 
 pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
@@ -180,28 +231,16 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
             .iter()
             .find_map(|f| body["data"][f]["nodes"].as_array().map(Vec::len))
             .unwrap_or(0);
-        let script = lua(&dir, &format!("screen{i}"), query)?;
-        let sql_path = dir.join(format!("screen{i}.sql"));
-        std::fs::write(&sql_path, sql)?;
-        let (tps, _) =
-            pgbench_run(&wrk, &url, sql_path.to_str().context("path")?, args.seconds).await?;
-        wrk_run(&wrk, &endpoint, script.to_str().context("path")?, 2).await?;
-        let w = wrk_run(
-            &wrk,
-            &endpoint,
-            script.to_str().context("path")?,
-            args.seconds,
-        )
-        .await?;
-        println!(
-            "| {name} | {rows} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.2} |",
-            w.rps,
-            w.p50_ms,
-            w.p99_ms,
-            w.errors,
-            tps,
-            w.rps / tps.max(1e-9)
-        );
+        let measured = Measured {
+            wrk: &wrk,
+            url: &url,
+            endpoint: &endpoint,
+            dir: &dir,
+            seconds: args.seconds,
+        };
+        measured
+            .side_by_side(&format!("screen{i}"), name, rows, query, sql)
+            .await?;
     }
     let _ = std::fs::remove_dir_all(&dir);
 

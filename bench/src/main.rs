@@ -10,6 +10,7 @@ mod cache;
 mod cluster;
 mod compose;
 mod compositions;
+mod dashboards;
 mod dataset;
 mod driver;
 mod harness;
@@ -60,6 +61,8 @@ enum Command {
     Replicas(replicas::Args),
     /// The query builder: the README's screens against pgbench, random compositions.
     Compose(compose::Args),
+    /// Four dashboard aggregates against the plain SQL GROUP BY they replace.
+    Dashboards(dashboards::Args),
 }
 
 #[tokio::main]
@@ -80,5 +83,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Live(args) => live::run(&base, args).await,
         Command::Replicas(args) => replicas::run(&base, args).await,
         Command::Compose(args) => compose::run(&base, args).await,
+        Command::Dashboards(args) => dashboards::run(&base, args).await,
     }
 }
