@@ -159,7 +159,9 @@ impl<'a> OrderService<'a> {
                     return aggregates::grouped(&self.store.db, self.view, filter, grouping).await;
                 }
             },
-            Kept::CustomerStats => aggregates::rollups::by_customer(&self.store.db).await?,
+            Kept::CustomerStats => {
+                aggregates::rollups::by_customer(&self.store.db, grouping).await?
+            }
             Kept::Nothing => {
                 return aggregates::grouped(&self.store.db, self.view, filter, grouping).await;
             }

@@ -221,6 +221,7 @@ pub async fn rebuild_rollups(store: &Store) -> Result<Vec<RollupDifference>> {
              GROUP BY 1, 2, 3",
         )
         .await?;
+        txn.execute_unprepared("ANALYZE order_rollups").await?;
     }
     txn.commit().await?;
     Ok(repaired)

@@ -59,9 +59,23 @@ impl Application {
         });
         let db = connect_database(&settings.database, statements.clone(), PoolUse::Server).await?;
         if options.migrate {
-            Migrator::up(&*db, None)
-                .await
-                .context("applying migrations failed")?;
+            // A migration's backfill may run longer than the server's
+            // statement timeout: on PostgreSQL it runs on a connection of
+            // its own without it (SQLite has no timeout, and an in-memory
+            // database exists only in the server's pool).
+            if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+                let once =
+                    connect_database(&settings.database, Default::default(), PoolUse::Command)
+                        .await?;
+                Migrator::up(&*once, None)
+                    .await
+                    .context("applying migrations failed")?;
+                once.close().await.ok();
+            } else {
+                Migrator::up(&*db, None)
+                    .await
+                    .context("applying migrations failed")?;
+            }
         }
         let cache = build_cache(&settings.cache, &settings.redis)?;
         let mut store = Store::new(db, cache, settings.graphql.service_limits())

@@ -27,11 +27,14 @@ use sea_orm::{
     AccessMode, ConnectionTrait, DbBackend, IsolationLevel, Statement, TransactionTrait, Value,
 };
 
-use super::{GroupId, GroupKey, Grouping, Period, Totals, periods};
+use super::{GroupId, GroupKey, GroupOrder, Grouping, Period, Totals, periods};
+use crate::compose::Ops;
+use crate::compose::order::Dir;
 use crate::compose::{Op, OrderField, Where};
 use crate::db::Db;
 use crate::error::Result;
 use crate::model::OrderStatus;
+use crate::money::Money;
 
 /// What of a `where` the rollups answer: some statuses, and creation
 /// instants in `[from, until)` (open ends: all of them).
@@ -49,6 +52,10 @@ fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
 
 const MICRO: Duration = Duration::microseconds(1);
 
+/// How far apart both ends of a range may be to be read without the
+/// data's extent: a year (a few hundred periods at most).
+const NEAR: Duration = Duration::days(400);
+
 impl RollupFilter {
     /// The filter when `w` is a conjunction of conditions on the status and
     /// on the creation instant (ranges and equality); `None` otherwise.
@@ -59,6 +66,13 @@ impl RollupFilter {
             until: None,
         };
         f.add(w).then_some(f)
+    }
+
+    /// Both ends, when given and at most [`NEAR`] apart: the range is then
+    /// read as it is, without first narrowing it to the data's extent.
+    fn near_ends(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let (a, b) = self.from.zip(self.until)?;
+        (b - a <= NEAR).then_some((a, b))
     }
 
     fn add(&mut self, w: &Where<OrderField>) -> bool {
@@ -250,39 +264,49 @@ async fn extent<C: ConnectionTrait>(db: &C) -> Result<Option<(DateTime<Utc>, Dat
     Ok(lo.zip(hi))
 }
 
-/// Sums per part and status: the rollup rows, and the ranges read whole.
-const READ: &str = "
-    SELECT p.k AS k, r.status AS status,
-           SUM(p.sign * r.order_count)::BIGINT AS n, SUM(p.sign * r.total_cents)::BIGINT AS t
-    FROM unnest($1::int[], $2::smallint[], $3::timestamptz[], $4::int[]) AS p(k, grain, bucket, sign)
-    JOIN order_rollups r ON r.grain = p.grain AND r.bucket = p.bucket
-    WHERE r.status = ANY($5::text[])
-    GROUP BY 1, 2
-    UNION ALL
-    SELECT e.k, o.status, COUNT(*), SUM(o.total_cents)::BIGINT
-    FROM unnest($6::int[], $7::timestamptz[], $8::timestamptz[]) AS e(k, lo, hi)
-    JOIN orders o ON o.created_at >= e.lo AND o.created_at < e.hi
-    WHERE o.status = ANY($5::text[])
-    GROUP BY 1, 2";
+/// A rollup bucket: its grain and start.
+type Bucket = (i16, DateTime<Utc>);
 
-/// Sums per part `k` and status, for the parts `pieces` describes.
+/// Each distinct rollup bucket's sums per status (over its shards), and
+/// each range read whole per part and status. (Each probes its index
+/// through `LATERAL … OFFSET 0`, which keeps the subquery from being
+/// flattened into a join: a join over arrays of unknown size may otherwise
+/// be planned as a scan of the whole table.)
+const READ: &str = "
+    SELECT -1 AS k, p.grain AS grain, p.bucket AS bucket, x.status AS status,
+           SUM(x.n)::BIGINT AS n, SUM(x.t)::BIGINT AS t
+    FROM unnest($1::smallint[], $2::timestamptz[]) AS p(grain, bucket)
+    CROSS JOIN LATERAL (
+      SELECT r.status, r.order_count AS n, r.total_cents AS t FROM order_rollups r
+      WHERE r.grain = p.grain AND r.bucket = p.bucket AND r.status = ANY($3::text[])
+      OFFSET 0
+    ) x
+    GROUP BY 2, 3, 4
+    UNION ALL
+    SELECT e.k, -1::smallint, NULL::timestamptz, y.status, SUM(y.n)::BIGINT, SUM(y.t)::BIGINT
+    FROM unnest($4::int[], $5::timestamptz[], $6::timestamptz[]) AS e(k, lo, hi)
+    CROSS JOIN LATERAL (
+      SELECT o.status, COUNT(*) AS n, SUM(o.total_cents) AS t FROM orders o
+      WHERE o.created_at >= e.lo AND o.created_at < e.hi AND o.status = ANY($3::text[])
+      GROUP BY o.status
+    ) y
+    GROUP BY 1, 2, 3, 4";
+
+/// Sums per part `k` and status, for the parts `pieces` describes: every
+/// distinct bucket is read once, and counted with its sign in each part
+/// that uses it (adjacent periods share their edge hours).
 async fn read<C: ConnectionTrait>(
     db: &C,
     pieces: Pieces,
     statuses: &[OrderStatus],
 ) -> Result<HashMap<(usize, OrderStatus), Totals>> {
-    let mut rk = Vec::new();
-    let mut grains = Vec::new();
-    let mut buckets = Vec::new();
-    let mut signs = Vec::new();
+    let mut uses: HashMap<Bucket, Vec<(usize, i32)>> = HashMap::new();
     for ((k, grain, bucket), sign) in pieces.rows {
         if sign != 0 {
-            rk.push(i32::try_from(k).unwrap_or(i32::MAX));
-            grains.push(grain);
-            buckets.push(bucket);
-            signs.push(sign);
+            uses.entry((grain, bucket)).or_default().push((k, sign));
         }
     }
+    let (grains, buckets): (Vec<i16>, Vec<DateTime<Utc>>) = uses.keys().copied().unzip();
     let mut ek = Vec::new();
     let mut los = Vec::new();
     let mut his = Vec::new();
@@ -293,10 +317,8 @@ async fn read<C: ConnectionTrait>(
     }
     let names: Vec<String> = statuses.iter().map(|s| s.as_str().to_owned()).collect();
     let values: Vec<Value> = vec![
-        rk.into(),
         grains.into(),
         buckets.into(),
-        signs.into(),
         names.into(),
         ek.into(),
         los.into(),
@@ -318,17 +340,39 @@ async fn read<C: ConnectionTrait>(
         let Some(status) = OrderStatus::from_name(&status) else {
             continue;
         };
-        let e = out
-            .entry((usize::try_from(k).unwrap_or(0), status))
-            .or_default();
-        e.count += n;
-        e.sum_cents += t;
+        let parts: Vec<(usize, i64)> = if k >= 0 {
+            vec![(usize::try_from(k).unwrap_or(0), 1)]
+        } else {
+            let grain: i16 = row.try_get("", "grain")?;
+            let bucket: DateTime<Utc> = row.try_get("", "bucket")?;
+            uses.get(&(grain, bucket))
+                .map(|u| u.iter().map(|(k, s)| (*k, i64::from(*s))).collect())
+                .unwrap_or_default()
+        };
+        for (k, sign) in parts {
+            let e = out.entry((k, status)).or_default();
+            e.count += sign * n;
+            e.sum_cents += sign * t;
+        }
     }
     Ok(out)
 }
 
 /// The aggregate of the orders `filter` selects, from the rollups.
 pub async fn aggregate(db: &Db, filter: &RollupFilter) -> Result<Totals> {
+    let sum = |parts: HashMap<(usize, OrderStatus), Totals>| {
+        parts.values().fold(Totals::default(), |mut total, t| {
+            total.count += t.count;
+            total.sum_cents += t.sum_cents;
+            total
+        })
+    };
+    // Both ends given, near each other: one statement, one snapshot.
+    if let Some((a, b)) = filter.near_ends() {
+        let mut pieces = Pieces::default();
+        pieces.interval(0, a, b);
+        return Ok(sum(read(db, pieces, &filter.statuses).await?));
+    }
     let txn = db
         .begin_with_config(
             Some(IsolationLevel::RepeatableRead),
@@ -341,10 +385,7 @@ pub async fn aggregate(db: &Db, filter: &RollupFilter) -> Result<Totals> {
         let b = filter.until.unwrap_or(hi + MICRO).min(hi + MICRO);
         let mut pieces = Pieces::default();
         pieces.interval(0, a, b);
-        for t in read(&txn, pieces, &filter.statuses).await?.values() {
-            total.count += t.count;
-            total.sum_cents += t.sum_cents;
-        }
+        total = sum(read(&txn, pieces, &filter.statuses).await?);
     }
     txn.commit().await?;
     Ok(total)
@@ -357,69 +398,155 @@ pub(crate) async fn grouped(
     filter: &RollupFilter,
     grouping: &Grouping,
 ) -> Result<HashMap<GroupId, Totals>> {
+    // Both ends given, near each other: one statement, one snapshot.
+    if let Some((a, b)) = filter.near_ends() {
+        return grouped_within(db, a, b, filter, grouping).await;
+    }
     let txn = db
         .begin_with_config(
             Some(IsolationLevel::RepeatableRead),
             Some(AccessMode::ReadOnly),
         )
         .await?;
-    let mut groups: HashMap<GroupId, Totals> = HashMap::new();
+    let mut groups = HashMap::new();
     if let Some((lo, hi)) = extent(&txn).await? {
         let a = filter.from.unwrap_or(lo).max(lo);
         let b = filter.until.unwrap_or(hi + MICRO).min(hi + MICRO);
-        let period = grouping.period();
-        let mut pieces = Pieces::default();
-        // Part k: the k-th period from the one holding `a` (or everything).
-        let mut starts = Vec::new();
-        match period {
-            None => pieces.interval(0, a, b),
-            Some(p) => {
-                let tz = grouping.time_zone;
-                let mut date = p.start_of(periods::local_date(tz, a));
-                loop {
-                    let next = next_period(p, date);
-                    let (s, e) = (
-                        periods::first_instant(tz, date),
-                        periods::first_instant(tz, next),
-                    );
-                    if s >= b {
-                        break;
-                    }
-                    pieces.interval(starts.len(), s.max(a), e.min(b));
-                    starts.push(date);
-                    date = next;
-                }
-            }
-        }
-        let by_status = grouping.keys().contains(&GroupKey::Status);
-        for ((k, status), t) in read(&txn, pieces, &filter.statuses).await? {
-            if t.count == 0 {
-                continue;
-            }
-            let id = GroupId {
-                status: by_status.then_some(status),
-                customer: None,
-                period: starts.get(k).copied(),
-            };
-            let g = groups.entry(id).or_default();
-            g.count += t.count;
-            g.sum_cents += t.sum_cents;
-        }
-        groups.retain(|_, t| t.count > 0);
+        groups = grouped_within(&txn, a, b, filter, grouping).await?;
     }
     txn.commit().await?;
     Ok(groups)
 }
 
-/// Every customer with orders and its count and sum, from the kept
-/// per-customer aggregates (one statement).
-pub(crate) async fn by_customer<C: ConnectionTrait>(db: &C) -> Result<HashMap<GroupId, Totals>> {
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT customer_id, order_count, total_cents FROM customer_stats WHERE order_count > 0",
-        ))
-        .await?;
+/// The groups of the orders created in `[a, b)` that `filter` selects.
+async fn grouped_within<C: ConnectionTrait>(
+    db: &C,
+    a: DateTime<Utc>,
+    b: DateTime<Utc>,
+    filter: &RollupFilter,
+    grouping: &Grouping,
+) -> Result<HashMap<GroupId, Totals>> {
+    let mut pieces = Pieces::default();
+    // Part k: the k-th period from the one holding `a` (or everything).
+    let mut starts = Vec::new();
+    match grouping.period() {
+        None => pieces.interval(0, a, b),
+        Some(p) if a < b => {
+            let tz = grouping.time_zone;
+            let mut date = p.start_of(periods::local_date(tz, a));
+            loop {
+                let next = next_period(p, date);
+                let (s, e) = (
+                    periods::first_instant(tz, date),
+                    periods::first_instant(tz, next),
+                );
+                if s >= b {
+                    break;
+                }
+                pieces.interval(starts.len(), s.max(a), e.min(b));
+                starts.push(date);
+                date = next;
+            }
+        }
+        Some(_) => {}
+    }
+    let by_status = grouping.keys().contains(&GroupKey::Status);
+    let mut groups: HashMap<GroupId, Totals> = HashMap::new();
+    for ((k, status), t) in read(db, pieces, &filter.statuses).await? {
+        let id = GroupId {
+            status: by_status.then_some(status),
+            customer: None,
+            period: starts.get(k).copied(),
+        };
+        let g = groups.entry(id).or_default();
+        g.count += t.count;
+        g.sum_cents += t.sum_cents;
+    }
+    groups.retain(|_, t| t.count > 0);
+    Ok(groups)
+}
+
+/// The customers' groups from the kept per-customer aggregates, `having`,
+/// order and `first` applied in the statement: the article's query
+/// (`count > 5`, by sum descending, first 10) walks the ranking index and
+/// stops after its page.
+pub(crate) async fn by_customer<C: ConnectionTrait>(
+    db: &C,
+    grouping: &Grouping,
+) -> Result<HashMap<GroupId, Totals>> {
+    use entity::customer_stats::{Column, Entity};
+    use sea_orm::sea_query::{Expr, ExprTrait as _, Order, Query, SimpleExpr};
+
+    let n = || Expr::col(Column::OrderCount);
+    let t = || Expr::col(Column::TotalCents);
+    // The rounded mean of non-negative totals, in integers on both backends.
+    let avg = || -> Expr { t().mul(2).add(n()).div(n().mul(2)) };
+    fn ops<V: Clone + Into<sea_orm::Value>>(e: &dyn Fn() -> Expr, ops: &Ops<V>) -> Vec<SimpleExpr> {
+        ops.0
+            .iter()
+            .map(|op| match op {
+                Op::Eq(v) => e().eq(v.clone()),
+                Op::Ne(v) => e().ne(v.clone()),
+                Op::Gt(v) => e().gt(v.clone()),
+                Op::Gte(v) => e().gte(v.clone()),
+                Op::Lt(v) => e().lt(v.clone()),
+                Op::Lte(v) => e().lte(v.clone()),
+                Op::In(vs) => e().is_in(vs.iter().cloned()),
+                Op::NotIn(vs) => e().is_not_in(vs.iter().cloned()),
+            })
+            .collect()
+    }
+    let mut q = Query::select();
+    q.columns([Column::CustomerId, Column::OrderCount, Column::TotalCents])
+        .from(Entity)
+        .and_where(n().gt(0));
+    let having = &grouping.having;
+    let cents = |o: &Ops<Money>| -> Ops<i64> {
+        let c = |m: &Money| m.cents();
+        Ops(o
+            .0
+            .iter()
+            .map(|op| match op {
+                Op::Eq(v) => Op::Eq(c(v)),
+                Op::Ne(v) => Op::Ne(c(v)),
+                Op::Gt(v) => Op::Gt(c(v)),
+                Op::Gte(v) => Op::Gte(c(v)),
+                Op::Lt(v) => Op::Lt(c(v)),
+                Op::Lte(v) => Op::Lte(c(v)),
+                Op::In(vs) => Op::In(vs.iter().map(c).collect()),
+                Op::NotIn(vs) => Op::NotIn(vs.iter().map(c).collect()),
+            })
+            .collect())
+    };
+    let mut conditions = Vec::new();
+    if let Some(o) = &having.count {
+        conditions.extend(ops(&n, o));
+    }
+    if let Some(o) = &having.sum {
+        conditions.extend(ops(&t, &cents(o)));
+    }
+    if let Some(o) = &having.avg {
+        conditions.extend(ops(&avg, &cents(o)));
+    }
+    for c in conditions {
+        q.and_where(c);
+    }
+    let dir = |d: Dir| match d {
+        Dir::Asc => Order::Asc,
+        Dir::Desc => Order::Desc,
+    };
+    for o in &grouping.order {
+        let (e, d) = match *o {
+            GroupOrder::Key(d) => (Expr::col(Column::CustomerId), d),
+            GroupOrder::Count(d) => (n(), d),
+            GroupOrder::Sum(d) => (t(), d),
+            GroupOrder::Avg(d) => (avg(), d),
+        };
+        q.order_by_expr(e, dir(d));
+    }
+    q.order_by(Column::CustomerId, Order::Asc)
+        .limit(grouping.first());
+    let rows = db.query_all(&q).await?;
     let mut out = HashMap::with_capacity(rows.len());
     for row in rows {
         let id: i64 = row.try_get("", "customer_id")?;
