@@ -161,16 +161,27 @@ impl Measured<'_> {
     }
 }
 
-pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
-    let url = args.data.ensure(base).await?;
-    let c = args.concurrency.to_string();
+/// The release server on `url` as a process of its own, the result cache
+/// disabled (the engine), its pool as large as the clients; and its
+/// GraphQL endpoint.
+pub(crate) async fn engine_server(
+    url: &str,
+    concurrency: usize,
+) -> anyhow::Result<(crate::process::Child, String)> {
+    let c = concurrency.to_string();
     let env = [
         ("CACHE_DISABLED", "true".to_owned()),
         ("DB_MAX_CONNECTIONS", c.clone()),
         ("DB_MIN_CONNECTIONS", c),
     ];
-    let server = spawn_server(&url, None, &env).await?;
+    let server = spawn_server(url, None, &env).await?;
     let endpoint = format!("{}/graphql", server.origin);
+    Ok((server, endpoint))
+}
+
+pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
+    let url = args.data.ensure(base).await?;
+    let (server, endpoint) = engine_server(&url, args.concurrency).await?;
     let client = reqwest::Client::new();
 
     // Page 20 of screen (a): walk there once.

@@ -14,10 +14,9 @@ use anyhow::Context as _;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use serde_json::Value;
 
-use crate::compose::{Measured, code, post};
+use crate::compose::{Measured, code, engine_server, post};
 use crate::dataset;
 use crate::load::WrkArgs;
-use crate::process::spawn_server;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -130,14 +129,7 @@ async fn sql_rows(url: &str, sql: &str, width: usize) -> anyhow::Result<Vec<Vec<
 
 pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     let url = args.data.ensure(base).await?;
-    let c = args.concurrency.to_string();
-    let env = [
-        ("CACHE_DISABLED", "true".to_owned()),
-        ("DB_MAX_CONNECTIONS", c.clone()),
-        ("DB_MIN_CONNECTIONS", c),
-    ];
-    let server = spawn_server(&url, None, &env).await?;
-    let endpoint = format!("{}/graphql", server.origin);
+    let (server, endpoint) = engine_server(&url, args.concurrency).await?;
     let client = reqwest::Client::new();
     let dir = std::env::temp_dir().join(format!("bench-dashboards-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -185,5 +177,6 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
             .await?;
     }
     let _ = std::fs::remove_dir_all(&dir);
+    server.stop().await;
     Ok(())
 }

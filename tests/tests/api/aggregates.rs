@@ -248,25 +248,7 @@ async fn writes_made_outside_the_server_are_kept_and_the_rest_found_and_repaired
         (Some((9, 1)), Some((1, 500)))
     );
     // The command says so with its exit status.
-    let cli = |action: &str| {
-        let url = app.db.url.clone();
-        let action = action.to_owned();
-        async move {
-            api::cli::run(
-                <api::cli::Cli as clap::Parser>::try_parse_from([
-                    "api",
-                    "--redis-url=",
-                    "--cache-disabled",
-                    "--database-url",
-                    url.as_str(),
-                    "stats",
-                    action.as_str(),
-                ])
-                .expect("valid command line"),
-            )
-            .await
-        }
-    };
+    let cli = |action: &'static str| stats_cli(app.db.url.clone(), action);
     let err = cli("check").await.expect_err("differences make it fail");
     assert!(err.to_string().contains("1 customers"), "{err}");
     let repaired = service::stats::rebuild(app.store()).await.expect("rebuild");
@@ -326,4 +308,23 @@ async fn concurrent_writers_on_the_same_customers_leave_them_exact() {
         w.await.expect("writer");
     }
     assert_exact(&app, "concurrent writers").await;
+}
+
+/// `api stats <action>` against the database at `url`, as an operator runs
+/// it; its error as text.
+pub(crate) async fn stats_cli(url: String, action: &'static str) -> Result<(), String> {
+    api::cli::run(
+        <api::cli::Cli as clap::Parser>::try_parse_from([
+            "api",
+            "--redis-url=",
+            "--cache-disabled",
+            "--database-url",
+            url.as_str(),
+            "stats",
+            action,
+        ])
+        .expect("valid command line"),
+    )
+    .await
+    .map_err(|e| e.to_string())
 }

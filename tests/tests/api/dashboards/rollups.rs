@@ -43,24 +43,7 @@ async fn a_bucket_edited_directly_is_found_and_rebuilt() {
         (found[0].maintained, found[0].recomputed),
         (Some((1, 407)), Some((1, 400)))
     );
-    let cli = |action: &'static str| {
-        let url = app.db.url.clone();
-        async move {
-            api::cli::run(
-                <api::cli::Cli as clap::Parser>::try_parse_from([
-                    "api",
-                    "--redis-url=",
-                    "--cache-disabled",
-                    "--database-url",
-                    url.as_str(),
-                    "stats",
-                    action,
-                ])
-                .expect("valid command line"),
-            )
-            .await
-        }
-    };
+    let cli = |action: &'static str| crate::aggregates::stats_cli(app.db.url.clone(), action);
     let err = cli("check").await.expect_err("differences make it fail");
     assert!(err.to_string().contains("1 rollup buckets"), "{err}");
     cli("rebuild").await.expect("rebuild");
