@@ -159,9 +159,7 @@ impl<'a> OrderService<'a> {
                     return aggregates::grouped(&self.store.db, self.view, filter, grouping).await;
                 }
             },
-            Kept::CustomerStats => {
-                aggregates::rollups::by_customer(&self.store.db, grouping).await?
-            }
+            Kept::CustomerStats => aggregates::by_customer(&self.store.db, grouping).await?,
             Kept::Nothing => {
                 return aggregates::grouped(&self.store.db, self.view, filter, grouping).await;
             }

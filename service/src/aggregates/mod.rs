@@ -11,6 +11,7 @@
 //! before it runs by the query builder's row budget.
 
 pub mod periods;
+mod pieces;
 pub mod rollups;
 mod statements;
 
@@ -22,6 +23,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 pub use self::periods::Period;
+pub(crate) use self::statements::by_customer;
 pub use self::statements::{aggregate, aggregates_of_customers, grouped};
 use crate::compose::order::Dir;
 use crate::compose::{Op, Ops};

@@ -2,39 +2,28 @@
 //! seventh migration): counts and sums per UTC quarter-hour, hour, day and
 //! month and status. A `where` on statuses and a range of creation
 //! instants, grouped by status and any calendar period of any time zone,
-//! reads a few rollup rows per period instead of every order:
-//!
-//! - A period's instants `[a, b)` are cut at the quarter-hours: the whole
-//!   quarters between come from the rollups, the ends (a period starting
-//!   off the quarter-hour, a range bound to the microsecond) from `orders`
-//!   through its `created_at` index, in the same statement.
-//! - The whole quarters are a difference of two prefixes, each taken in as
-//!   few rows as the calendar allows: the months between, and within a
-//!   month, a day or an hour either the pieces before the point or the
-//!   enclosing bucket minus the pieces after it. A day in Berlin is
-//!   `day(D) − hour(D 23:00) + hour(D−1 23:00)`: three rows (a status each,
-//!   a row per shard written).
-//!
-//! Everything is read in one read-only repeatable-read transaction (the
-//! data's first and last instants when a range is open, then the rows), so
-//! an answer shows one committed state. `min`/`max` are not kept: a
-//! request that selects them reads the orders instead.
+//! reads a few rollup rows per period instead of every order (`pieces`:
+//! a day in Berlin is `day(D) − hour(D 23:00) + hour(D−1 23:00)`), and the
+//! ends off the quarter-hour from `orders` through its `created_at` index,
+//! in one statement; or, when a range is open, in one read-only
+//! repeatable-read transaction that first reads the data's extent. An
+//! answer shows one committed state. `min`/`max` are not kept: a request
+//! that selects them reads the orders instead.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Duration, Months, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration, Months, Timelike, Utc};
 use sea_orm::{
     AccessMode, ConnectionTrait, DbBackend, IsolationLevel, Statement, TransactionTrait, Value,
 };
 
-use super::{GroupId, GroupKey, GroupOrder, Grouping, Period, Totals, periods};
-use crate::compose::Ops;
-use crate::compose::order::Dir;
+use super::pieces::{MICRO, Pieces};
+use super::{GroupId, GroupKey, Grouping, Period, Totals, periods};
+pub use crate::compose::budget::Kept;
 use crate::compose::{Op, OrderField, Where};
 use crate::db::Db;
 use crate::error::Result;
 use crate::model::OrderStatus;
-use crate::money::Money;
 
 /// What of a `where` the rollups answer: some statuses, and creation
 /// instants in `[from, until)` (open ends: all of them).
@@ -49,8 +38,6 @@ pub struct RollupFilter {
 fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
     t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
 }
-
-const MICRO: Duration = Duration::microseconds(1);
 
 /// How far apart both ends of a range may be to be read without the
 /// data's extent: a year (a few hundred periods at most).
@@ -111,18 +98,6 @@ impl RollupFilter {
     }
 }
 
-/// What the server keeps that can answer an aggregate instead of the
-/// orders themselves.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Kept {
-    /// Nothing: the orders are read.
-    Nothing,
-    /// The order rollups (where the database keeps them).
-    Rollups,
-    /// The per-customer aggregates: grouped by CUSTOMER alone, no `where`.
-    CustomerStats,
-}
-
 /// What can answer an aggregate over `filter` (grouped by `keys`, when
 /// grouped), given whether the selection wants `min`/`max` (kept nowhere).
 /// The engine's row budget and the service decide with this one function.
@@ -137,116 +112,6 @@ pub fn kept(filter: &Where<OrderField>, keys: Option<&[GroupKey]>, wants_extreme
         _ if by_customer => Kept::Nothing,
         _ if RollupFilter::of(filter).is_some() => Kept::Rollups,
         _ => Kept::Nothing,
-    }
-}
-
-const QUARTER: i64 = 900;
-
-fn at(secs: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
-}
-
-fn floor_to(t: DateTime<Utc>, step: i64) -> DateTime<Utc> {
-    at(t.timestamp().div_euclid(step) * step)
-}
-
-fn ceil_quarter(t: DateTime<Utc>) -> DateTime<Utc> {
-    let f = floor_to(t, QUARTER);
-    if f == t {
-        f
-    } else {
-        f + Duration::seconds(QUARTER)
-    }
-}
-
-fn floor_month(t: DateTime<Utc>) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(t.year(), t.month(), 1, 0, 0, 0)
-        .single()
-        .unwrap_or(t)
-}
-
-/// Signed rollup rows `(grain, bucket) → sign`, and order ranges read
-/// whole, per part of the answer (`k`: a period, or 0).
-#[derive(Default)]
-struct Pieces {
-    rows: HashMap<(usize, i16, DateTime<Utc>), i32>,
-    raw: Vec<(usize, DateTime<Utc>, DateTime<Utc>)>,
-}
-
-impl Pieces {
-    fn add(&mut self, k: usize, grain: i16, bucket: DateTime<Utc>, sign: i32) {
-        *self.rows.entry((k, grain, bucket)).or_insert(0) += sign;
-    }
-
-    /// Either the `count` pieces of `step` from `start` (forward), or the
-    /// enclosing bucket minus the `total - count` pieces after them,
-    /// whichever is fewer rows.
-    #[allow(clippy::too_many_arguments)]
-    fn before(
-        &mut self,
-        k: usize,
-        sign: i32,
-        (outer_grain, outer): (i16, DateTime<Utc>),
-        grain: i16,
-        starts: &[DateTime<Utc>],
-        count: usize,
-    ) {
-        let total = starts.len();
-        if count <= 1 + (total - count) {
-            for s in &starts[..count] {
-                self.add(k, grain, *s, sign);
-            }
-        } else {
-            self.add(k, outer_grain, outer, sign);
-            for s in &starts[count..] {
-                self.add(k, grain, *s, -sign);
-            }
-        }
-    }
-
-    /// `sign` × the instants of `t`'s month before `t` (on a quarter-hour).
-    fn prefix(&mut self, k: usize, t: DateTime<Utc>, sign: i32) {
-        let month = floor_month(t);
-        let next = month + Months::new(1);
-        let day = floor_to(t, 86_400);
-        let hour = floor_to(t, 3600);
-        let days: Vec<_> = (0..(next - month).num_days())
-            .map(|i| month + Duration::days(i))
-            .collect();
-        let d = usize::try_from((day - month).num_days()).unwrap_or(0);
-        self.before(k, sign, (3, month), 2, &days, d);
-        let hours: Vec<_> = (0..24).map(|i| day + Duration::hours(i)).collect();
-        let h = usize::try_from((hour - day).num_hours()).unwrap_or(0);
-        self.before(k, sign, (2, day), 1, &hours, h);
-        let quarters: Vec<_> = (0..4).map(|i| hour + Duration::minutes(15 * i)).collect();
-        let q = usize::try_from((t - hour).num_minutes() / 15).unwrap_or(0);
-        self.before(k, sign, (1, hour), 0, &quarters, q);
-    }
-
-    /// The instants `[a, b)` as part `k`.
-    fn interval(&mut self, k: usize, a: DateTime<Utc>, b: DateTime<Utc>) {
-        if a >= b {
-            return;
-        }
-        let (qa, qb) = (ceil_quarter(a), floor_to(b, QUARTER));
-        if qa >= qb {
-            self.raw.push((k, a, b));
-            return;
-        }
-        if a < qa {
-            self.raw.push((k, a, qa));
-        }
-        if qb < b {
-            self.raw.push((k, qb, b));
-        }
-        let mut month = floor_month(qa);
-        let last = floor_month(qb);
-        while month < last {
-            self.add(k, 3, month, 1);
-            month = month + Months::new(1);
-        }
-        self.prefix(k, qb, 1);
-        self.prefix(k, qa, -1);
     }
 }
 
@@ -466,107 +331,6 @@ async fn grouped_within<C: ConnectionTrait>(
     Ok(groups)
 }
 
-/// The customers' groups from the kept per-customer aggregates, `having`,
-/// order and `first` applied in the statement: the article's query
-/// (`count > 5`, by sum descending, first 10) walks the ranking index and
-/// stops after its page.
-pub(crate) async fn by_customer<C: ConnectionTrait>(
-    db: &C,
-    grouping: &Grouping,
-) -> Result<HashMap<GroupId, Totals>> {
-    use entity::customer_stats::{Column, Entity};
-    use sea_orm::sea_query::{Expr, ExprTrait as _, Order, Query, SimpleExpr};
-
-    let n = || Expr::col(Column::OrderCount);
-    let t = || Expr::col(Column::TotalCents);
-    // The rounded mean of non-negative totals, in integers on both backends.
-    let avg = || -> Expr { t().mul(2).add(n()).div(n().mul(2)) };
-    fn ops<V: Clone + Into<sea_orm::Value>>(e: &dyn Fn() -> Expr, ops: &Ops<V>) -> Vec<SimpleExpr> {
-        ops.0
-            .iter()
-            .map(|op| match op {
-                Op::Eq(v) => e().eq(v.clone()),
-                Op::Ne(v) => e().ne(v.clone()),
-                Op::Gt(v) => e().gt(v.clone()),
-                Op::Gte(v) => e().gte(v.clone()),
-                Op::Lt(v) => e().lt(v.clone()),
-                Op::Lte(v) => e().lte(v.clone()),
-                Op::In(vs) => e().is_in(vs.iter().cloned()),
-                Op::NotIn(vs) => e().is_not_in(vs.iter().cloned()),
-            })
-            .collect()
-    }
-    let mut q = Query::select();
-    q.columns([Column::CustomerId, Column::OrderCount, Column::TotalCents])
-        .from(Entity)
-        .and_where(n().gt(0));
-    let having = &grouping.having;
-    let cents = |o: &Ops<Money>| -> Ops<i64> {
-        let c = |m: &Money| m.cents();
-        Ops(o
-            .0
-            .iter()
-            .map(|op| match op {
-                Op::Eq(v) => Op::Eq(c(v)),
-                Op::Ne(v) => Op::Ne(c(v)),
-                Op::Gt(v) => Op::Gt(c(v)),
-                Op::Gte(v) => Op::Gte(c(v)),
-                Op::Lt(v) => Op::Lt(c(v)),
-                Op::Lte(v) => Op::Lte(c(v)),
-                Op::In(vs) => Op::In(vs.iter().map(c).collect()),
-                Op::NotIn(vs) => Op::NotIn(vs.iter().map(c).collect()),
-            })
-            .collect())
-    };
-    let mut conditions = Vec::new();
-    if let Some(o) = &having.count {
-        conditions.extend(ops(&n, o));
-    }
-    if let Some(o) = &having.sum {
-        conditions.extend(ops(&t, &cents(o)));
-    }
-    if let Some(o) = &having.avg {
-        conditions.extend(ops(&avg, &cents(o)));
-    }
-    for c in conditions {
-        q.and_where(c);
-    }
-    let dir = |d: Dir| match d {
-        Dir::Asc => Order::Asc,
-        Dir::Desc => Order::Desc,
-    };
-    for o in &grouping.order {
-        let (e, d) = match *o {
-            GroupOrder::Key(d) => (Expr::col(Column::CustomerId), d),
-            GroupOrder::Count(d) => (n(), d),
-            GroupOrder::Sum(d) => (t(), d),
-            GroupOrder::Avg(d) => (avg(), d),
-        };
-        q.order_by_expr(e, dir(d));
-    }
-    q.order_by(Column::CustomerId, Order::Asc)
-        .limit(grouping.first());
-    let rows = db.query_all(&q).await?;
-    let mut out = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let id: i64 = row.try_get("", "customer_id")?;
-        out.insert(
-            GroupId {
-                status: None,
-                customer: Some(id),
-                period: None,
-            },
-            Totals {
-                count: row.try_get("", "order_count")?,
-                sum_cents: row.try_get("", "total_cents")?,
-                min_cents: None,
-                max_cents: None,
-            },
-        );
-    }
-    Ok(out)
-}
-
 fn next_period(p: Period, date: chrono::NaiveDate) -> chrono::NaiveDate {
     match p {
         Period::Day => date + Duration::days(1),
@@ -584,67 +348,6 @@ mod tests {
         DateTime::parse_from_rfc3339(s)
             .expect("instant")
             .with_timezone(&Utc)
-    }
-
-    #[test]
-    fn a_berlin_day_is_three_rows() {
-        let mut p = Pieces::default();
-        p.interval(0, t("2026-06-01T22:00:00Z"), t("2026-06-02T22:00:00Z"));
-        let mut rows: Vec<(i16, String, i32)> = p
-            .rows
-            .into_iter()
-            .filter(|(_, s)| *s != 0)
-            .map(|((_, g, b), s)| (g, b.to_rfc3339(), s))
-            .collect();
-        rows.sort();
-        assert_eq!(
-            rows,
-            vec![
-                (1, "2026-06-01T22:00:00+00:00".to_owned(), 1),
-                (1, "2026-06-01T23:00:00+00:00".to_owned(), 1),
-                (1, "2026-06-02T22:00:00+00:00".to_owned(), -1),
-                (1, "2026-06-02T23:00:00+00:00".to_owned(), -1),
-                (2, "2026-06-02T00:00:00+00:00".to_owned(), 1),
-            ]
-        );
-        assert!(p.raw.is_empty());
-    }
-
-    #[test]
-    fn ends_off_the_quarter_hour_are_read_whole() {
-        let mut p = Pieces::default();
-        p.interval(0, t("2026-06-01T10:07:00Z"), t("2026-06-01T10:52:30Z"));
-        assert_eq!(
-            p.raw,
-            vec![
-                (0, t("2026-06-01T10:07:00Z"), t("2026-06-01T10:15:00Z")),
-                (0, t("2026-06-01T10:45:00Z"), t("2026-06-01T10:52:30Z")),
-            ]
-        );
-        // The signed rows cover exactly the quarters 10:15 and 10:30.
-        let mut covered: HashMap<DateTime<Utc>, i32> = HashMap::new();
-        for ((_, grain, bucket), sign) in p.rows {
-            let quarters = match grain {
-                0 => 1,
-                1 => 4,
-                _ => panic!("no day or month in {grain}"),
-            };
-            for i in 0..quarters {
-                *covered
-                    .entry(bucket + Duration::minutes(15 * i))
-                    .or_insert(0) += sign;
-            }
-        }
-        covered.retain(|_, s| *s != 0);
-        let mut covered: Vec<_> = covered.into_iter().collect();
-        covered.sort();
-        assert_eq!(
-            covered,
-            vec![
-                (t("2026-06-01T10:15:00Z"), 1),
-                (t("2026-06-01T10:30:00Z"), 1)
-            ]
-        );
     }
 
     #[test]

@@ -35,6 +35,18 @@ pub use self::structural::structural_check;
 use super::order::{CustomerKey, OrderSortKey, Sort};
 use super::{CustomerField, OrderField, Where};
 
+/// What the server keeps that can answer an aggregate instead of the
+/// orders themselves.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Kept {
+    /// Nothing: the orders are read.
+    Nothing,
+    /// The order rollups (where the database keeps them).
+    Rollups,
+    /// The per-customer aggregates: grouped by CUSTOMER alone, no `where`.
+    CustomerStats,
+}
+
 /// One read a request will make, as the budget prices it. `rows` is what
 /// a page reads at most (its size and one more, to tell whether more
 /// follow); `customers` is how many parents a page per parent may have.
@@ -71,7 +83,7 @@ pub enum Read {
     /// database keeps rollups, or the per-customer aggregates.
     AggregateOrders {
         filter: Where<OrderField>,
-        kept: crate::aggregates::rollups::Kept,
+        kept: Kept,
     },
     /// `Customer.ordersAggregate`: each customer's matching orders read.
     AggregateOrdersPerCustomer {

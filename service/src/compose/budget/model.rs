@@ -24,9 +24,9 @@ use std::collections::HashMap;
 use super::super::columns::Columned;
 use super::super::shape::{Shape, conjuncts};
 use super::super::{CustomerField, OrderField, Where};
+use super::Kept;
 use super::Read;
 use super::catalog::{Catalog, Table};
-use crate::aggregates::rollups::Kept;
 
 /// The rows an aggregate answered from the rollups reads, as the budget
 /// counts it: a few rollup rows per status and period (a day in a whole-

@@ -28,7 +28,7 @@ pub(super) fn structural(
                 (Shape::of_orders_count(filter, false), true)
             }
             Read::AggregateOrders {
-                kept: crate::aggregates::rollups::Kept::CustomerStats,
+                kept: super::Kept::CustomerStats,
                 ..
             } => (Shape::of_customers_count(&Where::And(Vec::new())), true),
             Read::AggregateOrders { filter, .. } => (Shape::of_orders_count(filter, false), true),

@@ -1,0 +1,197 @@
+//! Instants as rollup rows: `[a, b)` cut at the quarter-hours; the ends
+//! (a period starting off the quarter-hour, a bound to the microsecond)
+//! read whole from `orders`; the whole quarters between as a difference of
+//! two prefixes, each taken in as few rows as the calendar allows: the
+//! months between, and within a month, a day or an hour either the pieces
+//! before the point or the enclosing bucket minus the pieces after it. A
+//! day in Berlin is `day(D) − hour(D 23:00) + hour(D−1 23:00)`: three rows
+//! (a status each, a row per shard written).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Duration, Months, TimeZone, Utc};
+
+/// One microsecond: PostgreSQL's resolution of instants.
+pub(super) const MICRO: Duration = Duration::microseconds(1);
+
+const QUARTER: i64 = 900;
+
+fn at(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
+}
+
+fn floor_to(t: DateTime<Utc>, step: i64) -> DateTime<Utc> {
+    at(t.timestamp().div_euclid(step) * step)
+}
+
+fn ceil_quarter(t: DateTime<Utc>) -> DateTime<Utc> {
+    let f = floor_to(t, QUARTER);
+    if f == t {
+        f
+    } else {
+        f + Duration::seconds(QUARTER)
+    }
+}
+
+fn floor_month(t: DateTime<Utc>) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(t.year(), t.month(), 1, 0, 0, 0)
+        .single()
+        .unwrap_or(t)
+}
+
+/// Signed rollup rows `(grain, bucket) → sign`, and order ranges read
+/// whole, per part of the answer (`k`: a period, or 0).
+#[derive(Default)]
+pub(super) struct Pieces {
+    pub(super) rows: HashMap<(usize, i16, DateTime<Utc>), i32>,
+    pub(super) raw: Vec<(usize, DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl Pieces {
+    fn add(&mut self, k: usize, grain: i16, bucket: DateTime<Utc>, sign: i32) {
+        *self.rows.entry((k, grain, bucket)).or_insert(0) += sign;
+    }
+
+    /// Either the `count` pieces of `step` from `start` (forward), or the
+    /// enclosing bucket minus the `total - count` pieces after them,
+    /// whichever is fewer rows.
+    #[allow(clippy::too_many_arguments)]
+    fn before(
+        &mut self,
+        k: usize,
+        sign: i32,
+        (outer_grain, outer): (i16, DateTime<Utc>),
+        grain: i16,
+        starts: &[DateTime<Utc>],
+        count: usize,
+    ) {
+        let total = starts.len();
+        if count <= 1 + (total - count) {
+            for s in &starts[..count] {
+                self.add(k, grain, *s, sign);
+            }
+        } else {
+            self.add(k, outer_grain, outer, sign);
+            for s in &starts[count..] {
+                self.add(k, grain, *s, -sign);
+            }
+        }
+    }
+
+    /// `sign` × the instants of `t`'s month before `t` (on a quarter-hour).
+    fn prefix(&mut self, k: usize, t: DateTime<Utc>, sign: i32) {
+        let month = floor_month(t);
+        let next = month + Months::new(1);
+        let day = floor_to(t, 86_400);
+        let hour = floor_to(t, 3600);
+        let days: Vec<_> = (0..(next - month).num_days())
+            .map(|i| month + Duration::days(i))
+            .collect();
+        let d = usize::try_from((day - month).num_days()).unwrap_or(0);
+        self.before(k, sign, (3, month), 2, &days, d);
+        let hours: Vec<_> = (0..24).map(|i| day + Duration::hours(i)).collect();
+        let h = usize::try_from((hour - day).num_hours()).unwrap_or(0);
+        self.before(k, sign, (2, day), 1, &hours, h);
+        let quarters: Vec<_> = (0..4).map(|i| hour + Duration::minutes(15 * i)).collect();
+        let q = usize::try_from((t - hour).num_minutes() / 15).unwrap_or(0);
+        self.before(k, sign, (1, hour), 0, &quarters, q);
+    }
+
+    /// The instants `[a, b)` as part `k`.
+    pub(super) fn interval(&mut self, k: usize, a: DateTime<Utc>, b: DateTime<Utc>) {
+        if a >= b {
+            return;
+        }
+        let (qa, qb) = (ceil_quarter(a), floor_to(b, QUARTER));
+        if qa >= qb {
+            self.raw.push((k, a, b));
+            return;
+        }
+        if a < qa {
+            self.raw.push((k, a, qa));
+        }
+        if qb < b {
+            self.raw.push((k, qb, b));
+        }
+        let mut month = floor_month(qa);
+        let last = floor_month(qb);
+        while month < last {
+            self.add(k, 3, month, 1);
+            month = month + Months::new(1);
+        }
+        self.prefix(k, qb, 1);
+        self.prefix(k, qa, -1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("instant")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_berlin_day_is_three_rows() {
+        let mut p = Pieces::default();
+        p.interval(0, t("2026-06-01T22:00:00Z"), t("2026-06-02T22:00:00Z"));
+        let mut rows: Vec<(i16, String, i32)> = p
+            .rows
+            .into_iter()
+            .filter(|(_, s)| *s != 0)
+            .map(|((_, g, b), s)| (g, b.to_rfc3339(), s))
+            .collect();
+        rows.sort();
+        assert_eq!(
+            rows,
+            vec![
+                (1, "2026-06-01T22:00:00+00:00".to_owned(), 1),
+                (1, "2026-06-01T23:00:00+00:00".to_owned(), 1),
+                (1, "2026-06-02T22:00:00+00:00".to_owned(), -1),
+                (1, "2026-06-02T23:00:00+00:00".to_owned(), -1),
+                (2, "2026-06-02T00:00:00+00:00".to_owned(), 1),
+            ]
+        );
+        assert!(p.raw.is_empty());
+    }
+
+    #[test]
+    fn ends_off_the_quarter_hour_are_read_whole() {
+        let mut p = Pieces::default();
+        p.interval(0, t("2026-06-01T10:07:00Z"), t("2026-06-01T10:52:30Z"));
+        assert_eq!(
+            p.raw,
+            vec![
+                (0, t("2026-06-01T10:07:00Z"), t("2026-06-01T10:15:00Z")),
+                (0, t("2026-06-01T10:45:00Z"), t("2026-06-01T10:52:30Z")),
+            ]
+        );
+        // The signed rows cover exactly the quarters 10:15 and 10:30.
+        let mut covered: HashMap<DateTime<Utc>, i32> = HashMap::new();
+        for ((_, grain, bucket), sign) in p.rows {
+            let quarters = match grain {
+                0 => 1,
+                1 => 4,
+                _ => panic!("no day or month in {grain}"),
+            };
+            for i in 0..quarters {
+                *covered
+                    .entry(bucket + Duration::minutes(15 * i))
+                    .or_insert(0) += sign;
+            }
+        }
+        covered.retain(|_, s| *s != 0);
+        let mut covered: Vec<_> = covered.into_iter().collect();
+        covered.sort();
+        assert_eq!(
+            covered,
+            vec![
+                (t("2026-06-01T10:15:00Z"), 1),
+                (t("2026-06-01T10:30:00Z"), 1)
+            ]
+        );
+    }
+}
