@@ -9,7 +9,7 @@
 //!   it.
 //! - Writers do not queue on one row: every new order lands in the current
 //!   buckets with status PENDING, so each statement writes the shard of its
-//!   own server connection (`pg_backend_pid() % 8`); reads sum the shards.
+//!   own server connection (`pg_backend_pid() % 16`); reads sum the shards.
 //! - A bucket's rows always sum to exactly its orders; a row may hold a
 //!   negative delta (a shard that only saw deletions) or zeros.
 //! - What triggers cannot see (`TRUNCATE`, triggers disabled) `api stats
@@ -55,7 +55,7 @@ const POSTGRES_UP: &[&str] = &[
     "ANALYZE order_rollups",
     "CREATE OR REPLACE FUNCTION order_rollups_changed() RETURNS trigger LANGUAGE plpgsql AS $$
      DECLARE
-       s SMALLINT := (pg_backend_pid() % 8)::SMALLINT;
+       s SMALLINT := (pg_backend_pid() % 16)::SMALLINT;
      BEGIN
        IF TG_OP = 'INSERT' THEN
          INSERT INTO order_rollups AS r (grain, bucket, status, shard, order_count, total_cents)
