@@ -16,7 +16,7 @@ pub(super) const MICRO: Duration = Duration::microseconds(1);
 
 const QUARTER: i64 = 900;
 
-fn at(secs: i64) -> DateTime<Utc> {
+pub(super) fn at(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
 }
 
@@ -39,62 +39,81 @@ fn floor_month(t: DateTime<Utc>) -> DateTime<Utc> {
         .unwrap_or(t)
 }
 
-/// Signed rollup rows `(grain, bucket) → sign`, and order ranges read
-/// whole, per part of the answer (`k`: a period, or 0).
+/// Signed rollup rows `(part, grain, bucket start in seconds) → sign`, and
+/// order ranges read whole, per part of the answer (`k`: a period, or 0).
 #[derive(Default)]
 pub(super) struct Pieces {
-    pub(super) rows: HashMap<(usize, i16, DateTime<Utc>), i32>,
+    pub(super) rows: HashMap<(usize, i16, i64), i32>,
     pub(super) raw: Vec<(usize, DateTime<Utc>, DateTime<Utc>)>,
 }
 
+/// Pieces of one grain inside an enclosing bucket: `total` of them, `step`
+/// seconds each, from `start`.
+struct Run {
+    grain: i16,
+    start: i64,
+    step: i64,
+    total: i64,
+}
+
 impl Pieces {
-    fn add(&mut self, k: usize, grain: i16, bucket: DateTime<Utc>, sign: i32) {
+    fn add(&mut self, k: usize, grain: i16, bucket: i64, sign: i32) {
         *self.rows.entry((k, grain, bucket)).or_insert(0) += sign;
     }
 
-    /// Either the `count` pieces of `step` from `start` (forward), or the
-    /// enclosing bucket minus the `total - count` pieces after them,
-    /// whichever is fewer rows.
-    #[allow(clippy::too_many_arguments)]
+    /// Either the first `count` pieces of `run` (forward), or the
+    /// enclosing bucket minus the pieces after them, whichever is fewer
+    /// rows.
     fn before(
         &mut self,
         k: usize,
         sign: i32,
-        (outer_grain, outer): (i16, DateTime<Utc>),
-        grain: i16,
-        starts: &[DateTime<Utc>],
-        count: usize,
+        (outer_grain, outer): (i16, i64),
+        run: Run,
+        count: i64,
     ) {
-        let total = starts.len();
-        if count <= 1 + (total - count) {
-            for s in &starts[..count] {
-                self.add(k, grain, *s, sign);
+        let at = |i: i64| run.start + i * run.step;
+        if count <= 1 + (run.total - count) {
+            for i in 0..count {
+                self.add(k, run.grain, at(i), sign);
             }
         } else {
             self.add(k, outer_grain, outer, sign);
-            for s in &starts[count..] {
-                self.add(k, grain, *s, -sign);
+            for i in count..run.total {
+                self.add(k, run.grain, at(i), -sign);
             }
         }
     }
 
-    /// `sign` × the instants of `t`'s month before `t` (on a quarter-hour).
+    /// `sign` × the instants of `t`'s month before `t` (on a quarter-hour),
+    /// in integer seconds (UTC days and hours have fixed lengths).
     fn prefix(&mut self, k: usize, t: DateTime<Utc>, sign: i32) {
-        let month = floor_month(t);
-        let next = month + Months::new(1);
-        let day = floor_to(t, 86_400);
-        let hour = floor_to(t, 3600);
-        let days: Vec<_> = (0..(next - month).num_days())
-            .map(|i| month + Duration::days(i))
-            .collect();
-        let d = usize::try_from((day - month).num_days()).unwrap_or(0);
-        self.before(k, sign, (3, month), 2, &days, d);
-        let hours: Vec<_> = (0..24).map(|i| day + Duration::hours(i)).collect();
-        let h = usize::try_from((hour - day).num_hours()).unwrap_or(0);
-        self.before(k, sign, (2, day), 1, &hours, h);
-        let quarters: Vec<_> = (0..4).map(|i| hour + Duration::minutes(15 * i)).collect();
-        let q = usize::try_from((t - hour).num_minutes() / 15).unwrap_or(0);
-        self.before(k, sign, (1, hour), 0, &quarters, q);
+        let first = floor_month(t);
+        let (month, next) = (first.timestamp(), (first + Months::new(1)).timestamp());
+        let ts = t.timestamp();
+        let day = ts.div_euclid(86_400) * 86_400;
+        let hour = ts.div_euclid(3600) * 3600;
+        let days = Run {
+            grain: 2,
+            start: month,
+            step: 86_400,
+            total: (next - month) / 86_400,
+        };
+        self.before(k, sign, (3, month), days, (day - month) / 86_400);
+        let hours = Run {
+            grain: 1,
+            start: day,
+            step: 3600,
+            total: 24,
+        };
+        self.before(k, sign, (2, day), hours, (hour - day) / 3600);
+        let quarters = Run {
+            grain: 0,
+            start: hour,
+            step: QUARTER,
+            total: 4,
+        };
+        self.before(k, sign, (1, hour), quarters, (ts - hour) / QUARTER);
     }
 
     /// The instants `[a, b)` as part `k`.
@@ -116,7 +135,7 @@ impl Pieces {
         let mut month = floor_month(qa);
         let last = floor_month(qb);
         while month < last {
-            self.add(k, 3, month, 1);
+            self.add(k, 3, month.timestamp(), 1);
             month = month + Months::new(1);
         }
         self.prefix(k, qb, 1);
@@ -142,7 +161,7 @@ mod tests {
             .rows
             .into_iter()
             .filter(|(_, s)| *s != 0)
-            .map(|((_, g, b), s)| (g, b.to_rfc3339(), s))
+            .map(|((_, g, b), s)| (g, at(b).to_rfc3339(), s))
             .collect();
         rows.sort();
         assert_eq!(
@@ -179,7 +198,7 @@ mod tests {
             };
             for i in 0..quarters {
                 *covered
-                    .entry(bucket + Duration::minutes(15 * i))
+                    .entry(at(bucket) + Duration::minutes(15 * i))
                     .or_insert(0) += sign;
             }
         }

@@ -17,7 +17,7 @@ use sea_orm::{
     AccessMode, ConnectionTrait, DbBackend, IsolationLevel, Statement, TransactionTrait, Value,
 };
 
-use super::pieces::{MICRO, Pieces};
+use super::pieces::{MICRO, Pieces, at};
 use super::{GroupId, GroupKey, Grouping, Period, Totals, periods};
 pub use crate::compose::budget::Kept;
 use crate::compose::{Op, OrderField, Where};
@@ -129,8 +129,8 @@ async fn extent<C: ConnectionTrait>(db: &C) -> Result<Option<(DateTime<Utc>, Dat
     Ok(lo.zip(hi))
 }
 
-/// A rollup bucket: its grain and start.
-type Bucket = (i16, DateTime<Utc>);
+/// A rollup bucket: its grain and start (seconds).
+type Bucket = (i16, i64);
 
 /// Each distinct rollup bucket's sums per status (over its shards), and
 /// each range read whole per part and status. (Each probes its index
@@ -171,7 +171,8 @@ async fn read<C: ConnectionTrait>(
             uses.entry((grain, bucket)).or_default().push((k, sign));
         }
     }
-    let (grains, buckets): (Vec<i16>, Vec<DateTime<Utc>>) = uses.keys().copied().unzip();
+    let (grains, buckets): (Vec<i16>, Vec<DateTime<Utc>>) =
+        uses.keys().map(|(g, b)| (*g, at(*b))).unzip();
     let mut ek = Vec::new();
     let mut los = Vec::new();
     let mut his = Vec::new();
@@ -210,7 +211,7 @@ async fn read<C: ConnectionTrait>(
         } else {
             let grain: i16 = row.try_get("", "grain")?;
             let bucket: DateTime<Utc> = row.try_get("", "bucket")?;
-            uses.get(&(grain, bucket))
+            uses.get(&(grain, bucket.timestamp()))
                 .map(|u| u.iter().map(|(k, s)| (*k, i64::from(*s))).collect())
                 .unwrap_or_default()
         };
@@ -299,18 +300,13 @@ async fn grouped_within<C: ConnectionTrait>(
         Some(p) if a < b => {
             let tz = grouping.time_zone;
             let mut date = p.start_of(periods::local_date(tz, a));
-            loop {
+            let mut s = periods::first_instant(tz, date);
+            while s < b {
                 let next = next_period(p, date);
-                let (s, e) = (
-                    periods::first_instant(tz, date),
-                    periods::first_instant(tz, next),
-                );
-                if s >= b {
-                    break;
-                }
+                let e = periods::first_instant(tz, next);
                 pieces.interval(starts.len(), s.max(a), e.min(b));
                 starts.push(date);
-                date = next;
+                (date, s) = (next, e);
             }
         }
         Some(_) => {}
