@@ -43,7 +43,8 @@ fn floor_month(t: DateTime<Utc>) -> DateTime<Utc> {
 /// order ranges read whole, per part of the answer (`k`: a period, or 0).
 #[derive(Default)]
 pub(super) struct Pieces {
-    pub(super) rows: HashMap<(usize, i16, i64), i32>,
+    /// (Hashed with foldhash: a 90-day grouping adds a few thousand.)
+    pub(super) rows: HashMap<(usize, i16, i64), i32, foldhash::fast::RandomState>,
     pub(super) raw: Vec<(usize, DateTime<Utc>, DateTime<Utc>)>,
 }
 

@@ -165,7 +165,8 @@ async fn read<C: ConnectionTrait>(
     pieces: Pieces,
     statuses: &[OrderStatus],
 ) -> Result<HashMap<(usize, OrderStatus), Totals>> {
-    let mut uses: HashMap<Bucket, Vec<(usize, i32)>> = HashMap::new();
+    let mut uses: HashMap<Bucket, Vec<(usize, i32)>, foldhash::fast::RandomState> =
+        HashMap::default();
     for ((k, grain, bucket), sign) in pieces.rows {
         if sign != 0 {
             uses.entry((grain, bucket)).or_default().push((k, sign));
