@@ -132,21 +132,21 @@ async fn extent<C: ConnectionTrait>(db: &C) -> Result<Option<(DateTime<Utc>, Dat
 /// A rollup bucket: its grain and start (seconds).
 type Bucket = (i16, i64);
 
-/// Each distinct rollup bucket's sums per status (over its shards), and
-/// each range read whole per part and status. (Each probes its index
-/// through `LATERAL … OFFSET 0`, which keeps the subquery from being
+/// Each distinct rollup bucket's rows (a status and shard each, summed
+/// here), and each range read whole per part and status. (Each bucket is
+/// probed through `LATERAL … OFFSET 0`, which keeps the subquery from being
 /// flattened into a join: a join over arrays of unknown size may otherwise
-/// be planned as a scan of the whole table.)
+/// be planned as a scan of the whole table.) `{status}` is empty when every
+/// status is wanted: one index range per bucket instead of one per status.
 const READ: &str = "
     SELECT -1 AS k, p.grain AS grain, p.bucket AS bucket, x.status AS status,
-           SUM(x.n)::BIGINT AS n, SUM(x.t)::BIGINT AS t
+           x.order_count AS n, x.total_cents AS t
     FROM unnest($1::smallint[], $2::timestamptz[]) AS p(grain, bucket)
     CROSS JOIN LATERAL (
-      SELECT r.status, r.order_count AS n, r.total_cents AS t FROM order_rollups r
-      WHERE r.grain = p.grain AND r.bucket = p.bucket AND r.status = ANY($3::text[])
+      SELECT r.status, r.order_count, r.total_cents FROM order_rollups r
+      WHERE r.grain = p.grain AND r.bucket = p.bucket{status}
       OFFSET 0
     ) x
-    GROUP BY 2, 3, 4
     UNION ALL
     SELECT e.k, -1::smallint, NULL::timestamptz, y.status, SUM(y.n)::BIGINT, SUM(y.t)::BIGINT
     FROM unnest($4::int[], $5::timestamptz[], $6::timestamptz[]) AS e(k, lo, hi)
@@ -191,10 +191,19 @@ async fn read<C: ConnectionTrait>(
         los.into(),
         his.into(),
     ];
+    let every = OrderStatus::ALL.iter().all(|s| statuses.contains(s));
+    let sql = READ.replace(
+        "{status}",
+        if every {
+            ""
+        } else {
+            " AND r.status = ANY($3::text[])"
+        },
+    );
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            READ,
+            sql,
             values,
         ))
         .await?;
