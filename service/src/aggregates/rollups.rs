@@ -132,27 +132,27 @@ async fn extent<C: ConnectionTrait>(db: &C) -> Result<Option<(DateTime<Utc>, Dat
 /// A rollup bucket: its grain and start (seconds).
 type Bucket = (i16, i64);
 
-/// Each distinct rollup bucket's rows (a status and shard each, summed
-/// here), and each range read whole per part and status. (Each bucket is
-/// probed through `LATERAL … OFFSET 0`, which keeps the subquery from being
+/// The rows (a status and shard each, summed here) of each run of
+/// consecutive rollup buckets, and each range read whole per part and
+/// status. (Each run is probed through `LATERAL … OFFSET 0`, which keeps the subquery from being
 /// flattened into a join: a join over arrays of unknown size may otherwise
 /// be planned as a scan of the whole table.) `{status}` is empty when every
 /// status is wanted: one index range per bucket instead of one per status.
 const READ: &str = "
-    SELECT -1 AS k, p.grain AS grain, p.bucket AS bucket, x.status AS status,
+    SELECT -1 AS k, p.grain AS grain, x.bucket AS bucket, x.status AS status,
            x.order_count AS n, x.total_cents AS t
-    FROM unnest($1::smallint[], $2::timestamptz[]) AS p(grain, bucket)
+    FROM unnest($1::smallint[], $2::timestamptz[], $3::timestamptz[]) AS p(grain, lo, hi)
     CROSS JOIN LATERAL (
-      SELECT r.status, r.order_count, r.total_cents FROM order_rollups r
-      WHERE r.grain = p.grain AND r.bucket = p.bucket{status}
+      SELECT r.bucket, r.status, r.order_count, r.total_cents FROM order_rollups r
+      WHERE r.grain = p.grain AND r.bucket >= p.lo AND r.bucket <= p.hi{status}
       OFFSET 0
     ) x
     UNION ALL
     SELECT e.k, -1::smallint, NULL::timestamptz, y.status, SUM(y.n)::BIGINT, SUM(y.t)::BIGINT
-    FROM unnest($4::int[], $5::timestamptz[], $6::timestamptz[]) AS e(k, lo, hi)
+    FROM unnest($5::int[], $6::timestamptz[], $7::timestamptz[]) AS e(k, lo, hi)
     CROSS JOIN LATERAL (
       SELECT o.status, COUNT(*) AS n, SUM(o.total_cents) AS t FROM orders o
-      WHERE o.created_at >= e.lo AND o.created_at < e.hi AND o.status = ANY($3::text[])
+      WHERE o.created_at >= e.lo AND o.created_at < e.hi AND o.status = ANY($4::text[])
       GROUP BY o.status
     ) y
     GROUP BY 1, 2, 3, 4";
@@ -172,8 +172,28 @@ async fn read<C: ConnectionTrait>(
             uses.entry((grain, bucket)).or_default().push((k, sign));
         }
     }
-    let (grains, buckets): (Vec<i16>, Vec<DateTime<Utc>>) =
-        uses.keys().map(|(g, b)| (*g, at(*b))).unzip();
+    // Consecutive buckets of a grain are read as one index range (the 90
+    // days of a quarter are one probe, not 90).
+    let mut keys: Vec<Bucket> = uses.keys().copied().collect();
+    keys.sort_unstable();
+    let mut runs: Vec<(i16, i64, i64)> = Vec::new();
+    for (grain, bucket) in keys {
+        let step = match grain {
+            0 => 900,
+            1 => 3600,
+            2 => 86_400,
+            _ => 0,
+        };
+        match runs.last_mut() {
+            Some((g, _, last)) if *g == grain && step > 0 && *last + step == bucket => {
+                *last = bucket;
+            }
+            _ => runs.push((grain, bucket, bucket)),
+        }
+    }
+    let grains: Vec<i16> = runs.iter().map(|r| r.0).collect();
+    let firsts: Vec<DateTime<Utc>> = runs.iter().map(|r| at(r.1)).collect();
+    let lasts: Vec<DateTime<Utc>> = runs.iter().map(|r| at(r.2)).collect();
     let mut ek = Vec::new();
     let mut los = Vec::new();
     let mut his = Vec::new();
@@ -185,7 +205,8 @@ async fn read<C: ConnectionTrait>(
     let names: Vec<String> = statuses.iter().map(|s| s.as_str().to_owned()).collect();
     let values: Vec<Value> = vec![
         grains.into(),
-        buckets.into(),
+        firsts.into(),
+        lasts.into(),
         names.into(),
         ek.into(),
         los.into(),
@@ -197,7 +218,7 @@ async fn read<C: ConnectionTrait>(
         if every {
             ""
         } else {
-            " AND r.status = ANY($3::text[])"
+            " AND r.status = ANY($4::text[])"
         },
     );
     let rows = db
