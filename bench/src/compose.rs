@@ -235,6 +235,13 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         "| screen | rows | server req/s | p50 ms | p99 ms | errors | pgbench tps (ideal SQL) | server/pgbench |"
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let measured = Measured {
+        wrk: &wrk,
+        url: &url,
+        endpoint: &endpoint,
+        dir: &dir,
+        seconds: args.seconds,
+    };
     for (i, (name, query, sql)) in screens.iter().enumerate().filter(|_| !args.skip_screens) {
         let body = post(&client, &endpoint, query).await?;
         anyhow::ensure!(code(&body).is_none(), "{name}: {body}");
@@ -242,13 +249,6 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
             .iter()
             .find_map(|f| body["data"][f]["nodes"].as_array().map(Vec::len))
             .unwrap_or(0);
-        let measured = Measured {
-            wrk: &wrk,
-            url: &url,
-            endpoint: &endpoint,
-            dir: &dir,
-            seconds: args.seconds,
-        };
         measured
             .side_by_side(&format!("screen{i}"), name, rows, query, sql)
             .await?;

@@ -11,7 +11,7 @@
 //!    sum descending, the first ten.
 
 use anyhow::Context as _;
-use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 use serde_json::Value;
 
 use crate::compose::{Measured, code, engine_server, post};
@@ -107,8 +107,11 @@ fn dashboards() -> Vec<Dashboard> {
 }
 
 /// The SQL's rows as text: its first `width` columns (`a`, `b`, …).
-async fn sql_rows(url: &str, sql: &str, width: usize) -> anyhow::Result<Vec<Vec<String>>> {
-    let db = Database::connect(url).await?;
+async fn sql_rows(
+    db: &DatabaseConnection,
+    sql: &str,
+    width: usize,
+) -> anyhow::Result<Vec<Vec<String>>> {
     let rows = db
         .query_all_raw(Statement::from_string(
             DbBackend::Postgres,
@@ -123,7 +126,6 @@ async fn sql_rows(url: &str, sql: &str, width: usize) -> anyhow::Result<Vec<Vec<
         }
         out.push(cols);
     }
-    db.close().await.ok();
     Ok(out)
 }
 
@@ -146,12 +148,20 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         "| request | groups | server req/s | p50 ms | p99 ms | errors | pgbench tps (plain GROUP BY) | server/pgbench |"
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let db = Database::connect(url.as_str()).await?;
+    let measured = Measured {
+        wrk: &wrk,
+        url: &url,
+        endpoint: &endpoint,
+        dir: &dir,
+        seconds: args.seconds,
+    };
     for (i, d) in dashboards().iter().enumerate() {
         let body = post(&client, &endpoint, &d.query).await?;
         anyhow::ensure!(code(&body).is_none(), "{}: {body}", d.name);
         let answer = (d.answer)(&body);
         let width = answer.first().map_or(0, Vec::len);
-        let expected = sql_rows(&url, &d.sql, width)
+        let expected = sql_rows(&db, &d.sql, width)
             .await
             .context("the plain SQL")?;
         anyhow::ensure!(
@@ -159,13 +169,6 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
             "{}: the server's answer differs from the SQL's\nserver: {answer:?}\nsql:    {expected:?}",
             d.name
         );
-        let measured = Measured {
-            wrk: &wrk,
-            url: &url,
-            endpoint: &endpoint,
-            dir: &dir,
-            seconds: args.seconds,
-        };
         measured
             .side_by_side(
                 &format!("dashboard{i}"),
@@ -177,6 +180,7 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
             .await?;
     }
     let _ = std::fs::remove_dir_all(&dir);
+    db.close().await.ok();
     server.stop().await;
     Ok(())
 }

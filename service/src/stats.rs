@@ -42,22 +42,32 @@ async fn differences<C: ConnectionTrait>(conn: &C) -> Result<Vec<Difference>> {
     let rows = conn
         .query_all_raw(Statement::from_string(backend, DIFFERENCES))
         .await?;
-    let pair = |a: Option<i64>, b: Option<i64>| a.zip(b);
     rows.iter()
         .map(|row| {
+            let (maintained, recomputed) = kept_and_real(row)?;
             Ok(Difference {
                 customer_id: row.try_get("", "customer_id")?,
-                maintained: pair(
-                    row.try_get("", "kept_count")?,
-                    row.try_get("", "kept_total")?,
-                ),
-                recomputed: pair(
-                    row.try_get("", "real_count")?,
-                    row.try_get("", "real_total")?,
-                ),
+                maintained,
+                recomputed,
             })
         })
         .collect()
+}
+
+/// A difference row's `(count, total)` as kept and as recomputed, each
+/// `None` where that side has no row.
+type KeptAndReal = (Option<(i64, i64)>, Option<(i64, i64)>);
+
+fn kept_and_real(row: &sea_orm::QueryResult) -> Result<KeptAndReal> {
+    let pair = |count: &str, total: &str| -> Result<Option<(i64, i64)>> {
+        let n: Option<i64> = row.try_get("", count)?;
+        let t: Option<i64> = row.try_get("", total)?;
+        Ok(n.zip(t))
+    };
+    Ok((
+        pair("kept_count", "kept_total")?,
+        pair("real_count", "real_total")?,
+    ))
 }
 
 /// The customers whose maintained aggregates differ from a full recompute.
@@ -175,21 +185,15 @@ async fn rollup_differences<C: ConnectionTrait>(conn: &C) -> Result<Vec<RollupDi
             ROLLUP_DIFFERENCES,
         ))
         .await?;
-    let pair = |a: Option<i64>, b: Option<i64>| a.zip(b);
     rows.iter()
         .map(|row| {
+            let (maintained, recomputed) = kept_and_real(row)?;
             Ok(RollupDifference {
                 grain: row.try_get("", "grain")?,
                 bucket: row.try_get("", "bucket")?,
                 status: row.try_get("", "status")?,
-                maintained: pair(
-                    row.try_get("", "kept_count")?,
-                    row.try_get("", "kept_total")?,
-                ),
-                recomputed: pair(
-                    row.try_get("", "real_count")?,
-                    row.try_get("", "real_total")?,
-                ),
+                maintained,
+                recomputed,
             })
         })
         .collect()

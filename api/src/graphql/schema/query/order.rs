@@ -146,9 +146,12 @@ impl OrderQuery {
         #[graphql(desc = "Sort keys in order, then every group key ascending.")] order_by: Option<
             Vec<OrderGroupOrderBy>,
         >,
-        #[graphql(default = 100, desc = "How many groups, 1 to 1000.")] first: i32,
+        #[graphql(
+            default_with = "service::aggregates::DEFAULT_GROUPS as i32",
+            desc = "How many groups, 1 to 1000."
+        )]
+        first: i32,
     ) -> async_graphql::Result<Vec<OrderGroup>> {
-        debug_assert_eq!(service::aggregates::DEFAULT_GROUPS, 100);
         Box::pin(async move {
             let grouping = aggregates::grouping(
                 &group_by,
