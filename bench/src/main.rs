@@ -20,6 +20,7 @@ mod persisted;
 mod process;
 mod replicas;
 mod soak;
+mod upkeep;
 
 use clap::{Parser, Subcommand};
 
@@ -63,6 +64,8 @@ enum Command {
     Compose(compose::Args),
     /// Four dashboard aggregates against the plain SQL GROUP BY they replace.
     Dashboards(dashboards::Args),
+    /// What the kept order rollups cost writers: upkeep on against off.
+    Upkeep(upkeep::Args),
 }
 
 #[tokio::main]
@@ -84,5 +87,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Replicas(args) => replicas::run(&base, args).await,
         Command::Compose(args) => compose::run(&base, args).await,
         Command::Dashboards(args) => dashboards::run(&base, args).await,
+        Command::Upkeep(args) => upkeep::run(&base, args).await,
     }
 }

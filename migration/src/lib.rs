@@ -3,6 +3,10 @@
 pub use sea_orm_migration::prelude::*;
 pub use sea_orm_migration::{MigrationStatus, MigratorTrait};
 
+/// The orders' aggregates trigger function, with or without the rollups
+/// (the benchmark of their upkeep switches between the two).
+pub use m20261204_000008_orders_aggregates_trigger::changed as orders_aggregates_function;
+
 mod m20260101_000001_create_customers_and_orders;
 mod m20260101_000002_add_customer_phone;
 mod m20260102_000003_cover_customer_orders_index;
@@ -10,6 +14,7 @@ mod m20260301_000004_customer_stats;
 mod m20261203_000005_screen_indexes;
 mod m20261203_000006_customer_name_trigrams;
 mod m20261203_000007_order_rollups;
+mod m20261204_000008_orders_aggregates_trigger;
 
 pub struct Migrator;
 
@@ -24,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000005_screen_indexes::Migration),
             Box::new(m20261203_000006_customer_name_trigrams::Migration),
             Box::new(m20261203_000007_order_rollups::Migration),
+            Box::new(m20261204_000008_orders_aggregates_trigger::Migration),
         ]
     }
 }

@@ -23,6 +23,52 @@ use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
+/// The function of the triggers on `orders` (the eighth migration replaces it).
+pub(crate) const ORDERS_CHANGED: &str = "CREATE OR REPLACE FUNCTION customer_stats_orders_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+ BEGIN
+   IF TG_OP = 'INSERT' THEN
+     INSERT INTO customer_stats AS s (customer_id, order_count, total_cents)
+     SELECT customer_id, COUNT(*), SUM(total_cents)::BIGINT
+     FROM new_rows GROUP BY customer_id ORDER BY customer_id
+     ON CONFLICT (customer_id) DO UPDATE
+       SET order_count = s.order_count + EXCLUDED.order_count,
+           total_cents = s.total_cents + EXCLUDED.total_cents;
+   ELSIF TG_OP = 'DELETE' THEN
+     UPDATE customer_stats s
+     SET order_count = s.order_count - d.n, total_cents = s.total_cents - d.t
+     FROM (SELECT customer_id, COUNT(*) AS n, SUM(total_cents)::BIGINT AS t
+           FROM old_rows GROUP BY customer_id) d
+     WHERE s.customer_id = d.customer_id;
+   ELSE
+     INSERT INTO customer_stats AS s (customer_id, order_count, total_cents)
+     SELECT customer_id, SUM(n), SUM(t)::BIGINT FROM (
+       SELECT customer_id, -1 AS n, -total_cents AS t FROM old_rows
+       UNION ALL
+       SELECT customer_id, 1, total_cents FROM new_rows
+     ) d
+     GROUP BY customer_id
+     HAVING SUM(n) <> 0 OR SUM(t) <> 0
+     ORDER BY customer_id
+     ON CONFLICT (customer_id) DO UPDATE
+       SET order_count = s.order_count + EXCLUDED.order_count,
+           total_cents = s.total_cents + EXCLUDED.total_cents;
+   END IF;
+   RETURN NULL;
+ END $$";
+
+/// The triggers on `orders` (the eighth migration replaces them).
+pub(crate) const ORDERS_TRIGGERS: [&str; 3] = [
+    "CREATE TRIGGER customer_stats_orders_inserted AFTER INSERT ON orders
+ REFERENCING NEW TABLE AS new_rows
+ FOR EACH STATEMENT EXECUTE FUNCTION customer_stats_orders_changed()",
+    "CREATE TRIGGER customer_stats_orders_deleted AFTER DELETE ON orders
+ REFERENCING OLD TABLE AS old_rows
+ FOR EACH STATEMENT EXECUTE FUNCTION customer_stats_orders_changed()",
+    "CREATE TRIGGER customer_stats_orders_updated AFTER UPDATE ON orders
+ REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+ FOR EACH STATEMENT EXECUTE FUNCTION customer_stats_orders_changed()",
+];
+
 const POSTGRES_UP: &[&str] = &[
     "CREATE TABLE customer_stats (
         customer_id BIGINT PRIMARY KEY REFERENCES customers (id) ON DELETE CASCADE,
@@ -46,46 +92,10 @@ const POSTGRES_UP: &[&str] = &[
     "CREATE TRIGGER customer_stats_customers_inserted AFTER INSERT ON customers
      REFERENCING NEW TABLE AS new_rows
      FOR EACH STATEMENT EXECUTE FUNCTION customer_stats_customers_inserted()",
-    "CREATE OR REPLACE FUNCTION customer_stats_orders_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-     BEGIN
-       IF TG_OP = 'INSERT' THEN
-         INSERT INTO customer_stats AS s (customer_id, order_count, total_cents)
-         SELECT customer_id, COUNT(*), SUM(total_cents)::BIGINT
-         FROM new_rows GROUP BY customer_id ORDER BY customer_id
-         ON CONFLICT (customer_id) DO UPDATE
-           SET order_count = s.order_count + EXCLUDED.order_count,
-               total_cents = s.total_cents + EXCLUDED.total_cents;
-       ELSIF TG_OP = 'DELETE' THEN
-         UPDATE customer_stats s
-         SET order_count = s.order_count - d.n, total_cents = s.total_cents - d.t
-         FROM (SELECT customer_id, COUNT(*) AS n, SUM(total_cents)::BIGINT AS t
-               FROM old_rows GROUP BY customer_id) d
-         WHERE s.customer_id = d.customer_id;
-       ELSE
-         INSERT INTO customer_stats AS s (customer_id, order_count, total_cents)
-         SELECT customer_id, SUM(n), SUM(t)::BIGINT FROM (
-           SELECT customer_id, -1 AS n, -total_cents AS t FROM old_rows
-           UNION ALL
-           SELECT customer_id, 1, total_cents FROM new_rows
-         ) d
-         GROUP BY customer_id
-         HAVING SUM(n) <> 0 OR SUM(t) <> 0
-         ORDER BY customer_id
-         ON CONFLICT (customer_id) DO UPDATE
-           SET order_count = s.order_count + EXCLUDED.order_count,
-               total_cents = s.total_cents + EXCLUDED.total_cents;
-       END IF;
-       RETURN NULL;
-     END $$",
-    "CREATE TRIGGER customer_stats_orders_inserted AFTER INSERT ON orders
-     REFERENCING NEW TABLE AS new_rows
-     FOR EACH STATEMENT EXECUTE FUNCTION customer_stats_orders_changed()",
-    "CREATE TRIGGER customer_stats_orders_deleted AFTER DELETE ON orders
-     REFERENCING OLD TABLE AS old_rows
-     FOR EACH STATEMENT EXECUTE FUNCTION customer_stats_orders_changed()",
-    "CREATE TRIGGER customer_stats_orders_updated AFTER UPDATE ON orders
-     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-     FOR EACH STATEMENT EXECUTE FUNCTION customer_stats_orders_changed()",
+    ORDERS_CHANGED,
+    ORDERS_TRIGGERS[0],
+    ORDERS_TRIGGERS[1],
+    ORDERS_TRIGGERS[2],
 ];
 
 const POSTGRES_DOWN: &[&str] = &[

@@ -25,7 +25,8 @@ pub struct Migration;
 
 /// The bucket of `at` at `grain` (0 quarter-hour, 1 hour, 2 day, 3 month,
 /// all in UTC).
-const BUCKET: &str = "CREATE OR REPLACE FUNCTION order_rollup_bucket(grain INT, at TIMESTAMPTZ)
+pub(crate) const BUCKET: &str =
+    "CREATE OR REPLACE FUNCTION order_rollup_bucket(grain INT, at TIMESTAMPTZ)
      RETURNS TIMESTAMPTZ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
        SELECT CASE grain
          WHEN 0 THEN to_timestamp(floor(extract(epoch FROM at) / 900) * 900)
@@ -34,6 +35,59 @@ const BUCKET: &str = "CREATE OR REPLACE FUNCTION order_rollup_bucket(grain INT, 
          ELSE date_trunc('month', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
        END
      $$";
+
+/// The triggers' function (the eighth migration replaces it).
+pub(crate) const CHANGED: &str =
+    "CREATE OR REPLACE FUNCTION order_rollups_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+ DECLARE
+   s SMALLINT := (pg_backend_pid() % 16)::SMALLINT;
+ BEGIN
+   IF TG_OP = 'INSERT' THEN
+     INSERT INTO order_rollups AS r (grain, bucket, status, shard, order_count, total_cents)
+     SELECT g, order_rollup_bucket(g, created_at), status, s, COUNT(*), SUM(total_cents)::BIGINT
+     FROM new_rows CROSS JOIN generate_series(0, 3) AS g
+     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+     ON CONFLICT (grain, bucket, status, shard) DO UPDATE
+       SET order_count = r.order_count + EXCLUDED.order_count,
+           total_cents = r.total_cents + EXCLUDED.total_cents;
+   ELSIF TG_OP = 'DELETE' THEN
+     INSERT INTO order_rollups AS r (grain, bucket, status, shard, order_count, total_cents)
+     SELECT g, order_rollup_bucket(g, created_at), status, s, -COUNT(*), -SUM(total_cents)::BIGINT
+     FROM old_rows CROSS JOIN generate_series(0, 3) AS g
+     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+     ON CONFLICT (grain, bucket, status, shard) DO UPDATE
+       SET order_count = r.order_count + EXCLUDED.order_count,
+           total_cents = r.total_cents + EXCLUDED.total_cents;
+   ELSE
+     INSERT INTO order_rollups AS r (grain, bucket, status, shard, order_count, total_cents)
+     SELECT g, order_rollup_bucket(g, created_at), status, s, SUM(n), SUM(t)::BIGINT
+     FROM (
+       SELECT created_at, status, -1 AS n, -total_cents AS t FROM old_rows
+       UNION ALL
+       SELECT created_at, status, 1, total_cents FROM new_rows
+     ) d CROSS JOIN generate_series(0, 3) AS g
+     GROUP BY 1, 2, 3
+     HAVING SUM(n) <> 0 OR SUM(t) <> 0
+     ORDER BY 1, 2, 3
+     ON CONFLICT (grain, bucket, status, shard) DO UPDATE
+       SET order_count = r.order_count + EXCLUDED.order_count,
+           total_cents = r.total_cents + EXCLUDED.total_cents;
+   END IF;
+   RETURN NULL;
+ END $$";
+
+/// The triggers (the eighth migration replaces them).
+pub(crate) const TRIGGERS: [&str; 3] = [
+    "CREATE TRIGGER order_rollups_inserted AFTER INSERT ON orders
+ REFERENCING NEW TABLE AS new_rows
+ FOR EACH STATEMENT EXECUTE FUNCTION order_rollups_changed()",
+    "CREATE TRIGGER order_rollups_deleted AFTER DELETE ON orders
+ REFERENCING OLD TABLE AS old_rows
+ FOR EACH STATEMENT EXECUTE FUNCTION order_rollups_changed()",
+    "CREATE TRIGGER order_rollups_updated AFTER UPDATE ON orders
+ REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+ FOR EACH STATEMENT EXECUTE FUNCTION order_rollups_changed()",
+];
 
 const POSTGRES_UP: &[&str] = &[
     "CREATE TABLE order_rollups (
@@ -53,52 +107,10 @@ const POSTGRES_UP: &[&str] = &[
     // Statistics now: the reads probe it by key, and a planner that thinks
     // the table small scans it whole.
     "ANALYZE order_rollups",
-    "CREATE OR REPLACE FUNCTION order_rollups_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-     DECLARE
-       s SMALLINT := (pg_backend_pid() % 16)::SMALLINT;
-     BEGIN
-       IF TG_OP = 'INSERT' THEN
-         INSERT INTO order_rollups AS r (grain, bucket, status, shard, order_count, total_cents)
-         SELECT g, order_rollup_bucket(g, created_at), status, s, COUNT(*), SUM(total_cents)::BIGINT
-         FROM new_rows CROSS JOIN generate_series(0, 3) AS g
-         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-         ON CONFLICT (grain, bucket, status, shard) DO UPDATE
-           SET order_count = r.order_count + EXCLUDED.order_count,
-               total_cents = r.total_cents + EXCLUDED.total_cents;
-       ELSIF TG_OP = 'DELETE' THEN
-         INSERT INTO order_rollups AS r (grain, bucket, status, shard, order_count, total_cents)
-         SELECT g, order_rollup_bucket(g, created_at), status, s, -COUNT(*), -SUM(total_cents)::BIGINT
-         FROM old_rows CROSS JOIN generate_series(0, 3) AS g
-         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-         ON CONFLICT (grain, bucket, status, shard) DO UPDATE
-           SET order_count = r.order_count + EXCLUDED.order_count,
-               total_cents = r.total_cents + EXCLUDED.total_cents;
-       ELSE
-         INSERT INTO order_rollups AS r (grain, bucket, status, shard, order_count, total_cents)
-         SELECT g, order_rollup_bucket(g, created_at), status, s, SUM(n), SUM(t)::BIGINT
-         FROM (
-           SELECT created_at, status, -1 AS n, -total_cents AS t FROM old_rows
-           UNION ALL
-           SELECT created_at, status, 1, total_cents FROM new_rows
-         ) d CROSS JOIN generate_series(0, 3) AS g
-         GROUP BY 1, 2, 3
-         HAVING SUM(n) <> 0 OR SUM(t) <> 0
-         ORDER BY 1, 2, 3
-         ON CONFLICT (grain, bucket, status, shard) DO UPDATE
-           SET order_count = r.order_count + EXCLUDED.order_count,
-               total_cents = r.total_cents + EXCLUDED.total_cents;
-       END IF;
-       RETURN NULL;
-     END $$",
-    "CREATE TRIGGER order_rollups_inserted AFTER INSERT ON orders
-     REFERENCING NEW TABLE AS new_rows
-     FOR EACH STATEMENT EXECUTE FUNCTION order_rollups_changed()",
-    "CREATE TRIGGER order_rollups_deleted AFTER DELETE ON orders
-     REFERENCING OLD TABLE AS old_rows
-     FOR EACH STATEMENT EXECUTE FUNCTION order_rollups_changed()",
-    "CREATE TRIGGER order_rollups_updated AFTER UPDATE ON orders
-     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-     FOR EACH STATEMENT EXECUTE FUNCTION order_rollups_changed()",
+    CHANGED,
+    TRIGGERS[0],
+    TRIGGERS[1],
+    TRIGGERS[2],
 ];
 
 const POSTGRES_DOWN: &[&str] = &[

@@ -62,6 +62,45 @@ async fn index_definition(
         .and_then(|row| row.try_get::<String>("", "def").ok())
 }
 
+/// The month rollups of January 2025 as `(orders, cents)`, shards summed
+/// (PostgreSQL).
+async fn rollup_months(db: &sea_orm::DatabaseConnection) -> Vec<(i64, i64)> {
+    db.query_all_raw(Statement::from_string(
+        sea_orm::DbBackend::Postgres,
+        "SELECT SUM(order_count)::BIGINT AS n, SUM(total_cents)::BIGINT AS t FROM order_rollups \
+         WHERE grain = 3 AND bucket = '2025-01-01T00:00:00+00:00'"
+            .to_owned(),
+    ))
+    .await
+    .expect("order_rollups")
+    .iter()
+    .map(|r| {
+        (
+            r.try_get("", "n").expect("n"),
+            r.try_get("", "t").expect("t"),
+        )
+    })
+    .collect()
+}
+
+/// The names of the triggers on `orders` (PostgreSQL), sorted.
+async fn orders_triggers(
+    db: &sea_orm::DatabaseConnection,
+    backend: sea_orm::DbBackend,
+) -> Vec<String> {
+    db.query_all_raw(Statement::from_string(
+        backend,
+        "SELECT tgname::TEXT AS name FROM pg_trigger \
+         WHERE tgrelid = 'orders'::regclass AND NOT tgisinternal ORDER BY 1"
+            .to_owned(),
+    ))
+    .await
+    .expect("pg_trigger")
+    .iter()
+    .map(|r| r.try_get("", "name").expect("name"))
+    .collect()
+}
+
 const CUSTOMER_ORDERS_INDEX: &str = "idx_orders_customer_created_id";
 
 #[tokio::test]
@@ -97,13 +136,76 @@ async fn every_migration_rolls_back_and_reapplies() {
     let status = Migrator::get_migration_with_status(&db)
         .await
         .expect("status");
-    assert_eq!(status.len(), 7);
+    assert_eq!(status.len(), 8);
     assert!(
         status
             .iter()
             .all(|m| m.status() == migration::MigrationStatus::Applied)
     );
     assert!(has_column(&db, backend, "customers", "phone").await);
+
+    // Down one: the fourth and seventh migrations' triggers on `orders` come
+    // back in place of the one (PostgreSQL; SQLite keeps its own), and keep
+    // both aggregates: a single-row insert (the one-row path of the eighth
+    // migration's function) and an update, before and after.
+    let single_write = |total: i64| {
+        format!(
+            "INSERT INTO orders (customer_id, total_cents, status, created_at) VALUES (2, {total}, 'PENDING', '2025-01-04T00:30:00+00:00')"
+        )
+    };
+    for (i, sql) in [
+        single_write(7),
+        "UPDATE orders SET total_cents = 8 WHERE total_cents = 7".to_owned(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        db.execute_raw(Statement::from_string(backend, sql))
+            .await
+            .expect("a write under the one trigger");
+        assert_eq!(
+            stats_rows(&db, backend).await,
+            vec![(1, 2, 200), (2, 1, 7 + i as i64)]
+        );
+    }
+    if backend == sea_orm::DbBackend::Postgres {
+        assert_eq!(rollup_months(&db).await, vec![(3, 208)]);
+        assert_eq!(
+            orders_triggers(&db, backend).await,
+            [
+                "orders_aggregates_deleted",
+                "orders_aggregates_inserted",
+                "orders_aggregates_updated"
+            ]
+        );
+    }
+    Migrator::down(&db, Some(1))
+        .await
+        .expect("down the one trigger");
+    db.execute_raw(Statement::from_string(backend, single_write(9)))
+        .await
+        .expect("a write under the two triggers");
+    db.execute_raw(Statement::from_string(
+        backend,
+        "DELETE FROM orders WHERE total_cents IN (8, 9)".to_owned(),
+    ))
+    .await
+    .expect("a deletion under the two triggers");
+    assert_eq!(stats_rows(&db, backend).await, vec![(1, 2, 200), (2, 0, 0)]);
+    if backend == sea_orm::DbBackend::Postgres {
+        assert_eq!(rollup_months(&db).await, vec![(2, 200)]);
+        assert_eq!(
+            orders_triggers(&db, backend).await,
+            [
+                "customer_stats_orders_deleted",
+                "customer_stats_orders_inserted",
+                "customer_stats_orders_updated",
+                "order_rollups_deleted",
+                "order_rollups_inserted",
+                "order_rollups_updated"
+            ]
+        );
+    }
 
     // Down one: the order rollups go (PostgreSQL; SQLite has none).
     assert_eq!(
@@ -196,7 +298,7 @@ async fn every_migration_rolls_back_and_reapplies() {
             .await
             .expect("pending")
             .len(),
-        7
+        8
     );
 
     // Up again: everything is back and usable.
@@ -265,9 +367,9 @@ async fn the_migrate_commands_move_the_schema_version() {
         .expect("connect");
     assert!(has_column(&db, test_db.backend, "customers", "phone").await);
 
-    run(&["migrate", "down", "-n", "3"])
+    run(&["migrate", "down", "-n", "4"])
         .await
-        .expect("migrate down (the rollups and the two index migrations)");
+        .expect("migrate down (the one trigger, the rollups and the two index migrations)");
     assert!(has_column(&db, test_db.backend, "customer_stats", "customer_id").await);
     run(&["migrate", "down"])
         .await
@@ -278,7 +380,7 @@ async fn the_migrate_commands_move_the_schema_version() {
             .await
             .expect("pending")
             .len(),
-        4
+        5
     );
     run(&["migrate", "down", "-n", "2"])
         .await
@@ -290,7 +392,7 @@ async fn the_migrate_commands_move_the_schema_version() {
             .await
             .expect("pending")
             .len(),
-        6
+        7
     );
 
     run(&["migrate", "status"]).await.expect("migrate status");
