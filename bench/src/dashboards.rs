@@ -35,9 +35,9 @@ pub struct Args {
 
 /// A dashboard request, the plain SQL it replaces, and how to read both
 /// as comparable rows.
-struct Dashboard {
-    name: &'static str,
-    query: String,
+pub(crate) struct Dashboard {
+    pub(crate) name: &'static str,
+    pub(crate) query: String,
     sql: String,
     /// The server's answer as rows of text.
     answer: fn(&Value) -> Vec<Vec<String>>,
@@ -63,7 +63,7 @@ fn groups(body: &Value, f: impl Fn(&Value) -> Vec<String>) -> Vec<Vec<String>> {
         .unwrap_or_default()
 }
 
-fn dashboards() -> Vec<Dashboard> {
+pub(crate) fn dashboards() -> Vec<Dashboard> {
     let anchor = service::seed::anchor();
     let since = (anchor - chrono::Duration::days(90)).to_rfc3339();
     let (q_from, q_until) = ("2025-07-01T00:00:00+00:00", "2025-10-01T00:00:00+00:00");

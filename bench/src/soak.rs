@@ -1,10 +1,15 @@
 //! A mixed load for a fixed time at many clients: reads (cache hits and
 //! misses) and writes, against PostgreSQL and Redis (with `--bulk`, 100-row
-//! bulk inserts too). Reports requests, errors by code, p50/p99 latency,
-//! resident memory at start and end, and `stats check` afterwards.
+//! bulk inserts too; with `--dashboards`, the four dashboard aggregates).
+//! Reports requests, errors by code, p50/p99 latency (and per kind of
+//! request), resident memory at start and end, and `stats check`
+//! afterwards.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
 
 use rand::Rng;
 use serde_json::json;
@@ -22,17 +27,50 @@ pub struct Args {
     /// Also send 100-row `createOrders` (5% of the mix, taken from the lookups).
     #[arg(long)]
     bulk: bool,
+    /// Also send the four dashboard aggregates of `bench dashboards` (1%
+    /// of the mix each, taken from the lookups).
+    #[arg(long)]
+    dashboards: bool,
 }
+
+/// What a request of the mix is, for the latencies per kind.
+type Kind = &'static str;
+const LOOKUP: Kind = "customer lookup";
 
 /// One request of the mix: 29% customer lookups, 2% each of the README's
 /// three query-builder screens, 20% customer pages with their orders and
 /// aggregates, 10% the ranking (one argument set, as a
 /// dashboard asks it; every write invalidates it), 10% order pages, 15%
 /// order updates, 10% new orders.
-fn request(customers: usize, orders: usize, bulk: bool) -> (serde_json::Value, bool) {
+fn request(
+    customers: usize,
+    orders: usize,
+    bulk: bool,
+    dashboards: &[(Kind, String)],
+) -> (serde_json::Value, bool, Kind) {
     let mut rng = rand::rng();
-    let roll = rng.random_range(0..100);
+    let roll = rng.random_range(0..100usize);
     let customer = rng.random_range(1..=customers);
+    if let Some((kind, query)) = dashboards.get(roll.wrapping_sub(5)) {
+        return (json!({ "query": query }), false, kind);
+    }
+    let (body, write) = mix(&mut rng, roll, customer, customers, orders, bulk);
+    let kind = match roll {
+        _ if bulk && roll < 5 => "createOrders, 100 rows",
+        0..29 => LOOKUP,
+        _ => "other",
+    };
+    (body, write, kind)
+}
+
+fn mix(
+    rng: &mut impl Rng,
+    roll: usize,
+    customer: usize,
+    customers: usize,
+    orders: usize,
+    bulk: bool,
+) -> (serde_json::Value, bool) {
     if bulk && roll < 5 {
         let rows: Vec<serde_json::Value> = (0..100)
             .map(|_| json!({ "customerId": rng.random_range(1..=customers).to_string(), "total": format!("{}.50", rng.random_range(1..300)) }))
@@ -84,8 +122,21 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     let redis = settings.redis.clone();
     let server = Arc::new(harness::start(settings).await?);
     let token: Arc<str> = harness::writer_token()?.into();
+    let dashboards: Arc<[(Kind, String)]> = if args.dashboards {
+        crate::dashboards::dashboards()
+            .into_iter()
+            .map(|d| (d.name, d.query))
+            .collect()
+    } else {
+        Arc::new([])
+    };
     for _ in 0..200 {
-        let (body, write) = request(args.data.customers, args.data.orders, args.bulk);
+        let (body, write, _) = request(
+            args.data.customers,
+            args.data.orders,
+            args.bulk,
+            &dashboards,
+        );
         let _ = server
             .send(serde_json::to_vec(&body)?, write.then_some(&*token))
             .await;
@@ -113,22 +164,35 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
             }
         }
     });
-    let (s, t, c, o, bulk) = (
+    let (s, t, c, o, bulk, d) = (
         server.clone(),
         token.clone(),
         args.data.customers,
         args.data.orders,
         args.bulk,
+        dashboards.clone(),
     );
+    let kinds: Arc<Mutex<BTreeMap<Kind, Histogram<u64>>>> = Arc::default();
+    let k = kinds.clone();
     let figures = driver::run(
         args.concurrency,
         Duration::from_secs(args.seconds),
         move |_, _| {
-            let (s, t) = (s.clone(), t.clone());
+            let (s, t, k) = (s.clone(), t.clone(), k.clone());
+            let (body, write, kind) = request(c, o, bulk, &d);
             async move {
-                let (body, write) = request(c, o, bulk);
                 let body = serde_json::to_vec(&body).map_err(|_| "encode".to_owned())?;
-                s.send(body, write.then_some(&*t)).await
+                let started = Instant::now();
+                let result = s.send(body, write.then_some(&*t)).await;
+                let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                if let Ok(mut k) = k.lock() {
+                    let h = k.entry(kind).or_insert_with(|| {
+                        Histogram::new_with_bounds(1, 60_000_000, 3)
+                            .expect("BUG: valid histogram bounds")
+                    });
+                    let _ = h.record(micros.clamp(1, 60_000_000));
+                }
+                result
             }
         },
     )
@@ -160,6 +224,29 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let kinds = kinds.lock().map(|k| k.clone()).unwrap_or_default();
+    println!();
+    println!("| kind | requests | p50 ms | p99 ms |");
+    println!("| --- | ---: | ---: | ---: |");
+    let p99 = |h: &Histogram<u64>| h.value_at_quantile(0.99) as f64 / 1000.0;
+    for (kind, h) in &kinds {
+        println!(
+            "| {kind} | {} | {:.2} | {:.2} |",
+            h.len(),
+            h.value_at_quantile(0.5) as f64 / 1000.0,
+            p99(h)
+        );
+    }
+    if let Some(lookup) = kinds.get(LOOKUP) {
+        for (kind, _) in dashboards.iter() {
+            if let Some(h) = kinds.get(kind) {
+                println!(
+                    "{kind}: p99 / customer lookup p99 = {:.2} (target at most 2)",
+                    p99(h) / p99(lookup).max(1e-9)
+                );
+            }
+        }
+    }
     if figures.errors_by_code.is_empty() {
         println!("errors by code: none");
     } else {
@@ -175,9 +262,11 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         server.state.statements.get()
     );
     let differences = service::stats::check(&server.state.store).await?;
+    let rollups = service::stats::check_rollups(&server.state.store).await?;
     println!(
-        "stats check after the soak: {} differences",
-        differences.len()
+        "stats check after the soak: {} customer differences, {} rollup differences",
+        differences.len(),
+        rollups.len()
     );
     Ok(())
 }
