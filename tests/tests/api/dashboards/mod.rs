@@ -7,6 +7,7 @@
 
 mod random;
 mod rollups;
+mod snapshots;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, Statement};
