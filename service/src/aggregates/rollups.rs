@@ -5,9 +5,11 @@
 //! reads a few rollup rows per period instead of every order (`pieces`:
 //! a day in Berlin is `day(D) − hour(D 23:00) + hour(D−1 23:00)`), and the
 //! ends off the quarter-hour from `orders` through its `created_at` index,
-//! in one statement; or, when a range is open, in one read-only
-//! repeatable-read transaction that first reads the data's extent. An
-//! answer shows one committed state. `min`/`max` are not kept: a request
+//! in one statement. When a range is open (or long), its ends come from the
+//! data's extent, read first; the statement reads the extent again in its
+//! own snapshot, and if an order has landed outside the range read in
+//! between, the whole read is redone in one read-only repeatable-read
+//! transaction. An answer shows one committed state. `min`/`max` are not kept: a request
 //! that selects them reads the orders instead.
 
 use std::collections::HashMap;
@@ -52,8 +54,11 @@ const READ: &str = "
            x.order_count AS n, x.total_cents AS t
     FROM unnest($1::smallint[], $2::timestamptz[], $3::timestamptz[]) AS p(grain, lo, hi)
     CROSS JOIN LATERAL (
-      SELECT r.bucket, r.status, r.order_count, r.total_cents FROM order_rollups r
+      SELECT r.bucket, r.status, SUM(r.order_count)::BIGINT AS order_count,
+             SUM(r.total_cents)::BIGINT AS total_cents
+      FROM order_rollups r
       WHERE r.grain = p.grain AND r.bucket >= p.lo AND r.bucket <= p.hi{status}
+      GROUP BY r.bucket, r.status
       OFFSET 0
     ) x
     UNION ALL
@@ -64,7 +69,19 @@ const READ: &str = "
       WHERE o.created_at >= e.lo AND o.created_at < e.hi AND o.status = ANY($4::text[])
       GROUP BY o.status
     ) y
-    GROUP BY 1, 2, 3, 4";
+    GROUP BY 1, 2, 3, 4{extent}";
+
+/// The data's extent in the read's own snapshot: parts -2 (first) and -3
+/// (last creation instant).
+const EXTENT_AGAIN: &str = "
+    UNION ALL SELECT -2, -1::smallint, MIN(created_at), NULL::varchar, 0::bigint, 0::bigint FROM orders
+    UNION ALL SELECT -3, -1::smallint, MAX(created_at), NULL::varchar, 0::bigint, 0::bigint FROM orders";
+
+/// Sums per part `k` and status.
+type Parts = HashMap<(usize, OrderStatus), Totals>;
+
+/// The first and last creation instants a read saw (`None`: no orders).
+type Seen = Option<(DateTime<Utc>, DateTime<Utc>)>;
 
 /// Sums per part `k` and status, for the parts `pieces` describes: every
 /// distinct bucket is read once, and counted with its sign in each part
@@ -73,7 +90,8 @@ async fn read<C: ConnectionTrait>(
     db: &C,
     pieces: Pieces,
     statuses: &[OrderStatus],
-) -> Result<HashMap<(usize, OrderStatus), Totals>> {
+    with_extent: bool,
+) -> Result<(Parts, Seen)> {
     let mut uses: HashMap<Bucket, Vec<(usize, i32)>, foldhash::fast::RandomState> =
         HashMap::default();
     for ((k, grain, bucket), sign) in pieces.rows {
@@ -122,14 +140,16 @@ async fn read<C: ConnectionTrait>(
         his.into(),
     ];
     let every = OrderStatus::ALL.iter().all(|s| statuses.contains(s));
-    let sql = READ.replace(
-        "{status}",
-        if every {
-            ""
-        } else {
-            " AND r.status = ANY($4::text[])"
-        },
-    );
+    let sql = READ
+        .replace(
+            "{status}",
+            if every {
+                ""
+            } else {
+                " AND r.status = ANY($4::text[])"
+            },
+        )
+        .replace("{extent}", if with_extent { EXTENT_AGAIN } else { "" });
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -137,9 +157,15 @@ async fn read<C: ConnectionTrait>(
             values,
         ))
         .await?;
-    let mut out: HashMap<(usize, OrderStatus), Totals> = HashMap::new();
+    let mut out: Parts = HashMap::new();
+    let (mut first, mut last) = (None, None);
     for row in rows {
         let k: i32 = row.try_get("", "k")?;
+        if k < -1 {
+            let instant: Option<DateTime<Utc>> = row.try_get("", "bucket")?;
+            *(if k == -2 { &mut first } else { &mut last }) = instant;
+            continue;
+        }
         let status: String = row.try_get("", "status")?;
         let n: i64 = row.try_get("", "n")?;
         let t: i64 = row.try_get("", "t")?;
@@ -161,23 +187,58 @@ async fn read<C: ConnectionTrait>(
             e.sum_cents += sign * t;
         }
     }
-    Ok(out)
+    Ok((out, first.zip(last)))
 }
 
-/// The aggregate of the orders `filter` selects, from the rollups.
-pub async fn aggregate(db: &Db, filter: &RollupFilter) -> Result<Totals> {
-    let sum = |parts: HashMap<(usize, OrderStatus), Totals>| {
-        parts.values().fold(Totals::default(), |mut total, t| {
-            total.count += t.count;
-            total.sum_cents += t.sum_cents;
-            total
-        })
-    };
-    // Both ends given, near each other: one statement, one snapshot.
+/// The range `[a, b)` to read for `filter` when the data spans `[lo, hi]`:
+/// the filter's ends, closed to the data's; an open end after `hi` a little
+/// past it (aligned to the quarter-hour), so that orders created between
+/// the extent's read and the rollups' still fall inside.
+fn covered(
+    filter: &RollupFilter,
+    lo: DateTime<Utc>,
+    hi: DateTime<Utc>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let quarter = hi.timestamp().div_euclid(900) * 900 + 900;
+    let past = at(quarter) + Duration::minutes(30);
+    let a = filter.from.map_or(lo, |f| f.max(lo));
+    let b = filter.until.map_or(past, |u| u.min(past));
+    (a, b)
+}
+
+/// Whether a read of `[a, b)` that saw the data span `seen` holds every
+/// order `filter` selects.
+fn holds(filter: &RollupFilter, a: DateTime<Utc>, b: DateTime<Utc>, seen: Seen) -> bool {
+    seen.is_none_or(|(first, last)| {
+        (filter.from == Some(a) || first >= a) && (filter.until == Some(b) || last < b)
+    })
+}
+
+/// The sums of the parts `parts` builds for a range `[a, b)`, over the
+/// orders `filter` selects, and what `parts` returned with them: in one
+/// statement when both ends are given and near; else after reading the
+/// extent, in one statement that checks it; else (an order landed outside
+/// the range in between) in one repeatable-read transaction.
+async fn read_filtered<T>(
+    db: &Db,
+    filter: &RollupFilter,
+    parts: impl Fn(DateTime<Utc>, DateTime<Utc>) -> (Pieces, T),
+) -> Result<Option<(T, Parts)>> {
     if let Some((a, b)) = filter.near_ends() {
-        let mut pieces = Pieces::default();
-        pieces.interval(0, a, b);
-        return Ok(sum(read(db, pieces, &filter.statuses).await?));
+        let (pieces, t) = parts(a, b);
+        return Ok(Some((
+            t,
+            read(db, pieces, &filter.statuses, false).await?.0,
+        )));
+    }
+    let Some((lo, hi)) = extent(db).await? else {
+        return Ok(None);
+    };
+    let (a, b) = covered(filter, lo, hi);
+    let (pieces, t) = parts(a, b);
+    let (sums, seen) = read(db, pieces, &filter.statuses, true).await?;
+    if holds(filter, a, b, seen) {
+        return Ok(Some((t, sums)));
     }
     let txn = db
         .begin_with_config(
@@ -185,16 +246,32 @@ pub async fn aggregate(db: &Db, filter: &RollupFilter) -> Result<Totals> {
             Some(AccessMode::ReadOnly),
         )
         .await?;
-    let mut total = Totals::default();
+    let mut out = None;
     if let Some((lo, hi)) = extent(&txn).await? {
         let a = filter.from.unwrap_or(lo).max(lo);
         let b = filter.until.unwrap_or(hi + MICRO).min(hi + MICRO);
-        let mut pieces = Pieces::default();
-        pieces.interval(0, a, b);
-        total = sum(read(&txn, pieces, &filter.statuses).await?);
+        let (pieces, t) = parts(a, b);
+        out = Some((t, read(&txn, pieces, &filter.statuses, false).await?.0));
     }
     txn.commit().await?;
-    Ok(total)
+    Ok(out)
+}
+
+/// The aggregate of the orders `filter` selects, from the rollups.
+pub async fn aggregate(db: &Db, filter: &RollupFilter) -> Result<Totals> {
+    let read = read_filtered(db, filter, |a, b| {
+        let mut pieces = Pieces::default();
+        pieces.interval(0, a, b);
+        (pieces, ())
+    })
+    .await?;
+    Ok(read.map_or_else(Totals::default, |((), parts)| {
+        parts.values().fold(Totals::default(), |mut total, t| {
+            total.count += t.count;
+            total.sum_cents += t.sum_cents;
+            total
+        })
+    }))
 }
 
 /// The groups (by status and a period) of the orders `filter` selects,
@@ -204,36 +281,35 @@ pub(crate) async fn grouped(
     filter: &RollupFilter,
     grouping: &Grouping,
 ) -> Result<HashMap<GroupId, Totals>> {
-    // Both ends given, near each other: one statement, one snapshot.
-    if let Some((a, b)) = filter.near_ends() {
-        return grouped_within(db, a, b, filter, grouping).await;
+    let Some((starts, parts)) =
+        read_filtered(db, filter, |a, b| periods_of(grouping, a, b)).await?
+    else {
+        return Ok(HashMap::new());
+    };
+    let by_status = grouping.keys().contains(&GroupKey::Status);
+    let mut groups: HashMap<GroupId, Totals> = HashMap::new();
+    for ((k, status), t) in parts {
+        let id = GroupId {
+            status: by_status.then_some(status),
+            customer: None,
+            period: starts.get(k).copied(),
+        };
+        let g = groups.entry(id).or_default();
+        g.count += t.count;
+        g.sum_cents += t.sum_cents;
     }
-    let txn = db
-        .begin_with_config(
-            Some(IsolationLevel::RepeatableRead),
-            Some(AccessMode::ReadOnly),
-        )
-        .await?;
-    let mut groups = HashMap::new();
-    if let Some((lo, hi)) = extent(&txn).await? {
-        let a = filter.from.unwrap_or(lo).max(lo);
-        let b = filter.until.unwrap_or(hi + MICRO).min(hi + MICRO);
-        groups = grouped_within(&txn, a, b, filter, grouping).await?;
-    }
-    txn.commit().await?;
+    groups.retain(|_, t| t.count > 0);
     Ok(groups)
 }
 
-/// The groups of the orders created in `[a, b)` that `filter` selects.
-async fn grouped_within<C: ConnectionTrait>(
-    db: &C,
+/// The parts of `[a, b)`: part k is the k-th period of `grouping` from the
+/// one holding `a` (or the whole range), with the first local date of each.
+fn periods_of(
+    grouping: &Grouping,
     a: DateTime<Utc>,
     b: DateTime<Utc>,
-    filter: &RollupFilter,
-    grouping: &Grouping,
-) -> Result<HashMap<GroupId, Totals>> {
+) -> (Pieces, Vec<chrono::NaiveDate>) {
     let mut pieces = Pieces::default();
-    // Part k: the k-th period from the one holding `a` (or everything).
     let mut starts = Vec::new();
     match grouping.period() {
         None => pieces.interval(0, a, b),
@@ -251,20 +327,7 @@ async fn grouped_within<C: ConnectionTrait>(
         }
         Some(_) => {}
     }
-    let by_status = grouping.keys().contains(&GroupKey::Status);
-    let mut groups: HashMap<GroupId, Totals> = HashMap::new();
-    for ((k, status), t) in read(db, pieces, &filter.statuses).await? {
-        let id = GroupId {
-            status: by_status.then_some(status),
-            customer: None,
-            period: starts.get(k).copied(),
-        };
-        let g = groups.entry(id).or_default();
-        g.count += t.count;
-        g.sum_cents += t.sum_cents;
-    }
-    groups.retain(|_, t| t.count > 0);
-    Ok(groups)
+    (pieces, starts)
 }
 
 fn next_period(p: Period, date: chrono::NaiveDate) -> chrono::NaiveDate {
@@ -273,5 +336,52 @@ fn next_period(p: Period, date: chrono::NaiveDate) -> chrono::NaiveDate {
         Period::Week => date + Duration::days(7),
         Period::Month => date + Months::new(1),
         Period::Year => date + Months::new(12),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(text: &str) -> DateTime<Utc> {
+        text.parse().expect("an instant")
+    }
+
+    fn filter(from: Option<&str>, until: Option<&str>) -> RollupFilter {
+        RollupFilter {
+            statuses: OrderStatus::ALL.to_vec(),
+            from: from.map(t),
+            until: until.map(t),
+        }
+    }
+
+    #[test]
+    fn an_open_end_is_read_a_little_past_the_data_and_checked() {
+        let (lo, hi) = (t("2025-01-01T00:00:00Z"), t("2025-12-31T23:58:08Z"));
+        let open = filter(None, None);
+        let (a, b) = covered(&open, lo, hi);
+        assert_eq!((a, b), (lo, t("2026-01-01T00:30:00Z")));
+        // Orders created between the two reads, inside the range: it holds.
+        assert!(holds(&open, a, b, Some((lo, t("2026-01-01T00:29:59Z")))));
+        // One created after it, or before the first: read again.
+        assert!(!holds(&open, a, b, Some((lo, b))));
+        assert!(!holds(&open, a, b, Some((t("2024-06-01T00:00:00Z"), hi))));
+        // No orders at all in the read's snapshot: nothing to miss.
+        assert!(holds(&open, a, b, None));
+    }
+
+    #[test]
+    fn a_given_end_is_kept_and_never_checked() {
+        let (lo, hi) = (t("2025-01-01T00:00:00Z"), t("2025-12-31T23:58:08Z"));
+        let since = filter(Some("2025-10-03T00:00:00Z"), None);
+        let (a, b) = covered(&since, lo, hi);
+        assert_eq!(a, t("2025-10-03T00:00:00Z"));
+        // Orders before the filter's start are not selected: no reread.
+        assert!(holds(&since, a, b, Some((t("2024-01-01T00:00:00Z"), hi))));
+        let until = filter(Some("2020-01-01T00:00:00Z"), Some("2025-06-01T00:00:00Z"));
+        let (a, b) = covered(&until, lo, hi);
+        assert_eq!((a, b), (lo, t("2025-06-01T00:00:00Z")));
+        assert!(holds(&until, a, b, Some((lo, t("2027-01-01T00:00:00Z")))));
+        assert!(!holds(&until, a, b, Some((t("2024-12-31T00:00:00Z"), hi))));
     }
 }
