@@ -5,11 +5,14 @@
 //! months between, and within a month, a day or an hour either the pieces
 //! before the point or the enclosing bucket minus the pieces after it. A
 //! day in Berlin is `day(D) − hour(D 23:00) + hour(D−1 23:00)`: three rows
-//! (a status each, a row per shard written).
+//! (a status each, a row per shard written). `periods_of` lays out the
+//! periods of a grouping as parts.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, Months, TimeZone, Utc};
+
+use super::{Grouping, Period, periods};
 
 /// One microsecond: PostgreSQL's resolution of instants.
 pub(super) const MICRO: Duration = Duration::microseconds(1);
@@ -141,6 +144,43 @@ impl Pieces {
         }
         self.prefix(k, qb, 1);
         self.prefix(k, qa, -1);
+    }
+}
+
+/// The parts of `[a, b)`: part k is the k-th period of `grouping` from the
+/// one holding `a` (or the whole range), with the first local date of each.
+pub(super) fn periods_of(
+    grouping: &Grouping,
+    a: DateTime<Utc>,
+    b: DateTime<Utc>,
+) -> (Pieces, Vec<chrono::NaiveDate>) {
+    let mut pieces = Pieces::default();
+    let mut starts = Vec::new();
+    match grouping.period() {
+        None => pieces.interval(0, a, b),
+        Some(p) if a < b => {
+            let tz = grouping.time_zone;
+            let mut date = p.start_of(periods::local_date(tz, a));
+            let mut s = periods::first_instant(tz, date);
+            while s < b {
+                let next = next_period(p, date);
+                let e = periods::first_instant(tz, next);
+                pieces.interval(starts.len(), s.max(a), e.min(b));
+                starts.push(date);
+                (date, s) = (next, e);
+            }
+        }
+        Some(_) => {}
+    }
+    (pieces, starts)
+}
+
+fn next_period(p: Period, date: chrono::NaiveDate) -> chrono::NaiveDate {
+    match p {
+        Period::Day => date + Duration::days(1),
+        Period::Week => date + Duration::days(7),
+        Period::Month => date + Months::new(1),
+        Period::Year => date + Months::new(12),
     }
 }
 

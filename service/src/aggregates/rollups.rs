@@ -14,14 +14,14 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, Months, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     AccessMode, ConnectionTrait, DbBackend, IsolationLevel, Statement, TransactionTrait, Value,
 };
 
 pub use super::kept::{Kept, RollupFilter, kept};
-use super::pieces::{MICRO, Pieces, at};
-use super::{GroupId, GroupKey, Grouping, Period, Totals, periods};
+use super::pieces::{MICRO, Pieces, at, periods_of};
+use super::{GroupId, GroupKey, Grouping, Totals};
 use crate::db::Db;
 use crate::error::Result;
 use crate::model::OrderStatus;
@@ -43,14 +43,16 @@ async fn extent<C: ConnectionTrait>(db: &C) -> Result<Option<(DateTime<Utc>, Dat
 /// A rollup bucket: its grain and start (seconds).
 type Bucket = (i16, i64);
 
-/// The rows (a status and shard each, summed here) of each run of
+/// The rows (a bucket and status each, its shards summed) of each run of
 /// consecutive rollup buckets, and each range read whole per part and
-/// status. (Each run is probed through `LATERAL … OFFSET 0`, which keeps the subquery from being
+/// status; a bucket as its start in seconds, a status as its position in
+/// `$4`. (Each run is probed through `LATERAL … OFFSET 0`, which keeps the subquery from being
 /// flattened into a join: a join over arrays of unknown size may otherwise
 /// be planned as a scan of the whole table.) `{status}` is empty when every
 /// status is wanted: one index range per bucket instead of one per status.
 const READ: &str = "
-    SELECT -1 AS k, p.grain AS grain, x.bucket AS bucket, x.status AS status,
+    SELECT -1 AS k, p.grain AS grain, date_part('epoch', x.bucket)::bigint AS bucket,
+           array_position($4::text[], x.status::text) AS status,
            x.order_count AS n, x.total_cents AS t
     FROM unnest($1::smallint[], $2::timestamptz[], $3::timestamptz[]) AS p(grain, lo, hi)
     CROSS JOIN LATERAL (
@@ -62,7 +64,8 @@ const READ: &str = "
       OFFSET 0
     ) x
     UNION ALL
-    SELECT e.k, -1::smallint, NULL::timestamptz, y.status, SUM(y.n)::BIGINT, SUM(y.t)::BIGINT
+    SELECT e.k, -1::smallint, NULL::bigint, array_position($4::text[], y.status::text),
+           SUM(y.n)::BIGINT, SUM(y.t)::BIGINT
     FROM unnest($5::int[], $6::timestamptz[], $7::timestamptz[]) AS e(k, lo, hi)
     CROSS JOIN LATERAL (
       SELECT o.status, COUNT(*) AS n, SUM(o.total_cents) AS t FROM orders o
@@ -72,10 +75,12 @@ const READ: &str = "
     GROUP BY 1, 2, 3, 4{extent}";
 
 /// The data's extent in the read's own snapshot: parts -2 (first) and -3
-/// (last creation instant).
+/// (last creation instant), in microseconds.
 const EXTENT_AGAIN: &str = "
-    UNION ALL SELECT -2, -1::smallint, MIN(created_at), NULL::varchar, 0::bigint, 0::bigint FROM orders
-    UNION ALL SELECT -3, -1::smallint, MAX(created_at), NULL::varchar, 0::bigint, 0::bigint FROM orders";
+    UNION ALL SELECT -2, -1::smallint, (EXTRACT(EPOCH FROM MIN(created_at)) * 1000000)::bigint,
+                     NULL::int, 0::bigint, 0::bigint FROM orders
+    UNION ALL SELECT -3, -1::smallint, (EXTRACT(EPOCH FROM MAX(created_at)) * 1000000)::bigint,
+                     NULL::int, 0::bigint, 0::bigint FROM orders";
 
 /// Sums per part `k` and status.
 type Parts = HashMap<(usize, OrderStatus), Totals>;
@@ -159,25 +164,32 @@ async fn read<C: ConnectionTrait>(
         .await?;
     let mut out: Parts = HashMap::new();
     let (mut first, mut last) = (None, None);
+    // Columns by position, integers only (decoding by name and of
+    // instants and text was a third of a 90-day grouping's instructions).
     for row in rows {
-        let k: i32 = row.try_get("", "k")?;
+        let k: i32 = row.try_get_by_index(0)?;
         if k < -1 {
-            let instant: Option<DateTime<Utc>> = row.try_get("", "bucket")?;
+            let micros: Option<i64> = row.try_get_by_index(2)?;
+            let instant = micros.and_then(DateTime::<Utc>::from_timestamp_micros);
             *(if k == -2 { &mut first } else { &mut last }) = instant;
             continue;
         }
-        let status: String = row.try_get("", "status")?;
-        let n: i64 = row.try_get("", "n")?;
-        let t: i64 = row.try_get("", "t")?;
-        let Some(status) = OrderStatus::from_name(&status) else {
+        // The status as its 1-based position in `statuses`.
+        let position: Option<i32> = row.try_get_by_index(3)?;
+        let Some(&status) = position
+            .and_then(|p| usize::try_from(p).ok()?.checked_sub(1))
+            .and_then(|i| statuses.get(i))
+        else {
             continue;
         };
+        let n: i64 = row.try_get_by_index(4)?;
+        let t: i64 = row.try_get_by_index(5)?;
         let parts: Vec<(usize, i64)> = if k >= 0 {
             vec![(usize::try_from(k).unwrap_or(0), 1)]
         } else {
-            let grain: i16 = row.try_get("", "grain")?;
-            let bucket: DateTime<Utc> = row.try_get("", "bucket")?;
-            uses.get(&(grain, bucket.timestamp()))
+            let grain: i16 = row.try_get_by_index(1)?;
+            let bucket: i64 = row.try_get_by_index(2)?;
+            uses.get(&(grain, bucket))
                 .map(|u| u.iter().map(|(k, s)| (*k, i64::from(*s))).collect())
                 .unwrap_or_default()
         };
@@ -300,43 +312,6 @@ pub(crate) async fn grouped(
     }
     groups.retain(|_, t| t.count > 0);
     Ok(groups)
-}
-
-/// The parts of `[a, b)`: part k is the k-th period of `grouping` from the
-/// one holding `a` (or the whole range), with the first local date of each.
-fn periods_of(
-    grouping: &Grouping,
-    a: DateTime<Utc>,
-    b: DateTime<Utc>,
-) -> (Pieces, Vec<chrono::NaiveDate>) {
-    let mut pieces = Pieces::default();
-    let mut starts = Vec::new();
-    match grouping.period() {
-        None => pieces.interval(0, a, b),
-        Some(p) if a < b => {
-            let tz = grouping.time_zone;
-            let mut date = p.start_of(periods::local_date(tz, a));
-            let mut s = periods::first_instant(tz, date);
-            while s < b {
-                let next = next_period(p, date);
-                let e = periods::first_instant(tz, next);
-                pieces.interval(starts.len(), s.max(a), e.min(b));
-                starts.push(date);
-                (date, s) = (next, e);
-            }
-        }
-        Some(_) => {}
-    }
-    (pieces, starts)
-}
-
-fn next_period(p: Period, date: chrono::NaiveDate) -> chrono::NaiveDate {
-    match p {
-        Period::Day => date + Duration::days(1),
-        Period::Week => date + Duration::days(7),
-        Period::Month => date + Months::new(1),
-        Period::Year => date + Months::new(12),
-    }
 }
 
 #[cfg(test)]
