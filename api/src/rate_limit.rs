@@ -1,6 +1,8 @@
 //! The per-client rate limit (`RATE_LIMIT_PER_SECOND`): a keyed GCRA
-//! limiter (governor), by token subject, else by address.
+//! limiter (governor), by token subject, else by address. HTTP requests and
+//! WebSocket `subscribe` messages draw on the same allowance.
 
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +11,15 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 /// Per-client limiter: by token subject, else by address.
 pub type ClientLimiter = DefaultKeyedRateLimiter<String>;
+
+/// The key a caller's requests count under: its token's subject, else its
+/// address.
+pub fn client_key(auth: &crate::auth::Auth, peer: Option<SocketAddr>) -> String {
+    match auth.subject() {
+        Some(sub) => format!("sub:{sub}"),
+        None => peer.map_or_else(|| "ip:unknown".to_owned(), |a| format!("ip:{}", a.ip())),
+    }
+}
 
 /// The limiter for `per_second` requests (bursts of `burst`); `None` when off.
 pub fn limiter(per_second: Option<u32>, burst: Option<u32>) -> Option<Arc<ClientLimiter>> {

@@ -66,14 +66,11 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     );
     // Verify the token once; the GraphQL handler reuses the result.
     let auth = Auth::from_headers(req.headers(), &state.jwt);
-    let client = match auth.subject() {
-        Some(sub) => format!("sub:{sub}"),
-        None => req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| format!("ip:{}", c.0.ip()))
-            .unwrap_or_else(|| "ip:unknown".to_owned()),
-    };
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let client = crate::rate_limit::client_key(&auth, peer);
     req.extensions_mut().insert(auth);
 
     let state2 = state.clone();

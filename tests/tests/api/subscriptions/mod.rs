@@ -6,6 +6,7 @@ mod events;
 mod instances;
 mod protocol;
 mod ranking;
+mod rate;
 
 use std::time::Duration;
 

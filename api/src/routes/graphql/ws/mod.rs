@@ -18,7 +18,10 @@
 //! - refusals (a bad document, an argument, a limit) as the protocol's
 //!   `error` message;
 //! - limits: `WS_MAX_CONNECTIONS` per instance (more get 503 before the
-//!   upgrade), `WS_MAX_SUBSCRIPTIONS_PER_CONNECTION`;
+//!   upgrade), `WS_MAX_SUBSCRIPTIONS_PER_CONNECTION`; each `subscribe`
+//!   draws on the caller's `RATE_LIMIT_PER_SECOND` allowance like an HTTP
+//!   request (by the token of `connection_init`, else the address), and
+//!   one over it gets an `error` message with `SERVICE_UNAVAILABLE`;
 //! - keep-alive: a `ping` every `WS_KEEPALIVE_SECS`; a client silent for
 //!   three of them is closed (1002);
 //! - slow consumers: a subscriber more than `EVENT_BACKLOG` writes behind,
@@ -47,7 +50,7 @@ use self::session::{Incoming, ServerMessage, Session};
 use crate::auth::Auth;
 use crate::graphql::engine::Delivery;
 use crate::graphql::runtime::LiveConnection;
-use crate::graphql::runtime::error::Code;
+use crate::graphql::runtime::error::{Code, coded};
 use crate::live::Admitted;
 use crate::routes::middleware::http_error;
 use crate::state::AppState;
@@ -81,8 +84,12 @@ pub async fn get(State(state): State<AppState>, request: axum::extract::Request)
     }
     let headers = request.headers().clone();
     let (mut parts, _) = request.into_parts();
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
     match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-        Ok(ws) => upgrade(state, ws, &headers),
+        Ok(ws) => upgrade(state, ws, &headers, peer),
         Err(rejection) => http_error(
             rejection.status(),
             Code::BadUserInput,
@@ -105,7 +112,12 @@ fn offers_protocol(headers: &HeaderMap) -> bool {
 
 /// Answers an upgrade request: 400 without the subprotocol, 503 when the
 /// instance has no room (or is stopping), else the socket.
-pub fn upgrade(state: AppState, ws: WebSocketUpgrade, headers: &HeaderMap) -> HttpResponse {
+pub fn upgrade(
+    state: AppState,
+    ws: WebSocketUpgrade,
+    headers: &HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+) -> HttpResponse {
     if !offers_protocol(headers) {
         return http_error(
             StatusCode::BAD_REQUEST,
@@ -137,7 +149,7 @@ pub fn upgrade(state: AppState, ws: WebSocketUpgrade, headers: &HeaderMap) -> Ht
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| serve(socket, state, admitted))
+        .on_upgrade(move |socket| serve(socket, state, admitted, peer))
 }
 
 /// How a connection ends.
@@ -173,7 +185,45 @@ fn too_long(error: axum::Error) -> bool {
         .is_some_and(|e| matches!(e, WsError::Capacity(CapacityError::MessageTooLong { .. })))
 }
 
-async fn serve(socket: WebSocket, state: AppState, admitted: Admitted) {
+/// A `subscribe` over the caller's rate limit: the `error` message that
+/// refuses it, or `None` when it may run.
+fn over_rate(
+    state: &AppState,
+    auth: &Auth,
+    peer: Option<std::net::SocketAddr>,
+    id: &str,
+) -> Option<String> {
+    let limiter = state.limiter.as_ref()?;
+    let not_until = limiter
+        .check_key(&crate::rate_limit::client_key(auth, peer))
+        .err()?;
+    let wait = not_until.wait_time_from(governor::clock::Clock::now(
+        &governor::clock::DefaultClock::default(),
+    ));
+    metrics::counter!("http_rate_limited_total").increment(1);
+    let errors = [coded(
+        Code::ServiceUnavailable,
+        format!(
+            "too many requests: at most {} per second per client, subscriptions included; retry after {} s",
+            state.http.rate_limit_per_second.unwrap_or_default(),
+            wait.as_secs().max(1)
+        ),
+    )];
+    Some(
+        ServerMessage::Error {
+            id,
+            payload: &errors,
+        }
+        .text(),
+    )
+}
+
+async fn serve(
+    socket: WebSocket,
+    state: AppState,
+    admitted: Admitted,
+    peer: Option<std::net::SocketAddr>,
+) {
     let settings = state.ws.clone();
     let keepalive = Duration::from_secs(settings.keepalive_secs.max(1));
     let stall = keepalive * 2;
@@ -236,7 +286,10 @@ async fn serve(socket: WebSocket, state: AppState, admitted: Admitted) {
                             }
                         },
                         Incoming::Ping => Some(ServerMessage::Pong.text()),
-                        Incoming::Subscribe { id, request } => {
+                        Incoming::Subscribe { id, request } => 'subscribe: {
+                            if let Some(refused) = over_rate(&state, &auth, peer, &id) {
+                                break 'subscribe Some(refused);
+                            }
                             let (stop, registration) = AbortHandle::new_pair();
                             let id: Arc<str> = Arc::from(id);
                             session.started(id.to_string(), stop);
