@@ -222,6 +222,48 @@ async fn serve_connection(
     }
 }
 
+/// Descriptors kept free of HTTP connections besides the database pools':
+/// Redis, the listener, logs and files, and the new connections accepted at
+/// the cap to close an idle one.
+pub const RESERVED_FILES: u64 = 128;
+
+/// The caps on HTTP connections and on WebSockets (which leave the HTTP
+/// registry at their upgrade) under an open-file limit of `files`: those
+/// asked, lowered so that both, `pools` database connections and
+/// [`RESERVED_FILES`] fit; where they must be lowered, WebSockets get at
+/// most half the room (each cap at least 16). At the kernel's limit
+/// `accept` fails and no idle connection is closed to make room: the caps
+/// must come first.
+pub fn connection_caps(asked: (usize, usize), files: u64, pools: u64) -> (usize, usize) {
+    let room = usize::try_from(files.saturating_sub(pools + RESERVED_FILES)).unwrap_or(usize::MAX);
+    let (http, ws) = asked;
+    if http.saturating_add(ws) <= room {
+        return (http.max(1), ws.max(1));
+    }
+    let ws = ws.min(room / 2).max(16);
+    (http.min(room.saturating_sub(ws)).max(16), ws)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connection_caps;
+
+    #[test]
+    fn the_caps_follow_the_open_file_limit() {
+        // Room enough: as asked.
+        assert_eq!(
+            connection_caps((4_096, 10_000), 1 << 20, 16),
+            (4_096, 10_000)
+        );
+        // 1,024 files, a pool of 16: 880 to share, WebSockets half at most.
+        assert_eq!(connection_caps((4_096, 10_000), 1_024, 16), (440, 440));
+        assert_eq!(connection_caps((4_096, 100), 1_024, 16), (780, 100));
+        // A replica's pool too, and a tiny limit: never below 16 each.
+        assert_eq!(connection_caps((4_096, 10_000), 1_024, 32), (432, 432));
+        assert_eq!(connection_caps((4_096, 10_000), 100, 16), (16, 16));
+    }
+}
+
 /// Raises the soft limit on open files to the hard limit (so the connection
 /// cap, not the kernel, decides) and returns the new soft limit.
 pub fn raise_open_file_limit() -> Option<u64> {

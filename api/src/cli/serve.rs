@@ -3,22 +3,30 @@
 use crate::settings::Settings;
 use crate::startup::{Application, BuildOptions};
 
-pub(super) async fn serve(settings: Settings, migrate: bool) -> anyhow::Result<()> {
-    // Connections past the kernel's open-file limit would fail to accept;
-    // the connection cap should decide instead.
+pub(super) async fn serve(mut settings: Settings, migrate: bool) -> anyhow::Result<()> {
+    // Connections past the kernel's open-file limit would fail to accept
+    // (and no idle one would be closed to make room): the connection caps
+    // follow the limit, leaving room for the pools, Redis and new clients.
     if let Some(files) = crate::server::raise_open_file_limit() {
-        let needed = settings.http.max_connections as u64
-            + u64::from(settings.database.max_connections)
-            + 256;
-        if files < needed {
+        let pools = u64::from(settings.database.max_connections)
+            * if settings.database.read_url.is_some() {
+                2
+            } else {
+                1
+            };
+        let asked = (settings.http.max_connections, settings.ws.max_connections);
+        let caps = crate::server::connection_caps(asked, files, pools);
+        if caps != asked {
             tracing::warn!(
                 open_files = files,
-                http_max_connections = settings.http.max_connections,
-                "the open-file limit is below HTTP_MAX_CONNECTIONS plus the pool and a reserve; lower HTTP_MAX_CONNECTIONS or raise the hard limit (ulimit -Hn)"
+                http_max_connections = caps.0,
+                ws_max_connections = caps.1,
+                "HTTP_MAX_CONNECTIONS and WS_MAX_CONNECTIONS lowered to fit the open-file limit with the pools and a reserve; raise the limit (ulimit -n, systemd LimitNOFILE) for more"
             );
         } else {
             tracing::info!(open_files = files, "open-file limit");
         }
+        (settings.http.max_connections, settings.ws.max_connections) = caps;
     }
     let app = Application::build(
         settings,
