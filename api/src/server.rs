@@ -244,6 +244,18 @@ pub fn connection_caps(asked: (usize, usize), files: u64, pools: u64) -> (usize,
     (http.min(room.saturating_sub(ws)).max(16), ws)
 }
 
+/// Raises the soft limit on open files to the hard limit (so the connection
+/// cap, not the kernel, decides) and returns the new soft limit.
+pub fn raise_open_file_limit() -> Option<u64> {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => Some(limit),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not raise the open-file limit");
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::connection_caps;
@@ -261,17 +273,5 @@ mod tests {
         // A replica's pool too, and a tiny limit: never below 16 each.
         assert_eq!(connection_caps((4_096, 10_000), 1_024, 32), (432, 432));
         assert_eq!(connection_caps((4_096, 10_000), 100, 16), (16, 16));
-    }
-}
-
-/// Raises the soft limit on open files to the hard limit (so the connection
-/// cap, not the kernel, decides) and returns the new soft limit.
-pub fn raise_open_file_limit() -> Option<u64> {
-    match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => Some(limit),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not raise the open-file limit");
-            None
-        }
     }
 }
