@@ -31,6 +31,7 @@
 //!   with 1001.
 
 mod init;
+mod rate;
 mod session;
 
 use std::sync::Arc;
@@ -46,11 +47,12 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 
 use self::init::auth_of_payload;
+use self::rate::over_rate;
 use self::session::{Incoming, ServerMessage, Session};
 use crate::auth::Auth;
 use crate::graphql::engine::Delivery;
 use crate::graphql::runtime::LiveConnection;
-use crate::graphql::runtime::error::{Code, coded};
+use crate::graphql::runtime::error::Code;
 use crate::live::Admitted;
 use crate::routes::middleware::http_error;
 use crate::state::AppState;
@@ -183,39 +185,6 @@ fn too_long(error: axum::Error) -> bool {
         .into_inner()
         .downcast_ref::<WsError>()
         .is_some_and(|e| matches!(e, WsError::Capacity(CapacityError::MessageTooLong { .. })))
-}
-
-/// A `subscribe` over the caller's rate limit: the `error` message that
-/// refuses it, or `None` when it may run.
-fn over_rate(
-    state: &AppState,
-    auth: &Auth,
-    peer: Option<std::net::SocketAddr>,
-    id: &str,
-) -> Option<String> {
-    let limiter = state.limiter.as_ref()?;
-    let not_until = limiter
-        .check_key(&crate::rate_limit::client_key(auth, peer))
-        .err()?;
-    let wait = not_until.wait_time_from(governor::clock::Clock::now(
-        &governor::clock::DefaultClock::default(),
-    ));
-    metrics::counter!("http_rate_limited_total").increment(1);
-    let errors = [coded(
-        Code::ServiceUnavailable,
-        format!(
-            "too many requests: at most {} per second per client, subscriptions included; retry after {} s",
-            state.http.rate_limit_per_second.unwrap_or_default(),
-            wait.as_secs().max(1)
-        ),
-    )];
-    Some(
-        ServerMessage::Error {
-            id,
-            payload: &errors,
-        }
-        .text(),
-    )
 }
 
 async fn serve(
