@@ -100,3 +100,71 @@ async fn a_writer_token_may_mutate() {
     assert!(data(&resp)["createCustomer"]["id"].is_string());
     assert_eq!(app.count_rows("customers").await, 1);
 }
+
+#[tokio::test]
+async fn a_token_that_fails_a_check_is_unauthenticated_for_queries_too() {
+    let app = spawn_app().await;
+    app.seed_customers(1).await;
+    let query = "{ customers { totalCount } }";
+    let expired = signed(
+        JWT_SECRET,
+        json!({ "sub": "x", "role": "reader", "exp": 1_000_000 }),
+    );
+    let wrong_secret = signed(
+        "another-secret",
+        json!({ "sub": "x", "role": "reader", "exp": in_an_hour() }),
+    );
+    let no_role = signed(JWT_SECRET, json!({ "sub": "x", "exp": in_an_hour() }));
+    let post = |body: serde_json::Value, token: &str, accept: &'static str| {
+        app.client
+            .post(format!("{}/graphql", app.address))
+            .bearer_auth(token)
+            .header("accept", accept)
+            .json(&body)
+            .send()
+    };
+    for t in ["garbage", &expired, &wrong_secret, &no_role] {
+        // A query, as application/json (200) and graphql-response+json (401).
+        for (accept, status) in [
+            ("application/json", 200),
+            ("application/graphql-response+json", 401),
+        ] {
+            let resp = post(json!({ "query": query }), t, accept)
+                .await
+                .expect("request");
+            assert_eq!(resp.status(), status, "{t}: {accept}");
+            let body: serde_json::Value = resp.json().await.expect("JSON");
+            assert_eq!(error_code(&body), "UNAUTHENTICATED", "{t}: {body}");
+            assert!(body["data"].is_null(), "{body}");
+        }
+        // A batch: refused whole.
+        let resp = post(
+            json!([{ "query": query }, { "query": query }]),
+            t,
+            "application/json",
+        )
+        .await
+        .expect("request");
+        let body: serde_json::Value = resp.json().await.expect("JSON");
+        assert_eq!(error_code(&body), "UNAUTHENTICATED", "{t}: {body}");
+        // Over GET.
+        let resp = app
+            .client
+            .get(format!("{}/graphql", app.address))
+            .query(&[("query", query)])
+            .bearer_auth(t)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .expect("request");
+        let body: serde_json::Value = resp.json().await.expect("JSON");
+        assert_eq!(error_code(&body), "UNAUTHENTICATED", "{t}: {body}");
+    }
+    // Without a token the same query reads; with a valid one too.
+    let resp = app.query(query, json!({})).await;
+    assert_eq!(data(&resp)["customers"]["totalCount"], 1);
+    let resp = app
+        .graphql(query, json!({}), Some(&token(Role::Reader)))
+        .await;
+    assert_eq!(data(&resp)["customers"]["totalCount"], 1);
+}

@@ -11,7 +11,7 @@ use super::cost::too_costly;
 use super::{Answer, Engine, Prepared, Refusal, Refused};
 use crate::auth::Auth;
 use crate::graphql::runtime::db_gate::DbGate;
-use crate::graphql::runtime::error::Code;
+use crate::graphql::runtime::error::{Code, coded};
 
 /// How the operations arrived, as far as the engine's policy cares.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -47,6 +47,14 @@ impl Engine {
         transport: Transport,
         auth: &Auth,
     ) -> Outcome {
+        // A token that fails a check refuses every operation, queries
+        // included: only a request without a token is anonymous.
+        if let Auth::Invalid(reason) = auth {
+            return Outcome::Refused(Refused {
+                kind: Refusal::Unauthenticated,
+                errors: vec![coded(Code::Unauthenticated, reason.clone())],
+            });
+        }
         let mut prepared: Vec<Result<Prepared, Refused>> = Vec::with_capacity(requests.len());
         for request in requests {
             prepared.push(match self.prepare(request).await {

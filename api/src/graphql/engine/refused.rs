@@ -42,6 +42,8 @@ pub enum Refusal {
     Forbidden,
     /// Not a query, over a transport that runs only queries (HTTP GET): 405.
     QueriesOnly,
+    /// The request carries a token that fails a check: 401.
+    Unauthenticated,
 }
 
 /// A request that will not run, and why.

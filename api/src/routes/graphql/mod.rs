@@ -251,6 +251,7 @@ fn reply_refused_request(media: Media, refused: Refused) -> Response {
         (Refusal::QueriesOnly, _) => StatusCode::METHOD_NOT_ALLOWED,
         (Refusal::NotFound, _) | (_, Media::Json) => StatusCode::OK,
         (Refusal::Forbidden, Media::GraphqlResponse) => StatusCode::FORBIDDEN,
+        (Refusal::Unauthenticated, Media::GraphqlResponse) => StatusCode::UNAUTHORIZED,
         (Refusal::BadRequest, Media::GraphqlResponse) => StatusCode::BAD_REQUEST,
     };
     let mut response = reply_refused(media, status, refused.errors);
