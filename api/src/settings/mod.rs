@@ -15,7 +15,7 @@ mod serving;
 mod storage;
 
 pub use graphql::GraphqlSettings;
-pub use serving::{AuthSettings, HttpSettings, PersistedSettings, WsSettings};
+pub use serving::{AnonymousAccess, AuthSettings, HttpSettings, PersistedSettings, WsSettings};
 pub use storage::{CacheSettings, DatabaseSettings, RedisSettings, ReplicaSettings};
 
 /// Deepest bracket nesting a document may have (the parser's recursion limit).

@@ -12,12 +12,34 @@ pub struct AuthSettings {
     /// ready-to-use writer token in the log.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
+
+    /// What callers without a token may do: `read` (as a reader) or `none`
+    /// (every operation `UNAUTHENTICATED`; a WebSocket without a token in
+    /// `connection_init` closes with 4401).
+    #[arg(
+        long,
+        env = "ANONYMOUS_ACCESS",
+        value_enum,
+        default_value_t = AnonymousAccess::Read,
+        global = true
+    )]
+    pub anonymous_access: AnonymousAccess,
+}
+
+/// What callers without a token may do (`ANONYMOUS_ACCESS`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AnonymousAccess {
+    /// Read as a reader.
+    Read,
+    /// Nothing: every operation is `UNAUTHENTICATED`.
+    None,
 }
 
 impl std::fmt::Debug for AuthSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthSettings")
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
+            .field("anonymous_access", &self.anonymous_access)
             .finish()
     }
 }

@@ -120,12 +120,14 @@ impl Application {
                 mode,
             )
         });
-        let engine = Engine::new(
+        let mut engine = Engine::new(
             schemas,
             store.clone(),
             settings.engine_limits(),
             build_persisted(&settings.persisted, &settings.redis)?,
         )?;
+        engine.anonymous_reads =
+            settings.auth.anonymous_access == crate::settings::AnonymousAccess::Read;
         let listener = TcpListener::bind(&settings.http.listen_addr)
             .await
             .with_context(|| format!("could not bind {}", settings.http.listen_addr))?;

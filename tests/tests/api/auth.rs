@@ -168,3 +168,45 @@ async fn a_token_that_fails_a_check_is_unauthenticated_for_queries_too() {
         .await;
     assert_eq!(data(&resp)["customers"]["totalCount"], 1);
 }
+
+#[tokio::test]
+async fn with_anonymous_access_none_only_callers_with_a_token_get_answers() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.auth.anonymous_access = api::settings::AnonymousAccess::None;
+    })
+    .await;
+    app.seed_customers(1).await;
+    let query = "{ customers { totalCount } }";
+    let resp = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 401);
+    let body: serde_json::Value = resp.json().await.expect("JSON");
+    assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
+    assert!(body["data"].is_null(), "{body}");
+    let resp = app.query(query, json!({})).await;
+    assert_eq!(error_code(&resp), "UNAUTHENTICATED", "{resp}");
+    // A reader's token reads.
+    let resp = app
+        .graphql(query, json!({}), Some(&token(Role::Reader)))
+        .await;
+    assert_eq!(data(&resp)["customers"]["totalCount"], 1);
+    // A WebSocket without a token closes with 4401; with one it is acknowledged.
+    let mut ws = crate::ws_client::open(&app.address, Some("graphql-transport-ws"))
+        .await
+        .expect("open");
+    ws.send(json!({ "type": "connection_init", "payload": {} }))
+        .await;
+    let (code, reason) = ws.closed().await;
+    assert_eq!(code, 4401, "{reason}");
+    crate::ws_client::Ws::connect(
+        &app.address,
+        json!({ "Authorization": format!("Bearer {}", token(Role::Reader)) }),
+    )
+    .await;
+}

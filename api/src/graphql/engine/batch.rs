@@ -48,11 +48,20 @@ impl Engine {
         auth: &Auth,
     ) -> Outcome {
         // A token that fails a check refuses every operation, queries
-        // included: only a request without a token is anonymous.
-        if let Auth::Invalid(reason) = auth {
+        // included: only a request without a token is anonymous, and reads
+        // only where `ANONYMOUS_ACCESS=read`.
+        let unauthenticated = match auth {
+            Auth::Invalid(reason) => Some(reason.clone()),
+            Auth::Anonymous if !self.anonymous_reads => Some(
+                "this server answers only requests with `Authorization: Bearer <token>` (ANONYMOUS_ACCESS=none)"
+                    .to_owned(),
+            ),
+            _ => None,
+        };
+        if let Some(reason) = unauthenticated {
             return Outcome::Refused(Refused {
                 kind: Refusal::Unauthenticated,
-                errors: vec![coded(Code::Unauthenticated, reason.clone())],
+                errors: vec![coded(Code::Unauthenticated, reason)],
             });
         }
         let mut prepared: Vec<Result<Prepared, Refused>> = Vec::with_capacity(requests.len());

@@ -103,6 +103,8 @@ pub struct Engine {
     sizes: IntrospectionSizes,
     pub limits: Limits,
     pub persisted: Persisted,
+    /// Whether callers without a token may read (`ANONYMOUS_ACCESS=read`).
+    pub anonymous_reads: bool,
     store: Store,
 }
 
@@ -139,6 +141,7 @@ impl Engine {
             sizes,
             limits,
             persisted,
+            anonymous_reads: true,
             store,
         })
     }

@@ -10,7 +10,8 @@
 //!
 //! - the protocol's close codes: 4400 for a message that is not one of the
 //!   protocol's, 4401 for a
-//!   `subscribe` before the acknowledgement, 4403 for an invalid or expired
+//!   `subscribe` before the acknowledgement or `connection_init` without a
+//!   token under `ANONYMOUS_ACCESS=none`, 4403 for an invalid or expired
 //!   token in `connection_init`, 4408 when no `connection_init` was
 //!   acknowledged within `WS_INIT_TIMEOUT_SECS`, 4409 for a second
 //!   subscription with an id in use, 4429 for a second `connection_init`;
@@ -18,10 +19,8 @@
 //! - refusals (a bad document, an argument, a limit) as the protocol's
 //!   `error` message;
 //! - limits: `WS_MAX_CONNECTIONS` per instance (more get 503 before the
-//!   upgrade), `WS_MAX_SUBSCRIPTIONS_PER_CONNECTION`; each `subscribe`
-//!   draws on the caller's `RATE_LIMIT_PER_SECOND` allowance like an HTTP
-//!   request (by the token of `connection_init`, else the address), and
-//!   one over it gets an `error` message with `SERVICE_UNAVAILABLE`;
+//!   upgrade), `WS_MAX_SUBSCRIPTIONS_PER_CONNECTION`, the caller's
+//!   `RATE_LIMIT_PER_SECOND` for each `subscribe` (`rate`);
 //! - keep-alive: a `ping` every `WS_KEEPALIVE_SECS`; a client silent for
 //!   three of them is closed (1002);
 //! - slow consumers: a subscriber more than `EVENT_BACKLOG` writes behind,
@@ -248,6 +247,9 @@ async fn serve(
                     Some(Ok(Message::Text(text))) => match session.incoming(text.as_str()) {
                         Incoming::Init(payload) => match auth_of_payload(&payload, &state.jwt) {
                             Auth::Invalid(reason) => break closing(4403, format!("Forbidden: {reason}")),
+                            Auth::Anonymous if !state.engine.anonymous_reads => {
+                                break closing(4401, "Unauthorized: this server needs a token in connection_init (ANONYMOUS_ACCESS=none)");
+                            }
                             caller => {
                                 auth = caller;
                                 session.acked = true;
