@@ -41,3 +41,29 @@ pub fn limiter(per_second: Option<u32>, burst: Option<u32>) -> Option<Arc<Client
     });
     Some(limiter)
 }
+
+/// Counts one request of `client` against `limiter`: `Err` with the
+/// refusal's message and the whole seconds to wait when it is over
+/// (counted in `http_rate_limited_total`).
+pub fn check(
+    limiter: &ClientLimiter,
+    per_second: Option<u32>,
+    client: String,
+) -> Result<(), (String, u64)> {
+    use governor::clock::{Clock as _, DefaultClock};
+    let Err(not_until) = limiter.check_key(&client) else {
+        return Ok(());
+    };
+    let secs = not_until
+        .wait_time_from(DefaultClock::default().now())
+        .as_secs()
+        .max(1);
+    metrics::counter!("http_rate_limited_total").increment(1);
+    Err((
+        format!(
+            "too many requests: at most {} per second per client (subscriptions included); retry after {secs} s",
+            per_second.unwrap_or_default()
+        ),
+        secs,
+    ))
+}

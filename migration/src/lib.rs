@@ -7,6 +7,15 @@ pub use sea_orm_migration::{MigrationStatus, MigratorTrait};
 /// (the benchmark of their upkeep switches between the two).
 pub use m20261204_000008_orders_aggregates_trigger::changed as orders_aggregates_function;
 
+/// Runs `statements` in order (the raw-SQL migrations' one step).
+async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    for sql in statements {
+        db.execute_unprepared(sql).await?;
+    }
+    Ok(())
+}
+
 mod m20260101_000001_create_customers_and_orders;
 mod m20260101_000002_add_customer_phone;
 mod m20260102_000003_cover_customer_orders_index;

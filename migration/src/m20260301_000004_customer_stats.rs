@@ -18,7 +18,9 @@
 //! The backfill computes every row from `orders` in one statement.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm_migration::sea_orm::DbBackend;
+
+use crate::run;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -154,14 +156,6 @@ const SQLITE_DOWN: &[&str] = &[
     "DROP TRIGGER IF EXISTS customer_stats_customers_inserted",
     "DROP TABLE IF EXISTS customer_stats",
 ];
-
-async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
-    let db = manager.get_connection();
-    for sql in statements {
-        db.execute_unprepared(sql).await?;
-    }
-    Ok(())
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

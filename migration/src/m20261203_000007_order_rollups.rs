@@ -18,7 +18,9 @@
 //!   statement.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm_migration::sea_orm::DbBackend;
+
+use crate::run;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -121,14 +123,6 @@ const POSTGRES_DOWN: &[&str] = &[
     "DROP TABLE IF EXISTS order_rollups",
     "DROP FUNCTION IF EXISTS order_rollup_bucket(INT, TIMESTAMPTZ)",
 ];
-
-async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
-    let db = manager.get_connection();
-    for sql in statements {
-        db.execute_unprepared(sql).await?;
-    }
-    Ok(())
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

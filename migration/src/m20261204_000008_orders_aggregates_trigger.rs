@@ -18,10 +18,11 @@
 //! rollups is what `bench upkeep` measures as "upkeep off".
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::m20260301_000004_customer_stats as stats;
 use crate::m20261203_000007_order_rollups as rollups;
+use crate::run;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -197,12 +198,4 @@ impl MigrationTrait for Migration {
         statements.extend(rollups::TRIGGERS);
         run(manager, &statements).await
     }
-}
-
-async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
-    let db = manager.get_connection();
-    for sql in statements {
-        db.execute_unprepared(sql).await?;
-    }
-    Ok(())
 }

@@ -12,7 +12,6 @@ use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use governor::clock::{Clock, DefaultClock};
 use metrics::{Counter, Gauge, Histogram};
 use rand::Rng;
 use service::metered::{ByKey, Once};
@@ -76,18 +75,13 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let state2 = state.clone();
     let mut response = async move {
         if let Some(limiter) = &state2.limiter
-            && let Err(not_until) = limiter.check_key(&client)
+            && let Err((message, secs)) =
+                crate::rate_limit::check(limiter, state2.http.rate_limit_per_second, client)
         {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let secs = wait.as_secs().max(1);
-            metrics::counter!("http_rate_limited_total").increment(1);
             let mut resp = http_error(
                 StatusCode::TOO_MANY_REQUESTS,
                 Code::ServiceUnavailable,
-                format!(
-                    "too many requests: at most {} per second per client; retry after {secs} s",
-                    state2.http.rate_limit_per_second.unwrap_or_default()
-                ),
+                message,
             );
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);

@@ -103,12 +103,7 @@ pub fn kept(filter: &Where<OrderField>, keys: Option<&[GroupKey]>, wants_extreme
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("instant")
-            .with_timezone(&Utc)
-    }
+    use crate::aggregates::instant as t;
 
     #[test]
     fn the_filter_takes_statuses_and_ranges_only() {

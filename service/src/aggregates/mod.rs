@@ -327,8 +327,17 @@ pub(crate) fn finish(groups: HashMap<GroupId, Totals>, grouping: &Grouping) -> V
         .collect()
 }
 
+/// An RFC 3339 instant, for the tests of this module's files.
+#[cfg(test)]
+pub(super) fn instant(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .expect("an RFC 3339 instant")
+        .with_timezone(&Utc)
+}
+
 #[cfg(test)]
 mod tests {
+    use super::instant as at;
     use super::*;
 
     #[test]
@@ -373,12 +382,6 @@ mod tests {
             )
             .is_err()
         );
-    }
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("instant")
-            .with_timezone(&Utc)
     }
 
     #[test]

@@ -187,12 +187,7 @@ fn next_period(p: Period, date: chrono::NaiveDate) -> chrono::NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("instant")
-            .with_timezone(&Utc)
-    }
+    use crate::aggregates::instant as t;
 
     #[test]
     fn a_berlin_day_is_three_rows() {

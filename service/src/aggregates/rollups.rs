@@ -317,10 +317,7 @@ pub(crate) async fn grouped(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t(text: &str) -> DateTime<Utc> {
-        text.parse().expect("an instant")
-    }
+    use crate::aggregates::instant as t;
 
     fn filter(from: Option<&str>, until: Option<&str>) -> RollupFilter {
         RollupFilter {

@@ -2,7 +2,7 @@
 //! statement for a page of customers, one reading what a grouping needs of
 //! every matching order.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::order;
@@ -10,6 +10,7 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
 use super::{Group, GroupId, GroupOrder, Grouping, OrderFacts, Totals, group};
+use crate::compose::counts::{each_parent, grouped_by_customer};
 use crate::compose::order::Dir;
 use crate::compose::sql::order_condition;
 use crate::compose::{Op, Ops};
@@ -73,23 +74,18 @@ pub async fn aggregates_of_customers<C: ConnectionTrait>(
     filter: &Where<OrderField>,
     parents: &[i64],
 ) -> Result<HashMap<i64, Totals>> {
-    let ids: BTreeSet<i64> = parents.iter().copied().collect();
-    let mut out: HashMap<i64, Totals> = ids.iter().map(|id| (*id, Totals::default())).collect();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let rows: Vec<CustomerTotalsRow> = totals_columns(
+    let Some((ids, mut out)) = each_parent(parents, Totals::default()) else {
+        return Ok(HashMap::new());
+    };
+    let select = totals_columns(
         order::Entity::find()
             .select_only()
             .column(order::Column::CustomerId),
-    )
-    .apply_if(view.order_condition(), |q, c| q.filter(c))
-    .filter(order_condition(db.get_database_backend(), filter))
-    .filter(Expr::col((order::Entity, order::Column::CustomerId)).is_in(ids))
-    .group_by(order::Column::CustomerId)
-    .into_tuple()
-    .all(db)
-    .await?;
+    );
+    let rows: Vec<CustomerTotalsRow> = grouped_by_customer(db, view, filter, ids, select)
+        .into_tuple()
+        .all(db)
+        .await?;
     for (id, n, sum, lo, hi) in rows {
         out.insert(id, totals((n, sum, lo, hi)));
     }

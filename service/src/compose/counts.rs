@@ -5,7 +5,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use entity::{customer_stats, order};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func};
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait};
+use sea_orm::{
+    ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait, Select,
+};
 
 use super::joined::customers_where;
 use super::sql::order_condition;
@@ -68,19 +70,14 @@ pub async fn count_orders_of_customers<C: ConnectionTrait>(
     filter: &Where<OrderField>,
     parents: &[i64],
 ) -> Result<HashMap<i64, u64>> {
-    let ids: BTreeSet<i64> = parents.iter().copied().collect();
-    let mut out: HashMap<i64, u64> = ids.iter().map(|id| (*id, 0)).collect();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let rows: Vec<(i64, i64)> = order::Entity::find()
+    let Some((ids, mut out)) = each_parent(parents, 0) else {
+        return Ok(HashMap::new());
+    };
+    let select = order::Entity::find()
         .select_only()
         .column(order::Column::CustomerId)
-        .column_as(Expr::col((order::Entity, order::Column::Id)).count(), "n")
-        .apply_if(view.order_condition(), |q, c| q.filter(c))
-        .filter(order_condition(db.get_database_backend(), filter))
-        .filter(Expr::col((order::Entity, order::Column::CustomerId)).is_in(ids))
-        .group_by(order::Column::CustomerId)
+        .column_as(Expr::col((order::Entity, order::Column::Id)).count(), "n");
+    let rows: Vec<(i64, i64)> = grouped_by_customer(db, view, filter, ids, select)
         .into_tuple()
         .all(db)
         .await?;
@@ -88,4 +85,30 @@ pub async fn count_orders_of_customers<C: ConnectionTrait>(
         out.insert(id, u64::try_from(n).unwrap_or(0));
     }
     Ok(out)
+}
+
+/// The distinct `parents`, and each with `zero`; `None` when there are none.
+pub(crate) fn each_parent<T: Clone>(
+    parents: &[i64],
+    zero: T,
+) -> Option<(BTreeSet<i64>, HashMap<i64, T>)> {
+    let ids: BTreeSet<i64> = parents.iter().copied().collect();
+    let out = ids.iter().map(|id| (*id, zero.clone())).collect();
+    (!ids.is_empty()).then_some((ids, out))
+}
+
+/// `select` over the orders of the customers `ids` that `filter` selects
+/// under `view`, grouped by customer (its first column).
+pub(crate) fn grouped_by_customer<C: ConnectionTrait>(
+    db: &C,
+    view: &View,
+    filter: &Where<OrderField>,
+    ids: BTreeSet<i64>,
+    select: Select<order::Entity>,
+) -> Select<order::Entity> {
+    select
+        .apply_if(view.order_condition(), |q, c| q.filter(c))
+        .filter(order_condition(db.get_database_backend(), filter))
+        .filter(Expr::col((order::Entity, order::Column::CustomerId)).is_in(ids))
+        .group_by(order::Column::CustomerId)
 }

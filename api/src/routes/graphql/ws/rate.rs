@@ -15,21 +15,10 @@ pub(super) fn over_rate(
     id: &str,
 ) -> Option<String> {
     let limiter = state.limiter.as_ref()?;
-    let not_until = limiter
-        .check_key(&crate::rate_limit::client_key(auth, peer))
-        .err()?;
-    let wait = not_until.wait_time_from(governor::clock::Clock::now(
-        &governor::clock::DefaultClock::default(),
-    ));
-    metrics::counter!("http_rate_limited_total").increment(1);
-    let errors = [coded(
-        Code::ServiceUnavailable,
-        format!(
-            "too many requests: at most {} per second per client, subscriptions included; retry after {} s",
-            state.http.rate_limit_per_second.unwrap_or_default(),
-            wait.as_secs().max(1)
-        ),
-    )];
+    let client = crate::rate_limit::client_key(auth, peer);
+    let (message, _) =
+        crate::rate_limit::check(limiter, state.http.rate_limit_per_second, client).err()?;
+    let errors = [coded(Code::ServiceUnavailable, message)];
     Some(
         ServerMessage::Error {
             id,
