@@ -1,6 +1,8 @@
-//! Bearer tokens: HS256 JWTs with `sub`, `exp` and `role` (`reader` or
-//! `writer`). Queries are open to anonymous callers; every mutation needs a
-//! valid `writer` token (`graphql::guard` enforces it).
+//! Bearer tokens: HS256 JWTs with `sub`, `exp` and `role` (`reader`,
+//! `writer`, or `customer` with the claim `customer_id`, the customer's id
+//! as a string). A caller becomes a view here ([`Auth::view`]): staff and
+//! anonymous readers see every row, a customer its own. Who may run which
+//! mutation is `graphql::schema::guard`'s.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,6 +16,8 @@ use service::View;
 pub enum Role {
     Reader,
     Writer,
+    /// A shop's customer: its own row and orders (claim `customer_id`).
+    Customer,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +31,24 @@ pub struct Claims {
     /// Issued at (seconds since the epoch), if the issuer says so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<u64>,
+    /// For the role `customer`: the customer's id, a string of digits
+    /// (any other type, or none, fails the token's checks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<serde_json::Value>,
+}
+
+impl Claims {
+    /// The customer a `customer` token speaks for: its `customer_id`, a
+    /// string holding a positive id (`None` for a missing claim, or one of
+    /// another type or form).
+    pub fn customer(&self) -> Option<i64> {
+        self.customer_id
+            .as_ref()?
+            .as_str()?
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+    }
 }
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
@@ -66,6 +88,18 @@ impl Jwt {
         role: Role,
         ttl: Duration,
     ) -> Result<String, jsonwebtoken::errors::Error> {
+        self.issue_for(sub, role, None, ttl)
+    }
+
+    /// A token for `sub` with `role` (and, for a customer, its id), valid
+    /// for `ttl`.
+    pub fn issue_for(
+        &self,
+        sub: &str,
+        role: Role,
+        customer_id: Option<i64>,
+        ttl: Duration,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -75,6 +109,7 @@ impl Jwt {
             role,
             nbf: None,
             iat: Some(now.as_secs()),
+            customer_id: customer_id.map(|id| serde_json::Value::String(id.to_string())),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
@@ -102,6 +137,11 @@ impl Jwt {
         if claims.iat.is_some_and(|iat| iat > now + LEEWAY_SECS) {
             return Err("the bearer token claims to be issued in the future (iat)".to_owned());
         }
+        if claims.role == Role::Customer && claims.customer().is_none() {
+            return Err(
+                "a customer token needs `customer_id`: the customer's id as a string".to_owned(),
+            );
+        }
         Ok(claims)
     }
 }
@@ -117,10 +157,21 @@ pub enum Auth {
 
 impl Auth {
     /// What this caller may see: the one place a caller becomes a view.
-    /// Every caller sees every row for now (the contract's `customer` role
-    /// will restrict it here).
+    /// A customer sees its own row and orders; everyone else every row
+    /// (an invalid token never runs anything).
     pub fn view(&self) -> View {
-        View::unrestricted()
+        match self.customer() {
+            Some(id) => View::customer(id),
+            None => View::unrestricted(),
+        }
+    }
+
+    /// The customer a `customer` token speaks for.
+    pub fn customer(&self) -> Option<i64> {
+        match self {
+            Auth::Bearer(c) if c.role == Role::Customer => c.customer(),
+            _ => None,
+        }
     }
 
     pub fn from_headers(headers: &HeaderMap, jwt: &Jwt) -> Auth {
@@ -152,13 +203,23 @@ impl Auth {
     /// role that sees part of the data): staff learn why a request costs
     /// too much and which index would serve it.
     pub fn is_staff(&self) -> bool {
-        true
+        !matches!(self, Auth::Bearer(c) if c.role == Role::Customer)
     }
 
-    /// The token's subject, if any (for rate limits and logs).
-    pub fn subject(&self) -> Option<&str> {
+    /// Whether the caller holds a valid staff token (`reader`, `writer`).
+    pub fn is_staff_token(&self) -> bool {
+        matches!(self, Auth::Bearer(_)) && self.is_staff()
+    }
+
+    /// Who the caller is, for rate limits and read-your-writes: a customer
+    /// by its `customer_id` (every token of one customer counts as one
+    /// caller), staff by the token's subject; `None` without a token.
+    pub fn caller(&self) -> Option<String> {
         match self {
-            Auth::Bearer(c) => Some(&c.sub),
+            Auth::Bearer(c) => Some(match self.customer() {
+                Some(id) => format!("customer_id:{id}"),
+                None => format!("sub:{}", c.sub),
+            }),
             _ => None,
         }
     }

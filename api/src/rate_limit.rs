@@ -1,5 +1,6 @@
 //! The per-client rate limit (`RATE_LIMIT_PER_SECOND`): a keyed GCRA
-//! limiter (governor), by token subject, else by address. HTTP requests and
+//! limiter (governor), by caller (a customer's id, a staff token's
+//! subject), else by address. HTTP requests and
 //! WebSocket `subscribe` messages draw on the same allowance.
 
 use std::net::SocketAddr;
@@ -9,14 +10,14 @@ use std::time::Duration;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-/// Per-client limiter: by token subject, else by address.
+/// Per-client limiter: by caller, else by address.
 pub type ClientLimiter = DefaultKeyedRateLimiter<String>;
 
-/// The key a caller's requests count under: its token's subject, else its
-/// address.
+/// The key a caller's requests count under: its `customer_id` for a
+/// customer, its token's subject for staff, else its address.
 pub fn client_key(auth: &crate::auth::Auth, peer: Option<SocketAddr>) -> String {
-    match auth.subject() {
-        Some(sub) => format!("sub:{sub}"),
+    match auth.caller() {
+        Some(caller) => caller,
         None => peer.map_or_else(|| "ip:unknown".to_owned(), |a| format!("ip:{}", a.ip())),
     }
 }

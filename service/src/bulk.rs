@@ -98,11 +98,24 @@ pub async fn check_customers_exist<C: ConnectionTrait>(
         .iter()
         .enumerate()
         .find(|(_, o)| !existing.contains(&o.customer_id))
-        .map(|(i, o)| Rejected {
-            index: i,
-            conflict: false,
-            message: format!("customer {} does not exist", o.customer_id),
-        }))
+        .map(|(i, o)| missing_customer(i, o)))
+}
+
+/// The first order whose customer `view` does not see, refused exactly as
+/// an order whose customer does not exist.
+pub fn check_customers_seen(view: &crate::View, news: &[NewOrder]) -> Option<Rejected> {
+    news.iter()
+        .enumerate()
+        .find(|(_, o)| !view.sees_customer(o.customer_id))
+        .map(|(i, o)| missing_customer(i, o))
+}
+
+fn missing_customer(index: usize, order: &NewOrder) -> Rejected {
+    Rejected {
+        index,
+        conflict: false,
+        message: format!("customer {} does not exist", order.customer_id),
+    }
 }
 
 pub fn distinct_customers(news: &[NewOrder]) -> BTreeSet<i64> {

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use entity::customer;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set, TransactionTrait};
 
+use crate::Store;
 use crate::bulk;
 use crate::cache::{Scope, Slot, index_by};
 use crate::compose::order::{CustomerKey, KeyValue, Sort};
@@ -15,7 +16,6 @@ use crate::input::{CustomerPatch, NewCustomer};
 use crate::model::{Customer, CustomerStats, Page, PageRequest};
 use crate::queries;
 use crate::view::View;
-use crate::{Cache, Store};
 
 /// Customers as one caller's view sees them.
 pub struct CustomerService<'a> {
@@ -28,51 +28,89 @@ impl<'a> CustomerService<'a> {
         CustomerService { store, view }
     }
 
-    fn cache(&self) -> &Cache {
-        self.view.cache_for(&self.store.cache)
+    /// `NOT_FOUND` for a customer the view does not see, exactly as for
+    /// one that does not exist.
+    fn seen(&self, id: i64) -> Result<()> {
+        if self.view.sees_customer(id) {
+            Ok(())
+        } else {
+            Err(Error::not_found(format!("no customer with id {id}")))
+        }
     }
 
-    /// Customers by id, from the cache where possible; absent ids are left out.
+    /// `FORBIDDEN` under a restricted view.
+    fn unrestricted(&self, what: &str) -> Result<()> {
+        if self.view.is_unrestricted() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "{what} is not available to customers"
+            )))
+        }
+    }
+
+    /// `slot` as this view caches it (see [`View::cache_namespace`]).
+    fn slot(&self, slot: Slot) -> Slot {
+        slot.under(self.view.cache_namespace().as_deref())
+    }
+
+    /// Customers by id, from the cache where possible; absent ids, and
+    /// those the view does not see, are left out.
     #[tracing::instrument(level = "debug", skip_all, fields(n = ids.len()))]
     pub async fn by_ids(&self, ids: &[i64]) -> Result<HashMap<i64, Customer>> {
-        let slots: Vec<Slot> = ids.iter().map(|id| Slot::customer(*id)).collect();
+        let seen = self.view.customer_ids(ids);
+        let slots: Vec<Slot> = seen
+            .get()
+            .iter()
+            .map(|id| self.slot(Slot::customer(*id)))
+            .collect();
         let db = &self.store.db;
+        let seen = &seen;
         let values = self
-            .cache()
+            .store
+            .cache
             .read_through(&slots, |missed: Vec<usize>| async move {
-                let wanted: Vec<i64> = missed.iter().map(|i| ids[*i]).collect();
+                let wanted = seen.part(&missed);
                 let mut found: HashMap<i64, Customer> =
                     queries::lookups::customers_by_ids(db, &wanted)
                         .await?
                         .into_iter()
                         .map(|c| (c.id, c))
                         .collect();
-                Ok::<_, Error>(wanted.iter().map(|id| found.remove(id)).collect())
+                Ok::<_, Error>(wanted.get().iter().map(|id| found.remove(id)).collect())
             })
             .await?;
-        Ok(index_by(ids, values))
+        Ok(index_by(seen.get(), values))
     }
 
-    /// Order count and total spent per customer, from the cache where
-    /// possible; one grouped statement for all misses.
+    /// Order count and total spent per customer the view sees, from the
+    /// cache where possible; one grouped statement for all misses.
     #[tracing::instrument(level = "debug", skip_all, fields(n = ids.len()))]
     pub async fn stats(&self, ids: &[i64]) -> Result<HashMap<i64, CustomerStats>> {
-        let slots: Vec<Slot> = ids.iter().map(|id| Slot::stats(*id)).collect();
+        let seen = self.view.customer_ids(ids);
+        let slots: Vec<Slot> = seen
+            .get()
+            .iter()
+            .map(|id| self.slot(Slot::stats(*id)))
+            .collect();
         let db = &self.store.db;
+        let seen = &seen;
         let values = self
-            .cache()
+            .store
+            .cache
             .read_through(&slots, |missed: Vec<usize>| async move {
-                let wanted: Vec<i64> = missed.iter().map(|i| ids[*i]).collect();
+                let wanted = seen.part(&missed);
                 let found = queries::stats_for_customers(db, &wanted).await?;
                 Ok::<_, Error>(
                     wanted
+                        .get()
                         .iter()
                         .map(|id| Some(found.get(id).copied().unwrap_or_default()))
                         .collect(),
                 )
             })
             .await?;
-        Ok(index_by(ids, values))
+        Ok(index_by(seen.get(), values))
     }
 
     /// One page of the customers a composed filter selects, in `sort`'s
@@ -85,13 +123,13 @@ impl<'a> CustomerService<'a> {
         sort: &Sort<CustomerKey>,
         page: &PageRequest<Vec<KeyValue>>,
     ) -> Result<Page<(Customer, Option<CustomerStats>)>> {
-        compose::pages::customers(&self.store.db, self.view, filter, sort, page).await
+        compose::pages::customers(&self.store.db, &self.view.customers(filter), sort, page).await
     }
 
     /// How many customers a composed filter selects.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_where(&self, filter: &Where<CustomerField>) -> Result<u64> {
-        compose::counts::count_customers(&self.store.db, self.view, filter).await
+        compose::counts::count_customers(&self.store.db, &self.view.customers(filter)).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -116,6 +154,7 @@ impl<'a> CustomerService<'a> {
         if news.is_empty() {
             return Ok(Vec::new());
         }
+        self.unrestricted("creating customers")?;
         let db = &self.store.db;
         let txn = db.begin().await?;
         // The unique index guards the emails; only when it refuses do we
@@ -144,6 +183,7 @@ impl<'a> CustomerService<'a> {
     /// Applies a patch; `NOT_FOUND` when no customer has this id.
     #[tracing::instrument(level = "debug", skip(self, patch))]
     pub async fn update(&self, id: i64, patch: CustomerPatch) -> Result<Customer> {
+        self.seen(id)?;
         let db = &self.store.db;
         let txn = db.begin().await?;
         let current = customer::Entity::find_by_id(id)
@@ -179,6 +219,8 @@ impl<'a> CustomerService<'a> {
     /// Deletes a customer and, by cascade, its orders.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn delete(&self, id: i64) -> Result<()> {
+        self.seen(id)?;
+        self.unrestricted("deleting customers")?;
         let result = customer::Entity::delete_by_id(id)
             .exec(&self.store.db)
             .await?;

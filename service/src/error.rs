@@ -13,6 +13,10 @@ pub enum Error {
     /// A mutation's id names a row that does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The caller may not do this (its view does not allow it, or the row's
+    /// state forbids it).
+    #[error("{0}")]
+    Forbidden(String),
     /// A unique value (the email) is already taken.
     #[error("{0}")]
     Conflict(String),

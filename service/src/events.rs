@@ -275,3 +275,23 @@ async fn listen(client: redis::Client, channel: String, bus: std::sync::Weak<Inn
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+impl crate::view::View {
+    /// Whether this view sees the `i`-th item of a committed write's event
+    /// (an order of `OrdersCreated`, the event itself otherwise).
+    pub fn sees_event(&self, event: &Event, i: usize) -> bool {
+        if self.is_unrestricted() {
+            return true;
+        }
+        match event {
+            Event::OrdersCreated { orders } => orders
+                .get(i)
+                .is_some_and(|o| self.sees_orders_of(o.customer_id)),
+            Event::OrderUpdated { order } => self.sees_orders_of(order.customer_id),
+            Event::OrderDeleted { customer_id } => self.sees_orders_of(*customer_id),
+            Event::CustomerUpdated { customer } => self.sees_customer(customer.id),
+            // Says only that some customer changed: nothing a customer sees.
+            Event::CustomersChanged => false,
+        }
+    }
+}

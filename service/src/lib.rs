@@ -163,15 +163,17 @@ impl Store {
         }
     }
 
-    /// Customers as `view` sees them (see [`view`]).
     /// Whether a request's composed `reads` fit `budget` rows (see
-    /// [`compose::budget`]); estimated on the database this store reads.
+    /// [`compose::budget`]) as `view` makes them; estimated on the
+    /// database this store reads.
     pub async fn row_budget(
         &self,
+        view: &View,
         reads: &[compose::budget::Read],
         budget: u64,
     ) -> Result<Result<compose::budget::Within, compose::budget::OverBudget>> {
-        Ok(compose::budget::check(&self.db, &self.catalog, reads, budget).await?)
+        let seen: Vec<compose::budget::Read> = reads.iter().map(|r| r.seen_by(view)).collect();
+        Ok(compose::budget::check(&self.db, &self.catalog, &seen, budget).await?)
     }
 
     /// Reads what the row budget knows of the tables now (at start, so no
@@ -187,6 +189,7 @@ impl Store {
         self.catalog.rollups()
     }
 
+    /// Customers as `view` sees them (see [`view`]).
     pub fn customers<'a>(&'a self, view: &'a View) -> CustomerService<'a> {
         CustomerService::new(self, view)
     }

@@ -81,8 +81,12 @@ pub enum Command {
     Token {
         #[arg(long, value_enum, default_value_t = Role::Writer)]
         role: Role,
-        #[arg(long, default_value = "cli")]
-        sub: String,
+        /// The customer a `customer` token speaks for (required with it).
+        #[arg(long)]
+        customer_id: Option<i64>,
+        /// The token's subject: `customer:<id>` for a customer, else `cli`.
+        #[arg(long)]
+        sub: Option<String>,
         /// Validity in seconds.
         #[arg(long, default_value_t = 3600)]
         ttl_secs: u64,
@@ -147,16 +151,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token {
             role,
+            customer_id,
             sub,
             ttl_secs,
         } => {
+            let customer_id = match (role, customer_id) {
+                (Role::Customer, Some(id)) if id > 0 => Some(id),
+                (Role::Customer, Some(id)) => anyhow::bail!("--customer-id {id} is not a valid id"),
+                (Role::Customer, None) => {
+                    anyhow::bail!("a customer token needs --customer-id <the customer's id>")
+                }
+                (_, Some(_)) => anyhow::bail!("--customer-id goes with --role customer only"),
+                (_, None) => None,
+            };
+            let sub = sub.unwrap_or_else(|| match customer_id {
+                Some(id) => format!("customer:{id}"),
+                None => "cli".to_owned(),
+            });
             let secret = settings
                 .auth
                 .jwt_secret
                 .filter(|s| !s.is_empty())
                 .context("set JWT_SECRET (the server's secret) to sign a token")?;
-            let token =
-                Jwt::new(secret.as_bytes()).issue(&sub, role, Duration::from_secs(ttl_secs))?;
+            let token = Jwt::new(secret.as_bytes()).issue_for(
+                &sub,
+                role,
+                customer_id,
+                Duration::from_secs(ttl_secs),
+            )?;
             println!("{token}");
             Ok(())
         }

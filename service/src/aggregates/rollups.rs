@@ -25,6 +25,7 @@ use super::{GroupId, GroupKey, Grouping, Totals};
 use crate::db::Db;
 use crate::error::Result;
 use crate::model::OrderStatus;
+use crate::view::Everything;
 
 /// The data's first and last creation instants (two probes of the index).
 async fn extent<C: ConnectionTrait>(db: &C) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
@@ -270,7 +271,7 @@ async fn read_filtered<T>(
 }
 
 /// The aggregate of the orders `filter` selects, from the rollups.
-pub async fn aggregate(db: &Db, filter: &RollupFilter) -> Result<Totals> {
+pub async fn aggregate(db: &Db, _: Everything, filter: &RollupFilter) -> Result<Totals> {
     let read = read_filtered(db, filter, |a, b| {
         let mut pieces = Pieces::default();
         pieces.interval(0, a, b);
@@ -290,6 +291,7 @@ pub async fn aggregate(db: &Db, filter: &RollupFilter) -> Result<Totals> {
 /// summed from the rollups; keys, `having`, order and `first` follow.
 pub(crate) async fn grouped(
     db: &Db,
+    _: Everything,
     filter: &RollupFilter,
     grouping: &Grouping,
 ) -> Result<HashMap<GroupId, Totals>> {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::order;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func};
-use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::{Group, GroupId, GroupOrder, Grouping, OrderFacts, Totals, group};
 use crate::compose::counts::{each_parent, grouped_by_customer};
@@ -18,7 +18,7 @@ use crate::compose::{OrderField, Where};
 use crate::error::Result;
 use crate::model::OrderStatus;
 use crate::money::Money;
-use crate::view::View;
+use crate::view::{Everything, Seen};
 
 /// `COUNT(*), SUM, MIN, MAX` of `total_cents`, the sum as a bigint on both
 /// backends.
@@ -51,15 +51,13 @@ fn totals((count, sum_cents, min_cents, max_cents): TotalsRow) -> Totals {
     }
 }
 
-/// The aggregates of the orders `filter` selects under `view`.
+/// The aggregates of the orders `filter` selects (under its view).
 pub async fn aggregate<C: ConnectionTrait>(
     db: &C,
-    view: &View,
-    filter: &Where<OrderField>,
+    filter: &Seen<Where<OrderField>>,
 ) -> Result<Totals> {
     let row = totals_columns(order::Entity::find().select_only())
-        .apply_if(view.order_condition(), |q, c| q.filter(c))
-        .filter(order_condition(db.get_database_backend(), filter))
+        .filter(order_condition(db.get_database_backend(), filter.get()))
         .into_tuple::<TotalsRow>()
         .one(db)
         .await?;
@@ -70,8 +68,7 @@ pub async fn aggregate<C: ConnectionTrait>(
 /// grouped statement for all of them (zeros for a customer without any).
 pub async fn aggregates_of_customers<C: ConnectionTrait>(
     db: &C,
-    view: &View,
-    filter: &Where<OrderField>,
+    filter: &Seen<Where<OrderField>>,
     parents: &[i64],
 ) -> Result<HashMap<i64, Totals>> {
     let Some((ids, mut out)) = each_parent(parents, Totals::default()) else {
@@ -82,7 +79,7 @@ pub async fn aggregates_of_customers<C: ConnectionTrait>(
             .select_only()
             .column(order::Column::CustomerId),
     );
-    let rows: Vec<CustomerTotalsRow> = grouped_by_customer(db, view, filter, ids, select)
+    let rows: Vec<CustomerTotalsRow> = grouped_by_customer(db, filter, ids, select)
         .into_tuple()
         .all(db)
         .await?;
@@ -92,12 +89,11 @@ pub async fn aggregates_of_customers<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// The groups of the orders `filter` selects under `view`: one statement
-/// reads what the grouping needs of each matching order.
+/// The groups of the orders `filter` selects (under its view): one
+/// statement reads what the grouping needs of each matching order.
 pub async fn grouped<C: ConnectionTrait>(
     db: &C,
-    view: &View,
-    filter: &Where<OrderField>,
+    filter: &Seen<Where<OrderField>>,
     grouping: &Grouping,
 ) -> Result<Vec<Group>> {
     let rows: Vec<(OrderStatus, i64, i64, DateTime<Utc>)> = order::Entity::find()
@@ -106,8 +102,7 @@ pub async fn grouped<C: ConnectionTrait>(
         .column(order::Column::CustomerId)
         .column(order::Column::TotalCents)
         .column(order::Column::CreatedAt)
-        .apply_if(view.order_condition(), |q, c| q.filter(c))
-        .filter(order_condition(db.get_database_backend(), filter))
+        .filter(order_condition(db.get_database_backend(), filter.get()))
         .into_tuple()
         .all(db)
         .await?;
@@ -130,6 +125,7 @@ pub async fn grouped<C: ConnectionTrait>(
 /// stops after its page.
 pub(crate) async fn by_customer<C: ConnectionTrait>(
     db: &C,
+    _: Everything,
     grouping: &Grouping,
 ) -> Result<HashMap<GroupId, Totals>> {
     use entity::customer_stats::{Column, Entity};

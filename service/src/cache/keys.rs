@@ -35,6 +35,18 @@ impl Slot {
         }
     }
 
+    /// The same value in a namespace of its own (a restricted view's:
+    /// entries filled under it are never read under another).
+    pub fn under(self, namespace: Option<&str>) -> Self {
+        match namespace {
+            None => self,
+            Some(ns) => Slot {
+                name: format!("{ns}/{}", self.name),
+                ..self
+            },
+        }
+    }
+
     pub fn ranking(limit: u64, min_orders: i64) -> Self {
         Slot {
             scope: Scope::Ranking,

@@ -5,37 +5,32 @@ use std::collections::{BTreeSet, HashMap};
 
 use entity::{customer_stats, order};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func};
-use sea_orm::{
-    ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait, Select,
-};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select};
 
 use super::joined::customers_where;
 use super::sql::order_condition;
 use super::{CustomerField, OrderField, Where};
 use crate::error::Result;
-use crate::view::View;
+use crate::view::Seen;
 
-/// How many customers `filter` selects under `view`.
+/// How many customers `filter` selects (under its view).
 pub async fn count_customers<C: ConnectionTrait>(
     db: &C,
-    view: &View,
-    filter: &Where<CustomerField>,
+    filter: &Seen<Where<CustomerField>>,
 ) -> Result<u64> {
-    Ok(
-        customers_where(db.get_database_backend(), view, filter, false)
-            .count(db)
-            .await?,
-    )
+    Ok(customers_where(db.get_database_backend(), filter, false)
+        .count(db)
+        .await?)
 }
 
-/// How many orders `filter` selects under `view`: from the kept aggregates
-/// when it has no condition (see [`super::answered_by_stats`]).
+/// How many orders `filter` selects (under its view): from the kept
+/// aggregates when the view sees everything and the filter has no
+/// condition (see [`super::answered_by_stats`]).
 pub async fn count_orders<C: ConnectionTrait>(
     db: &C,
-    view: &View,
-    filter: &Where<OrderField>,
+    filter: &Seen<Where<OrderField>>,
 ) -> Result<u64> {
-    if view.is_unrestricted() && super::answered_by_stats(filter) {
+    if filter.everything().is_some() && super::answered_by_stats(filter.get()) {
         let total = customer_stats::Entity::find()
             .select_only()
             .column_as(
@@ -56,18 +51,16 @@ pub async fn count_orders<C: ConnectionTrait>(
         return Ok(u64::try_from(total).unwrap_or(0));
     }
     Ok(order::Entity::find()
-        .apply_if(view.order_condition(), |q, c| q.filter(c))
-        .filter(order_condition(db.get_database_backend(), filter))
+        .filter(order_condition(db.get_database_backend(), filter.get()))
         .count(db)
         .await?)
 }
 
-/// How many of each customer's orders `filter` selects under `view`, in
-/// one grouped statement for all of them.
+/// How many of each customer's orders `filter` selects (under its view),
+/// in one grouped statement for all of them.
 pub async fn count_orders_of_customers<C: ConnectionTrait>(
     db: &C,
-    view: &View,
-    filter: &Where<OrderField>,
+    filter: &Seen<Where<OrderField>>,
     parents: &[i64],
 ) -> Result<HashMap<i64, u64>> {
     let Some((ids, mut out)) = each_parent(parents, 0) else {
@@ -77,7 +70,7 @@ pub async fn count_orders_of_customers<C: ConnectionTrait>(
         .select_only()
         .column(order::Column::CustomerId)
         .column_as(Expr::col((order::Entity, order::Column::Id)).count(), "n");
-    let rows: Vec<(i64, i64)> = grouped_by_customer(db, view, filter, ids, select)
+    let rows: Vec<(i64, i64)> = grouped_by_customer(db, filter, ids, select)
         .into_tuple()
         .all(db)
         .await?;
@@ -98,17 +91,15 @@ pub(crate) fn each_parent<T: Clone>(
 }
 
 /// `select` over the orders of the customers `ids` that `filter` selects
-/// under `view`, grouped by customer (its first column).
+/// (under its view), grouped by customer (its first column).
 pub(crate) fn grouped_by_customer<C: ConnectionTrait>(
     db: &C,
-    view: &View,
-    filter: &Where<OrderField>,
+    filter: &Seen<Where<OrderField>>,
     ids: BTreeSet<i64>,
     select: Select<order::Entity>,
 ) -> Select<order::Entity> {
     select
-        .apply_if(view.order_condition(), |q, c| q.filter(c))
-        .filter(order_condition(db.get_database_backend(), filter))
+        .filter(order_condition(db.get_database_backend(), filter.get()))
         .filter(Expr::col((order::Entity, order::Column::CustomerId)).is_in(ids))
         .group_by(order::Column::CustomerId)
 }

@@ -7,25 +7,23 @@ use sea_orm::{DbBackend, EntityTrait, QueryFilter, QueryTrait, Select};
 
 use super::sql::{customer_condition, customer_condition_joined};
 use super::{CustomerField, Where};
-use crate::view::View;
+use crate::view::Seen;
 
-/// The customers `filter` selects under `view`, with their aggregates
-/// joined when `join` (or when the filter tests them).
+/// The customers `filter` selects (with its view's condition), with their
+/// aggregates joined when `join` (or when the filter tests them).
 pub fn customers_where(
     backend: DbBackend,
-    view: &View,
-    filter: &Where<CustomerField>,
+    filter: &Seen<Where<CustomerField>>,
     join: bool,
 ) -> Select<customer::Entity> {
+    let filter = filter.get();
     let joined = join || uses_stats(filter);
     let condition = if joined {
         customer_condition_joined(backend, filter)
     } else {
         customer_condition(backend, filter)
     };
-    let mut query = customer::Entity::find()
-        .apply_if(view.customer_condition(), |q, c| q.filter(c))
-        .filter(condition);
+    let mut query = customer::Entity::find().filter(condition);
     if joined {
         join_stats(QueryTrait::query(&mut query));
     }

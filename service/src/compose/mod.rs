@@ -26,6 +26,7 @@ pub mod counts;
 pub mod joined;
 pub mod order;
 pub mod pages;
+pub mod restrict;
 pub mod shape;
 pub mod sql;
 

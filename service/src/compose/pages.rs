@@ -23,7 +23,7 @@ use crate::model::{Customer, CustomerStats, Order, Page, PageRequest};
 use crate::money::Money;
 use crate::queries::columns::decode_all;
 use crate::queries::lookups::decode_order;
-use crate::view::View;
+use crate::view::Seen;
 
 /// What a cursor that does not fit the order it is used with gets.
 const FOREIGN_CURSOR: &str =
@@ -58,18 +58,18 @@ fn bounds<K: super::order::SortKey>(
     Ok(out)
 }
 
-/// One page of the customers `filter` selects under `view`, in `sort`'s
-/// order; each with its aggregates when `sort` has them (else `None`).
+/// One page of the customers `filter` selects (under its view), in
+/// `sort`'s order; each with its aggregates when `sort` has them (else
+/// `None`).
 pub async fn customers<C: ConnectionTrait>(
     db: &C,
-    view: &View,
-    filter: &Where<CustomerField>,
+    filter: &Seen<Where<CustomerField>>,
     sort: &Sort<CustomerKey>,
     page: &PageRequest<Vec<KeyValue>>,
 ) -> Result<Page<(Customer, Option<CustomerStats>)>> {
     // The aggregates are joined once when the page sorts or filters on them.
     let stats = needs_stats(sort);
-    let mut query = customers_where(db.get_database_backend(), view, filter, stats);
+    let mut query = customers_where(db.get_database_backend(), filter, stats);
     for bound in bounds(sort, page)? {
         query = query.filter(bound);
     }
@@ -118,15 +118,15 @@ pub async fn customers<C: ConnectionTrait>(
     Ok(Page::from_rows(rows, page))
 }
 
-/// One page of the orders `filter` selects under `view`, in `sort`'s order.
+/// One page of the orders `filter` selects (under its view), in `sort`'s
+/// order.
 pub async fn orders<C: ConnectionTrait>(
     db: &C,
-    view: &View,
-    filter: &Where<OrderField>,
+    filter: &Seen<Where<OrderField>>,
     sort: &Sort<OrderSortKey>,
     page: &PageRequest<Vec<KeyValue>>,
 ) -> Result<Page<Order>> {
-    let mut query = order_select(db, view, filter, sort, page)?;
+    let mut query = order_select(db, filter, sort, page)?;
     for (expr, order) in sort.read_order(page.from_end) {
         query = query.order_by(expr, order);
     }
@@ -135,18 +135,17 @@ pub async fn orders<C: ConnectionTrait>(
     Ok(Page::from_rows(decode_all(&rows, decode_order)?, page))
 }
 
-/// The filtered, bounded and ordered orders of `view`, as one select (no
-/// limit): what a page of one list and a page per parent share.
+/// The filtered, bounded and ordered orders (under the filter's view), as
+/// one select (no limit): what a page of one list and a page per parent
+/// share.
 fn order_select<C: ConnectionTrait>(
     db: &C,
-    view: &View,
-    filter: &Where<OrderField>,
+    filter: &Seen<Where<OrderField>>,
     sort: &Sort<OrderSortKey>,
     page: &PageRequest<Vec<KeyValue>>,
 ) -> Result<sea_orm::Select<order::Entity>> {
-    let mut query = order::Entity::find()
-        .apply_if(view.order_condition(), |q, c| q.filter(c))
-        .filter(order_condition(db.get_database_backend(), filter));
+    let mut query =
+        order::Entity::find().filter(order_condition(db.get_database_backend(), filter.get()));
     for bound in bounds(sort, page)? {
         query = query.filter(bound);
     }
@@ -159,8 +158,7 @@ fn order_select<C: ConnectionTrait>(
 /// its page), elsewhere a `row_number()` window partitioned by customer.
 pub async fn orders_of_customers<C: ConnectionTrait>(
     db: &C,
-    view: &View,
-    filter: &Where<OrderField>,
+    filter: &Seen<Where<OrderField>>,
     sort: &Sort<OrderSortKey>,
     page: &PageRequest<Vec<KeyValue>>,
     parents: &[i64],
@@ -177,7 +175,7 @@ pub async fn orders_of_customers<C: ConnectionTrait>(
     }
     let backend = db.get_database_backend();
     let limit = page.limit();
-    let mut select = order_select(db, view, filter, sort, page)?.into_query();
+    let mut select = order_select(db, filter, sort, page)?.into_query();
     let read_order = sort.read_order(page.from_end);
     let stmt = match backend {
         // One parent: the subquery alone, its id a plain parameter

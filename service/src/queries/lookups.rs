@@ -14,6 +14,7 @@ use crate::db::rows_per_insert;
 use crate::error::Result;
 use crate::model::{Customer, CustomerStats, Order, OrderStatus};
 use crate::money::Money;
+use crate::view::{OrderIds, Seen};
 
 /// Which of `ids` exist (one statement per bind-limit chunk).
 pub async fn existing_ids<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<HashSet<i64>> {
@@ -32,16 +33,16 @@ pub async fn existing_ids<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<H
 }
 
 /// Order count and total per customer, read from `customer_stats` (kept by
-/// triggers). Customers without a row are left out.
+/// triggers). Customers without a row, or not seen, are left out.
 pub async fn stats_for_customers<C: ConnectionTrait>(
     conn: &C,
-    ids: &[i64],
+    ids: &Seen<Vec<i64>>,
 ) -> Result<HashMap<i64, CustomerStats>> {
     let rows = rows_by_keys(
         conn,
         "SELECT customer_id, order_count, total_cents FROM customer_stats",
         "customer_id",
-        ids,
+        ids.get(),
         |r| {
             Ok((
                 r.get::<i64>(0)?,
@@ -112,13 +113,17 @@ async fn rows_by_keys<C: ConnectionTrait, T>(
     Ok(out)
 }
 
-/// Customers by id (absent ids are left out), decoded by column position.
-pub async fn customers_by_ids<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<Vec<Customer>> {
+/// Customers by id (absent or unseen ids are left out), decoded by column
+/// position.
+pub async fn customers_by_ids<C: ConnectionTrait>(
+    conn: &C,
+    ids: &Seen<Vec<i64>>,
+) -> Result<Vec<Customer>> {
     rows_by_keys(
         conn,
         "SELECT id, name, email, phone, created_at FROM customers",
         "id",
-        ids,
+        ids.get(),
         |r| {
             Ok(Customer {
                 id: r.get(0)?,
@@ -132,16 +137,22 @@ pub async fn customers_by_ids<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Resu
     .await
 }
 
-/// Orders by id (absent ids are left out), decoded by column position.
-pub async fn orders_by_ids<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<Vec<Order>> {
-    rows_by_keys(
+/// Orders by id (absent ids, and orders the view does not see, are left
+/// out), decoded by column position. The statement is the same for every
+/// view (one prepared plan): the view's rule applies to the rows found.
+pub async fn orders_by_ids<C: ConnectionTrait>(
+    conn: &C,
+    ids: &Seen<OrderIds>,
+) -> Result<Vec<Order>> {
+    let rows = rows_by_keys(
         conn,
         "SELECT id, customer_id, total_cents, status, created_at FROM orders",
         "id",
-        ids,
+        &ids.get().0,
         decode_order,
     )
-    .await
+    .await?;
+    Ok(ids.keep(rows))
 }
 
 /// An `orders` row selected as `id, customer_id, total_cents, status, created_at`.

@@ -10,11 +10,13 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use crate::error::Result;
 use crate::model::Spending;
 use crate::money::Money;
+use crate::view::Everything;
 
 /// The customers with at least `min_orders` orders (all of them, at 0, with
 /// `min_orders <= 0`), by total spent descending, ties by id ascending.
 pub async fn ranking<C: ConnectionTrait>(
     conn: &C,
+    _: Everything,
     limit: u64,
     min_orders: i64,
 ) -> Result<Vec<Spending>> {

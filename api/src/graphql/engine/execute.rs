@@ -72,8 +72,8 @@ impl Engine {
     /// After a mutation: the caller's later queries must see what it wrote,
     /// on every instance (see `service::replication`).
     async fn remember_writer(&self, auth: &Auth) {
-        if let (Some(replication), Some(caller)) = (&self.store.replication, auth.subject())
-            && let Err(e) = replication.mark_writer(caller).await
+        if let (Some(replication), Some(caller)) = (&self.store.replication, auth.caller())
+            && let Err(e) = replication.mark_writer(&caller).await
         {
             tracing::warn!(error = %e, "could not remember a writer's position; its reads go to the primary meanwhile");
         }
@@ -91,7 +91,9 @@ impl Engine {
         gate: &DbGate,
     ) -> Result<(), Vec<ServerError>> {
         let budget = self.limits.row_budget;
-        let verdict = gate.run(store.row_budget(reads, budget)).await;
+        let verdict = gate
+            .run(store.row_budget(&auth.view(), reads, budget))
+            .await;
         let over = match verdict {
             Ok(Ok(_)) => return Ok(()),
             Ok(Err(over)) => over,
@@ -141,7 +143,7 @@ impl Engine {
         let label = crate::graphql::engine::metrics::label(name.as_deref(), auth, &self.persisted);
         // Queries may read a replica; mutations read what they wrote.
         let store = match kind {
-            OperationType::Query => self.store.for_query(auth.subject()).await,
+            OperationType::Query => self.store.for_query(auth.caller().as_deref()).await,
             _ => self.store.for_writes(),
         };
         // Over the row budget: refused before anything runs.
@@ -185,7 +187,7 @@ impl Engine {
             && let Some(replication) = &self.store.replication
         {
             replication.suspect();
-            response = run(again, self.store.for_query(auth.subject()).await).await;
+            response = run(again, self.store.for_query(auth.caller().as_deref()).await).await;
         }
         if kind == OperationType::Mutation {
             self.remember_writer(auth).await;

@@ -12,13 +12,13 @@ use crate::auth::Auth;
 use crate::graphql::runtime::error::code_of;
 
 /// Operation names label metrics only when the server knows them (the
-/// manifest declares them, or an authenticated caller sent them), so
-/// strangers cannot fill the label set with junk.
+/// manifest declares them, or a staff token's caller sent them), so
+/// strangers and customers cannot fill the label set with junk.
 pub fn label(name: Option<&str>, auth: &Auth, persisted: &Persisted) -> String {
     let Some(name) = name else {
         return "anonymous".to_owned();
     };
-    let known = persisted.knows_name(name) || matches!(auth, Auth::Bearer(_));
+    let known = persisted.knows_name(name) || auth.is_staff_token();
     if !known {
         return "unlisted".to_owned();
     }

@@ -101,6 +101,7 @@ pub fn from_service(err: &service::Error) -> Error {
     match err {
         E::NotFound(m) => gql_error(Code::NotFound, m.clone()),
         E::Conflict(m) => gql_error(Code::Conflict, m.clone()),
+        E::Forbidden(m) => gql_error(Code::Forbidden, m.clone()),
         E::Validation(m) => gql_error(Code::BadUserInput, m.clone()),
         E::Unavailable(cause) => {
             tracing::warn!(error = %cause, "database unavailable");

@@ -2,7 +2,7 @@ use async_graphql::{Context, ID, Object};
 
 use super::parse_all;
 use crate::graphql::runtime::error::{ServiceResultExt, bad_input};
-use crate::graphql::schema::guard::WriterGuard;
+use crate::graphql::schema::guard::{MutationGuard, customer_sets};
 use crate::graphql::schema::scalars::parse_id;
 use crate::graphql::schema::types::Customer;
 use crate::graphql::schema::types::inputs::{CreateCustomerInput, UpdateCustomerInput};
@@ -14,7 +14,7 @@ pub struct CustomerMutation;
 #[Object]
 impl CustomerMutation {
     /// Creates a customer. `CONFLICT` when the email is taken.
-    #[graphql(guard = "WriterGuard")]
+    #[graphql(guard = "MutationGuard::writers()")]
     async fn create_customer(
         &self,
         ctx: &Context<'_>,
@@ -28,7 +28,7 @@ impl CustomerMutation {
 
     /// Creates many customers in one transaction: all or nothing. Errors
     /// name the offending `input[i]`. Returns them in input order.
-    #[graphql(guard = "WriterGuard")]
+    #[graphql(guard = "MutationGuard::writers()")]
     async fn create_customers(
         &self,
         ctx: &Context<'_>,
@@ -44,13 +44,19 @@ impl CustomerMutation {
     }
 
     /// Changes the given fields. `NOT_FOUND` when no customer has this id.
-    #[graphql(guard = "WriterGuard")]
+    /// A customer changes its own `name` and `phone` only.
+    #[graphql(guard = "MutationGuard::writers_and_customers()")]
     async fn update_customer(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The customer to change.")] id: ID,
         #[graphql(desc = "The fields to change.")] input: UpdateCustomerInput,
     ) -> async_graphql::Result<Customer> {
+        customer_sets(
+            ctx,
+            input.email.is_none(),
+            "a customer may change its own `name` and `phone` only",
+        )?;
         let id = parse_id(&id, "customer")?;
         let patch = input.parse()?;
         Ok(Customer(
@@ -63,7 +69,7 @@ impl CustomerMutation {
     }
 
     /// Deletes a customer and its orders. `NOT_FOUND` when absent.
-    #[graphql(guard = "WriterGuard")]
+    #[graphql(guard = "MutationGuard::writers()")]
     async fn delete_customer(
         &self,
         ctx: &Context<'_>,

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use service::View;
 use service::events::{Delivery, Event};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
@@ -37,10 +38,13 @@ pub fn forget(loader: &AppLoader) {
     loader.clear::<OrdersOf>();
 }
 
-/// The items one subscription takes from the events it hears.
+/// The items one subscription takes from the events it hears, of those its
+/// view sees (a customer hears only of its own rows).
 pub struct Feed<'a> {
     field: &'static str,
     events: Receiver<Delivery>,
+    /// The subscriber's view: items it does not see are skipped.
+    view: View,
     loader: &'a AppLoader,
     connection: Option<&'a Arc<LiveConnection>>,
     /// The publication being walked, and where.
@@ -57,12 +61,14 @@ impl<'a> Feed<'a> {
     pub fn new(
         field: &'static str,
         events: Receiver<Delivery>,
+        view: View,
         loader: &'a AppLoader,
         connection: Option<&'a Arc<LiveConnection>>,
     ) -> Self {
         Feed {
             field,
             events,
+            view,
             loader,
             connection,
             current: None,
@@ -95,6 +101,9 @@ impl<'a> Feed<'a> {
                     while self.item < items {
                         let i = self.item;
                         self.item += 1;
+                        if !self.view.sees_event(event, i) {
+                            continue;
+                        }
                         if let Some(found) = pick(event, i) {
                             if std::mem::take(&mut self.fresh) {
                                 forget(self.loader);

@@ -19,7 +19,7 @@ use super::loaders::{CustomerId, StatsOf};
 use super::query::ranking_arguments;
 use super::scalars::parse_id;
 use super::types::{Customer, CustomerSpending, Order};
-use super::{loader, store};
+use super::{loader, store, view};
 use crate::graphql::runtime::LiveConnection;
 use crate::graphql::runtime::error::{Code, gql_error};
 
@@ -31,6 +31,7 @@ fn feed<'a>(ctx: &Context<'a>, field: &'static str) -> async_graphql::Result<Fee
     Ok(Feed::new(
         field,
         events,
+        *view(ctx),
         loader(ctx),
         ctx.data_opt::<Arc<LiveConnection>>(),
     ))
@@ -132,6 +133,12 @@ impl SubscriptionRoot {
         #[graphql(default = 10, desc = "How many, 1 to 100.")] limit: i32,
         #[graphql(default = 1, desc = "Least number of orders, 0 or more.")] min_orders: i32,
     ) -> async_graphql::Result<impl Stream<Item = Vec<CustomerSpending>> + 'a> {
+        if !view(ctx).is_unrestricted() {
+            return Err(gql_error(
+                Code::Forbidden,
+                "the spending ranking is not available to customers",
+            ));
+        }
         let (limit, min_orders) = ranking_arguments(limit, min_orders)?;
         let rankings = ctx.data_unchecked::<Arc<Rankings>>();
         let receiver = rankings.watch(limit, min_orders).map_err(|e| match e {
