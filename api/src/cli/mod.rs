@@ -155,32 +155,46 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             sub,
             ttl_secs,
         } => {
-            let customer_id = match (role, customer_id) {
-                (Role::Customer, Some(id)) if id > 0 => Some(id),
-                (Role::Customer, Some(id)) => anyhow::bail!("--customer-id {id} is not a valid id"),
-                (Role::Customer, None) => {
-                    anyhow::bail!("a customer token needs --customer-id <the customer's id>")
-                }
-                (_, Some(_)) => anyhow::bail!("--customer-id goes with --role customer only"),
-                (_, None) => None,
-            };
-            let sub = sub.unwrap_or_else(|| match customer_id {
-                Some(id) => format!("customer:{id}"),
-                None => "cli".to_owned(),
-            });
             let secret = settings
                 .auth
                 .jwt_secret
                 .filter(|s| !s.is_empty())
                 .context("set JWT_SECRET (the server's secret) to sign a token")?;
-            let token = Jwt::new(secret.as_bytes()).issue_for(
-                &sub,
+            let token = token(
+                &Jwt::new(secret.as_bytes()),
                 role,
                 customer_id,
+                sub,
                 Duration::from_secs(ttl_secs),
             )?;
             println!("{token}");
             Ok(())
         }
     }
+}
+
+/// What `api token` prints: a token for `role` (a customer's with its id,
+/// which that role needs and no other takes), its subject `sub`, else
+/// `customer:<id>` for a customer and `cli` for staff.
+pub fn token(
+    jwt: &Jwt,
+    role: Role,
+    customer_id: Option<i64>,
+    sub: Option<String>,
+    ttl: Duration,
+) -> anyhow::Result<String> {
+    let customer_id = match (role, customer_id) {
+        (Role::Customer, Some(id)) if id > 0 => Some(id),
+        (Role::Customer, Some(id)) => anyhow::bail!("--customer-id {id} is not a valid id"),
+        (Role::Customer, None) => {
+            anyhow::bail!("a customer token needs --customer-id <the customer's id>")
+        }
+        (_, Some(_)) => anyhow::bail!("--customer-id goes with --role customer only"),
+        (_, None) => None,
+    };
+    let sub = sub.unwrap_or_else(|| match customer_id {
+        Some(id) => format!("customer:{id}"),
+        None => "cli".to_owned(),
+    });
+    Ok(jwt.issue_for(&sub, role, customer_id, ttl)?)
 }

@@ -36,3 +36,4 @@ mod schema;
 mod spec;
 mod structure;
 mod subscriptions;
+mod views;

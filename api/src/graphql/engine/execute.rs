@@ -168,13 +168,8 @@ impl Engine {
                 .data(auth.clone())
                 .data(gate.clone())
                 .data(store.clone())
-                .data(view.clone())
-                .data(Loaders::new_loader(
-                    store,
-                    view.clone(),
-                    &queue,
-                    gate.clone(),
-                ));
+                .data(view)
+                .data(Loaders::new_loader(store, view, &queue, gate.clone()));
             let execution = FirstPollOffTheWorkers {
                 inner: schema.execute(request),
                 heavy,

@@ -86,7 +86,7 @@ impl Engine {
             .data(gate.clone())
             .data(connection)
             .data(store.clone())
-            .data(view.clone())
+            .data(view)
             .data(Loaders::new_loader(store, view, &queue, gate));
         let results = self.schema.execute_stream(request);
         let shape = Arc::new((doc, operation, variables));

@@ -102,7 +102,10 @@ fn every_read_of_the_service_layer_takes_what_a_view_made() {
             }
         }
     }
-    assert!(checked >= 14, "only {checked} reads found: the scan is broken");
+    assert!(
+        checked >= 14,
+        "only {checked} reads found: the scan is broken"
+    );
     // Only the view and the restriction of filters make `Seen` values.
     for file in rust_files(&root.join("service/src")) {
         let path = file.to_string_lossy().replace('\\', "/");

@@ -1,0 +1,354 @@
+//! What callers must not share: cursors, persisted documents, batches,
+//! cache entries, subscriptions, metric labels, rate limits and the row
+//! budget's details.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use api::auth::{Jwt, Role};
+use serde_json::{Value, json};
+
+use super::{Shop, ids, order, shop, shop_on};
+use crate::helpers::{JWT_SECRET, customer_token, data, error_code, spawn_app_with, writer};
+use crate::ws_client::Ws;
+
+const PAGE: &str = "query($after: String) { orders(first: 1, after: $after, orderBy: [TOTAL_ASC]) { nodes { id } pageInfo { endCursor } } }";
+
+#[tokio::test]
+async fn a_cursor_obtained_by_another_caller_reveals_nothing() {
+    let shop = shop().await;
+    let cursor_of = |resp: &Value| {
+        data(resp)["orders"]["pageInfo"]["endCursor"]
+            .as_str()
+            .expect("cursor")
+            .to_owned()
+    };
+    let staff_cursor = cursor_of(&shop.app.query(PAGE, json!({})).await);
+    let b_cursor = cursor_of(&shop.as_customer(shop.b, PAGE, json!({})).await);
+    let a_first = shop.as_customer(shop.a, PAGE, json!({})).await;
+    let a_cursor = cursor_of(&a_first);
+    // Its own cursor walks on.
+    let next = shop
+        .as_customer(shop.a, PAGE, json!({ "after": a_cursor }))
+        .await;
+    assert_eq!(
+        ids(&data(&next)["orders"]["nodes"]),
+        vec![shop.a_orders[2].clone()]
+    );
+    // Another caller's is refused, the same way whoever made it.
+    let mut refusals = Vec::new();
+    for foreign in [&staff_cursor, &b_cursor] {
+        let resp = shop
+            .as_customer(shop.a, PAGE, json!({ "after": foreign }))
+            .await;
+        assert_eq!(error_code(&resp), "BAD_USER_INPUT", "{resp}");
+        refusals.push(resp["errors"][0]["message"].clone());
+    }
+    assert_eq!(refusals[0], refusals[1]);
+    // And a customer's cursor means nothing to staff either.
+    let resp = shop.app.query(PAGE, json!({ "after": a_cursor })).await;
+    assert_eq!(error_code(&resp), "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn a_persisted_document_runs_under_the_callers_own_view() {
+    let shop = shop().await;
+    let document = "query Mine { orders(first: 50) { totalCount nodes { id } } }";
+    let hash = api::graphql::engine::persisted::sha256_hex(document);
+    let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let post = |token: Option<String>, body: Value| {
+        let mut req = shop
+            .app
+            .client
+            .post(format!("{}/graphql", shop.app.address))
+            .json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move {
+            req.send()
+                .await
+                .expect("request")
+                .json::<Value>()
+                .await
+                .expect("JSON")
+        }
+    };
+    // Staff registers it (and reads everything)…
+    let staff = post(
+        Some(writer()),
+        json!({ "query": document, "extensions": ext }),
+    )
+    .await;
+    assert_eq!(data(&staff)["orders"]["totalCount"], 5);
+    // …a customer sending the hash alone reads its own rows only.
+    let mine = post(Some(customer_token(shop.a)), json!({ "extensions": ext })).await;
+    assert_eq!(data(&mine)["orders"]["totalCount"], 3);
+    let theirs = post(Some(customer_token(shop.b)), json!({ "extensions": ext })).await;
+    let mut seen = ids(&data(&theirs)["orders"]["nodes"]);
+    seen.sort();
+    let mut own = shop.b_orders.clone();
+    own.sort();
+    assert_eq!(seen, own);
+}
+
+#[tokio::test]
+async fn a_batch_answers_each_operation_under_the_one_callers_view() {
+    let shop = shop().await;
+    let body = json!([
+        { "query": "query($id: ID!) { customer(id: $id) { id } }", "variables": { "id": shop.a.to_string() } },
+        { "query": "query($id: ID!) { customer(id: $id) { id } }", "variables": { "id": shop.b.to_string() } },
+        { "query": "query($id: ID!) { order(id: $id) { id } }", "variables": { "id": shop.b_orders[0] } },
+        { "query": "{ orders { totalCount } }" },
+    ]);
+    let resp: Value = shop
+        .app
+        .client
+        .post(format!("{}/graphql", shop.app.address))
+        .bearer_auth(customer_token(shop.a))
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        resp,
+        json!([
+            { "data": { "customer": { "id": shop.a.to_string() } } },
+            { "data": { "customer": null } },
+            { "data": { "order": null } },
+            { "data": { "orders": { "totalCount": 3 } } },
+        ])
+    );
+}
+
+/// Hits and misses of the app's cache so far.
+fn counters(shop: &Shop) -> (u64, u64) {
+    let c = shop.app.store().cache.counters();
+    (
+        c.hits.load(Ordering::Relaxed),
+        c.misses.load(Ordering::Relaxed),
+    )
+}
+
+#[tokio::test]
+async fn cache_entries_filled_under_one_view_are_never_read_under_another() {
+    let shop = shop().await;
+    let lookup = "query($id: ID!) { customer(id: $id) { id name orderCount } }";
+    let vars = |id: i64| json!({ "id": id.to_string() });
+    // Staff warms both customers' entries.
+    for id in [shop.a, shop.b] {
+        let resp = shop.app.query(lookup, vars(id)).await;
+        assert_eq!(data(&resp)["customer"]["id"], id.to_string());
+    }
+    let (hits, misses) = counters(&shop);
+    // A customer does not get another's warmed entry…
+    let resp = shop.as_customer(shop.a, lookup, vars(shop.b)).await;
+    assert_eq!(data(&resp)["customer"], Value::Null);
+    // …and its own comes from its own entries (a miss, then a hit), not
+    // from staff's.
+    let resp = shop.as_customer(shop.a, lookup, vars(shop.a)).await;
+    assert_eq!(data(&resp)["customer"]["orderCount"], 3);
+    let after_first = counters(&shop);
+    assert_eq!(after_first.0, hits, "no entry shared with staff was read");
+    assert!(after_first.1 > misses);
+    let resp = shop.as_customer(shop.a, lookup, vars(shop.a)).await;
+    assert_eq!(data(&resp)["customer"]["orderCount"], 3);
+    assert!(
+        counters(&shop).0 > after_first.0,
+        "its own entries are kept"
+    );
+    // The reverse: staff still reads its own entry, and a write
+    // invalidates every view's entries of that customer.
+    let before = counters(&shop);
+    let resp = shop.app.query(lookup, vars(shop.a)).await;
+    assert_eq!(data(&resp)["customer"]["orderCount"], 3);
+    assert!(
+        counters(&shop).0 > before.0,
+        "staff's entry is still shared"
+    );
+    order(&shop.app, shop.a, "1.00", "PENDING", "2026-04-01T00:00:00Z").await;
+    let rename = shop
+        .app
+        .mutate(
+            "mutation($id: ID!) { updateCustomer(id: $id, input: {name: \"Renamed\"}) { id } }",
+            vars(shop.a),
+        )
+        .await;
+    data(&rename);
+    for token in [Some(customer_token(shop.a)), None] {
+        let resp = shop
+            .app
+            .graphql(lookup, vars(shop.a), token.as_deref())
+            .await;
+        assert_eq!(data(&resp)["customer"]["name"], "Renamed");
+        assert_eq!(data(&resp)["customer"]["orderCount"], 4);
+    }
+}
+
+#[tokio::test]
+async fn subscriptions_deliver_a_customer_only_events_about_its_own_rows() {
+    let shop = shop().await;
+    let auth = json!({ "Authorization": format!("Bearer {}", customer_token(shop.a)) });
+    let mut ws = Ws::connect(&shop.app.address, auth).await;
+    ws.subscribe(
+        "all",
+        "subscription { orderCreated { id customer { id } } }",
+        json!({}),
+    )
+    .await;
+    ws.subscribe(
+        "theirs",
+        "subscription($c: ID) { orderCreated(customerId: $c) { id } }",
+        json!({ "c": shop.b.to_string() }),
+    )
+    .await;
+    ws.subscribe(
+        "updated",
+        "subscription { orderUpdated { id status } }",
+        json!({}),
+    )
+    .await;
+    ws.subscribe(
+        "people",
+        "subscription { customerUpdated { id name } }",
+        json!({}),
+    )
+    .await;
+    ws.subscribe(
+        "ranking",
+        "subscription { topCustomersChanged { customer { id } } }",
+        json!({}),
+    )
+    .await;
+    let refused = ws.message().await;
+    assert_eq!(refused["id"], "ranking", "{refused}");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"]
+            .as_str()
+            .or(refused["payload"][0]["extensions"]["code"].as_str()),
+        Some("FORBIDDEN"),
+        "{refused}"
+    );
+    if refused["type"] == "next" {
+        let complete = ws.message().await;
+        assert_eq!(complete, json!({ "id": "ranking", "type": "complete" }));
+    }
+    let listening = shop.app.store().events.listeners();
+    assert!(listening >= 4, "{listening}");
+    // Another customer's writes first: if they leaked, they would arrive first.
+    let theirs = order(&shop.app, shop.b, "2.00", "PENDING", "2026-04-01T00:00:00Z").await;
+    shop.app
+        .mutate(
+            "mutation($id: ID!) { updateOrder(id: $id, input: {status: PAID}) { id } }",
+            json!({ "id": theirs }),
+        )
+        .await;
+    shop.app
+        .mutate(
+            "mutation($id: ID!) { updateCustomer(id: $id, input: {name: \"Bob\"}) { id } }",
+            json!({ "id": shop.b.to_string() }),
+        )
+        .await;
+    let mine = order(&shop.app, shop.a, "3.00", "PENDING", "2026-04-02T00:00:00Z").await;
+    let got = ws.next_of("all").await;
+    assert_eq!(got["data"]["orderCreated"]["id"], mine);
+    assert_eq!(
+        got["data"]["orderCreated"]["customer"]["id"],
+        shop.a.to_string()
+    );
+    shop.app
+        .mutate(
+            "mutation($id: ID!) { updateOrder(id: $id, input: {status: PAID}) { id } }",
+            json!({ "id": mine }),
+        )
+        .await;
+    let got = ws.next_of("updated").await;
+    assert_eq!(
+        got["data"]["orderUpdated"],
+        json!({ "id": mine, "status": "PAID" })
+    );
+    ws.silent_for(Duration::from_millis(300)).await;
+}
+
+#[tokio::test]
+async fn metric_labels_come_only_from_the_manifest_and_staff_tokens() {
+    let shop = shop().await;
+    let named = |name: &str| format!("query {name} {{ orders {{ totalCount }} }}");
+    let resp = shop
+        .as_customer(shop.a, &named("CustomerInvented"), json!({}))
+        .await;
+    data(&resp);
+    let resp = shop
+        .app
+        .graphql(&named("StaffNamed"), json!({}), Some(&writer()))
+        .await;
+    data(&resp);
+    let metrics = shop.app.metrics().await;
+    assert!(
+        !metrics.contains("CustomerInvented"),
+        "a customer made a label"
+    );
+    assert!(metrics.contains("operation=\"StaffNamed\""));
+    assert!(metrics.contains("operation=\"unlisted\""));
+}
+
+#[tokio::test]
+async fn a_customers_tokens_share_one_rate_limit() {
+    let app = spawn_app_with(|s| {
+        s.http.rate_limit_per_second = Some(1);
+        s.http.rate_limit_burst = Some(2);
+    })
+    .await;
+    let shop = shop_on(app).await;
+    let jwt = Jwt::new(JWT_SECRET.as_bytes());
+    let device = |sub: &str, id: i64| {
+        jwt.issue_for(sub, Role::Customer, Some(id), Duration::from_secs(600))
+            .expect("token")
+    };
+    let status = |token: String| {
+        let req = shop
+            .app
+            .client
+            .post(format!("{}/graphql", shop.app.address))
+            .bearer_auth(token)
+            .json(&json!({ "query": "{ orders { totalCount } }" }));
+        async move { req.send().await.expect("request").status().as_u16() }
+    };
+    // Two devices of one customer: different subjects, one allowance.
+    assert_eq!(status(device("phone", shop.a)).await, 200);
+    assert_eq!(status(device("laptop", shop.a)).await, 200);
+    assert_eq!(status(device("tablet", shop.a)).await, 429);
+    // Another customer has its own.
+    assert_eq!(status(device("phone", shop.b)).await, 200);
+}
+
+#[tokio::test]
+async fn a_customers_refusal_by_the_row_budget_carries_its_code_alone() {
+    let app = spawn_app_with(|s| s.graphql.row_budget = 10).await;
+    let shop = shop_on(app).await;
+    for i in 0..30 {
+        order(
+            &shop.app,
+            shop.a,
+            "1.00",
+            "PAID",
+            &format!("2026-05-{:02}T00:00:00Z", 1 + i % 28),
+        )
+        .await;
+    }
+    crate::compose::budget::analyze(&shop.app).await;
+    let by_status = "{ orders(orderBy: [STATUS_ASC], first: 5) { nodes { id } } }";
+    let staff = shop.app.query(by_status, json!({})).await;
+    assert_eq!(error_code(&staff), "QUERY_TOO_EXPENSIVE", "{staff}");
+    assert!(staff["errors"][0]["extensions"]["estimatedRows"].is_u64());
+    let resp = shop.as_customer(shop.a, by_status, json!({})).await;
+    assert_eq!(error_code(&resp), "QUERY_TOO_EXPENSIVE", "{resp}");
+    assert_eq!(
+        resp["errors"][0]["extensions"],
+        json!({ "code": "QUERY_TOO_EXPENSIVE" }),
+        "{resp}"
+    );
+}
