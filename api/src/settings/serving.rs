@@ -111,8 +111,8 @@ pub struct HttpSettings {
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", global = true)]
     pub cors_allowed_origins: Option<String>,
 
-    /// Requests per second one client may make (by token subject, else by
-    /// address); unset or 0: no limit.
+    /// Requests per second one client may make (a customer by its id, staff
+    /// by the token's subject, else by address); unset or 0: no limit.
     #[arg(long, env = "RATE_LIMIT_PER_SECOND", global = true)]
     pub rate_limit_per_second: Option<u32>,
 
