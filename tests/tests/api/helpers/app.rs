@@ -174,28 +174,6 @@ pub async fn spawn_on(db: TestDb, settings: Settings, redis_prefix: Option<Strin
     }
 }
 
-pub fn token(role: Role) -> String {
-    Jwt::new(JWT_SECRET.as_bytes())
-        .issue("tester", role, Duration::from_secs(600))
-        .expect("token")
-}
-
-pub fn writer() -> String {
-    token(Role::Writer)
-}
-
-/// A `customer` token for the customer `id` (subject `customer:<id>`).
-pub fn customer_token(id: i64) -> String {
-    Jwt::new(JWT_SECRET.as_bytes())
-        .issue_for(
-            &format!("customer:{id}"),
-            Role::Customer,
-            Some(id),
-            Duration::from_secs(600),
-        )
-        .expect("token")
-}
-
 impl TestApp {
     /// A second instance sharing this one's database and cache backend.
     pub async fn spawn_sibling(&self) -> Sibling {

@@ -3,9 +3,11 @@
 
 mod app;
 mod db;
+mod tokens;
 
 pub use app::*;
 pub use db::*;
+pub use tokens::*;
 
 use std::sync::Once;
 use std::time::Duration;

@@ -232,3 +232,47 @@ async fn a_redis_outage_is_reported_and_healed() {
         }
     }
 }
+
+#[tokio::test]
+#[ignore = "needs Redis (REDIS_URL or redis-server)"]
+async fn a_customer_hears_only_of_its_own_rows_whichever_instance_wrote_them() {
+    let (db, settings, prefix, _redis) = shared_redis().await;
+    let a = spawn_on(db, settings, prefix).await;
+    let b = a.spawn_sibling().await;
+    let ids = a.seed_customers(2).await;
+    let token = crate::helpers::customer_token(ids[0]);
+    let mut on_a = Ws::connect(
+        &a.address,
+        json!({ "Authorization": format!("Bearer {token}") }),
+    )
+    .await;
+    // Asking for the other customer's orders, and for every order.
+    on_a.subscribe("theirs", ORDER_CREATED, json!({ "c": ids[1].to_string() }))
+        .await;
+    on_a.subscribe("all", ORDER_CREATED, json!({})).await;
+    listening(&a.state, 2).await;
+    let client = reqwest::Client::new();
+    let mut created = Vec::new();
+    for customer in [ids[1], ids[1], ids[0]] {
+        let resp: Value = client
+            .post(format!("{}/graphql", b.address))
+            .bearer_auth(crate::helpers::writer())
+            .json(&json!({ "query": CREATE_ORDER, "variables": { "c": customer.to_string(), "t": "1.00" } }))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("JSON");
+        created.push(data(&resp)["createOrder"]["id"].clone());
+    }
+    // The other customer's two orders, written first through B, never
+    // reach it: the first delivery is its own.
+    let got = on_a.next_of("all").await;
+    assert_eq!(got["data"]["orderCreated"]["id"], created[2]);
+    assert_eq!(
+        got["data"]["orderCreated"]["customer"]["id"],
+        ids[0].to_string()
+    );
+    on_a.silent_for(Duration::from_millis(300)).await;
+}

@@ -4,6 +4,7 @@
 //! (cache, cursors, persisted documents, subscriptions, metrics, rate
 //! limits) is shared across callers that should not share it.
 
+mod limits;
 mod property;
 mod reads;
 mod shared;
