@@ -296,16 +296,18 @@ impl Measured for OrderField {
     }
 }
 
+/// A test's customer filter: the name is exactly `s`.
+#[cfg(test)]
+pub(crate) fn name_is(s: &str) -> Where<CustomerField> {
+    Where::Field(CustomerField::Name(TextOps {
+        ops: vec![TextOp::Eq(s.to_owned())],
+        case_insensitive: false,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn name_is(s: &str) -> Where<CustomerField> {
-        Where::Field(CustomerField::Name(TextOps {
-            ops: vec![TextOp::Eq(s.to_owned())],
-            case_insensitive: false,
-        }))
-    }
 
     #[test]
     fn sizes_count_nesting_operators_and_list_items() {

@@ -96,14 +96,7 @@ impl Read {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compose::{TextOp, TextOps};
-
-    fn name_is(s: &str) -> Where<CustomerField> {
-        Where::Field(CustomerField::Name(TextOps {
-            ops: vec![TextOp::Eq(s.to_owned())],
-            case_insensitive: false,
-        }))
-    }
+    use crate::compose::name_is;
 
     #[test]
     fn the_unrestricted_view_leaves_filters_as_they_are() {
