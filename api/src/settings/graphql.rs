@@ -144,6 +144,7 @@ impl GraphqlSettings {
                 list_items: self.max_filter_list_items,
             },
             row_budget: self.row_budget,
+            audience_backlog: 1_024,
         }
     }
 

@@ -91,8 +91,11 @@ impl Settings {
     /// The engine's limits (the document limits, and the database
     /// connections one request may hold).
     pub fn engine_limits(&self) -> crate::graphql::engine::Limits {
-        self.graphql
-            .engine_limits(self.database.max_connections_per_request)
+        let mut limits = self
+            .graphql
+            .engine_limits(self.database.max_connections_per_request);
+        limits.audience_backlog = self.ws.event_backlog.max(1);
+        limits
     }
 }
 

@@ -23,6 +23,7 @@
 //! with what to delete on 8.0, in `UPGRADING.md`.
 
 pub mod arguments;
+pub mod audience;
 mod batch;
 pub mod complete;
 pub mod cost;
@@ -105,6 +106,8 @@ pub struct Engine {
     pub persisted: Persisted,
     /// Whether callers without a token may read (`ANONYMOUS_ACCESS=read`).
     pub anonymous_reads: bool,
+    /// The live subscriptions' audiences (see `audience`).
+    pub audiences: audience::Audiences,
     store: Store,
 }
 
@@ -142,6 +145,7 @@ impl Engine {
             limits,
             persisted,
             anonymous_reads: true,
+            audiences: audience::Audiences::default(),
             store,
         })
     }

@@ -28,6 +28,9 @@ pub struct Limits {
     /// Rows one request's composed reads may make the database read,
     /// estimated before they run (`QUERY_ROW_BUDGET`).
     pub row_budget: u64,
+    /// Committed writes a subscriber may fall behind its audience before
+    /// it is disconnected (`EVENT_BACKLOG`).
+    pub audience_backlog: usize,
 }
 
 /// Why a request will not run, as a transport needs to know it to pick a

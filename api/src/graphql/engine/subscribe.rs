@@ -1,7 +1,10 @@
 //! The WebSocket's door: a `subscribe` message's document becomes a stream
-//! of deliveries. Each event's result is resolved with the subscription's
-//! own dataloaders (forgotten between writes, see `schema::subscription`)
-//! under its own database gate, and completed to the specification.
+//! of deliveries. Subscriptions with the same document, operation,
+//! variables and view form one audience (see `audience`): each event's
+//! result is resolved once for it, with the audience's own dataloaders
+//! (forgotten between writes, see `schema::subscription`) under its own
+//! database gate, completed to the specification and encoded once; every
+//! subscriber sends those bytes.
 
 use std::sync::Arc;
 
@@ -10,13 +13,14 @@ use async_graphql::{Request, Response, ServerError};
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
 
+use super::audience::{Audience, AudienceKey, Audiences, Read, Shared, join};
 use super::execute::refused_by_validation;
 use super::{Engine, Prepared};
 use crate::auth::Auth;
-use crate::graphql::runtime::LiveConnection;
 use crate::graphql::runtime::db_gate::DbGate;
 use crate::graphql::runtime::error::{Code, coded, ensure_codes};
 use crate::graphql::runtime::fetch_queue::{FetchQueue, drive};
+use crate::graphql::runtime::{Listening, LiveConnection};
 use crate::graphql::schema::loaders::Loaders;
 
 /// What a subscription yields, for the transport to encode.
@@ -24,6 +28,9 @@ use crate::graphql::schema::loaders::Loaders;
 pub enum Delivery {
     /// A result (of an event, or an error of the field itself).
     Next(Response),
+    /// A result shared by an audience: the `next` message's payload,
+    /// encoded once.
+    Shared(Arc<str>),
     /// The subscription was refused before it started (a bad document, a
     /// limit, not a subscription): the protocol's `error` message. Nothing
     /// follows it.
@@ -57,17 +64,51 @@ impl Engine {
         if prepared.kind != OperationType::Subscription {
             return refused(vec![coded(Code::BadUserInput, ONLY_SUBSCRIPTIONS)]);
         }
-        let gate = DbGate::new(self.limits.max_connections_per_request);
-        self.stream(prepared, auth, gate, connection)
+        // The ranking pushes its current state to each new subscriber:
+        // not shared (a document that names it anywhere stays alone).
+        let key = (!prepared.request.query.contains("topCustomersChanged")).then(|| AudienceKey {
+            query: prepared.request.query.clone(),
+            operation: prepared.operation.as_ref().map(|n| n.to_string()),
+            variables: serde_json::to_string(&prepared.variables).unwrap_or_default(),
+            view: auth.view(),
+        });
+        let (audience, new) = self.audiences.get_or_new(key, self.limits.audience_backlog);
+        // Joined before the stream starts: its first result is this
+        // subscriber's too.
+        let deliveries = join(audience.clone(), connection)
+            .map(|read| match read {
+                Read::Next(text) => Delivery::Shared(text),
+                Read::Refused(errors) => Delivery::Refused(errors.as_ref().clone()),
+                Read::Behind(error) => Delivery::Next(Response::from_errors(vec![error])),
+            })
+            .boxed();
+        if new {
+            let gate = DbGate::new(self.limits.max_connections_per_request);
+            let results =
+                self.stream(prepared, auth, gate, audience.listening())
+                    .map(|d| match d {
+                        Delivery::Refused(errors) => Shared::Refused(Arc::new(errors)),
+                        Delivery::Next(response) => Shared::Next(Arc::from(
+                            serde_json::to_string(&response).unwrap_or_default(),
+                        )),
+                        Delivery::Shared(text) => Shared::Next(text),
+                    });
+            let (fill, stop) =
+                futures::future::abortable(Audience::fill(Arc::downgrade(&audience), results));
+            Audiences::started(&audience, stop);
+            tokio::spawn(fill);
+        }
+        deliveries
     }
 
+    /// The audience's stream: its results, one per event it concerns.
     fn stream(
         self: &Arc<Self>,
         prepared: Prepared,
         auth: &Auth,
         gate: DbGate,
-        connection: Arc<LiveConnection>,
-    ) -> Deliveries {
+        listening: Listening,
+    ) -> BoxStream<'static, Delivery> {
         let Prepared {
             request,
             doc,
@@ -84,7 +125,7 @@ impl Engine {
         let request = request
             .data(auth.clone())
             .data(gate.clone())
-            .data(connection)
+            .data(listening)
             .data(store.clone())
             .data(view)
             .data(Loaders::new_loader(store, view, &queue, gate));

@@ -8,4 +8,4 @@ pub mod error;
 pub mod fetch_queue;
 mod live;
 
-pub use live::LiveConnection;
+pub use live::{Listening, LiveConnection};

@@ -2,6 +2,7 @@
 //! what each field delivers, which writes publish, the protocol's close
 //! codes, the limits, fan-out across instances and Redis outages.
 
+mod audiences;
 mod events;
 mod instances;
 mod protocol;
@@ -22,18 +23,19 @@ const RANKING: &str = "subscription($l: Int = 10, $m: Int = 1) { topCustomersCha
 const CREATE_ORDER: &str =
     "mutation($c: ID!, $t: Decimal!) { createOrder(input: {customerId: $c, total: $t}) { id } }";
 
-/// Waits until the instance has `n` listeners of its events (a subscription
-/// listens from the moment its first event could reach it).
-async fn listening(state: &AppState, n: usize) {
+/// Waits until `n` subscriptions of the instance listen for its events (a
+/// subscription listens from the moment its audience's first event could
+/// reach it).
+pub(crate) async fn listening(state: &AppState, n: usize) {
     for _ in 0..500 {
-        if state.store.events.listeners() >= n {
+        if state.engine.audiences.listening() >= n {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!(
-        "expected {n} event listeners, have {}",
-        state.store.events.listeners()
+        "expected {n} listening subscriptions, have {}",
+        state.engine.audiences.listening()
     );
 }
 

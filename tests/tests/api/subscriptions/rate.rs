@@ -61,7 +61,10 @@ async fn subscribes_past_the_callers_rate_get_an_error_and_start_nothing() {
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     ws.subscribe("c", SUBSCRIPTION, json!({})).await;
     listening(&app.state, 4).await;
-    assert_eq!(app.state.store.events.listeners(), 4);
+    assert_eq!(app.state.engine.audiences.listening(), 4);
+    // One document, one audience: one listener of the events.
+    assert_eq!(app.state.engine.audiences.count(), 1);
+    assert_eq!(app.state.store.events.listeners(), 1);
     let order = create_order(&app, customer, "1.00").await;
     let mut ids = Vec::new();
     for _ in 0..3 {

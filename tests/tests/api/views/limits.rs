@@ -58,8 +58,7 @@ async fn subscriptions_deliver_a_customer_only_events_about_its_own_rows() {
         let complete = ws.message().await;
         assert_eq!(complete, json!({ "id": "ranking", "type": "complete" }));
     }
-    let listening = shop.app.store().events.listeners();
-    assert!(listening >= 4, "{listening}");
+    crate::subscriptions::listening(&shop.app.state, 4).await;
     // Another customer's writes first: if they leaked, they would arrive first.
     let theirs = order(&shop.app, shop.b, "2.00", "PENDING", "2026-04-01T00:00:00Z").await;
     shop.app

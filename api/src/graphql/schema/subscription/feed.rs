@@ -9,7 +9,7 @@ use service::View;
 use service::events::{Delivery, Event};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
-use crate::graphql::runtime::LiveConnection;
+use crate::graphql::runtime::Listening;
 use crate::graphql::runtime::error::{Code, gql_error};
 use crate::graphql::schema::loaders::{AppLoader, CustomerId, OrderId, OrdersOf, StatsOf};
 
@@ -46,7 +46,7 @@ pub struct Feed<'a> {
     /// The subscriber's view: items it does not see are skipped.
     view: View,
     loader: &'a AppLoader,
-    connection: Option<&'a Arc<LiveConnection>>,
+    listening: Option<Listening>,
     /// The publication being walked, and where.
     current: Option<Arc<Vec<Event>>>,
     event: usize,
@@ -63,14 +63,14 @@ impl<'a> Feed<'a> {
         events: Receiver<Delivery>,
         view: View,
         loader: &'a AppLoader,
-        connection: Option<&'a Arc<LiveConnection>>,
+        listening: Option<Listening>,
     ) -> Self {
         Feed {
             field,
             events,
             view,
             loader,
-            connection,
+            listening,
             current: None,
             event: 0,
             item: 0,
@@ -120,6 +120,9 @@ impl<'a> Feed<'a> {
             }
             match self.events.recv().await {
                 Ok(Delivery::Events(events)) => {
+                    if let Some(listening) = &self.listening {
+                        listening.advanced();
+                    }
                     self.current = Some(events);
                     self.event = 0;
                     self.item = 0;
@@ -133,14 +136,16 @@ impl<'a> Feed<'a> {
                     )));
                 }
                 Err(RecvError::Lagged(missed)) => {
+                    // The audience's resolution fell behind the events:
+                    // every subscriber of it learns it, and is let go.
                     self.done = true;
-                    if let Some(connection) = self.connection {
-                        connection.fell_behind();
+                    if let Some(listening) = &self.listening {
+                        listening.lag();
                     }
                     return Some(Err(gql_error(
                         Code::ServiceUnavailable,
                         format!(
-                            "this subscriber fell too far behind ({missed} writes not delivered): query the current state, then subscribe again"
+                            "this subscription fell too far behind ({missed} writes not delivered): query the current state, then subscribe again"
                         ),
                     )));
                 }

@@ -20,7 +20,7 @@ use super::query::ranking_arguments;
 use super::scalars::parse_id;
 use super::types::{Customer, CustomerSpending, Order};
 use super::{loader, store, view};
-use crate::graphql::runtime::LiveConnection;
+use crate::graphql::runtime::Listening;
 use crate::graphql::runtime::error::{Code, gql_error};
 
 fn feed<'a>(ctx: &Context<'a>, field: &'static str) -> async_graphql::Result<Feed<'a>> {
@@ -28,13 +28,11 @@ fn feed<'a>(ctx: &Context<'a>, field: &'static str) -> async_graphql::Result<Fee
         .events
         .subscribe()
         .map_err(|e| gql_error(Code::ServiceUnavailable, e.to_string()))?;
-    Ok(Feed::new(
-        field,
-        events,
-        *view(ctx),
-        loader(ctx),
-        ctx.data_opt::<Arc<LiveConnection>>(),
-    ))
+    let listening = ctx.data_opt::<Listening>().cloned();
+    if let Some(listening) = &listening {
+        listening.set();
+    }
+    Ok(Feed::new(field, events, *view(ctx), loader(ctx), listening))
 }
 
 /// The items `pick` takes from the feed, as a stream.
@@ -145,6 +143,9 @@ impl SubscriptionRoot {
             WatchError::TooMany(_) => gql_error(Code::QueryTooComplex, e.to_string()),
             WatchError::Unavailable(_) => gql_error(Code::ServiceUnavailable, e.to_string()),
         })?;
+        if let Some(listening) = ctx.data_opt::<Listening>() {
+            listening.set();
+        }
         let loader = loader(ctx);
         let active = feed::Active::new("topCustomersChanged");
         Ok(futures::stream::unfold(

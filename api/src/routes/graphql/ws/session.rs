@@ -201,6 +201,12 @@ impl Session {
                 }
                 .text()
             }),
+            // The audience's payload as it was encoded once: the same bytes
+            // as the message above would hold.
+            Some(Delivery::Shared(payload)) => self.active.contains_key(id).then(|| {
+                let id = serde_json::to_string(id).unwrap_or_default();
+                format!("{{\"type\":\"next\",\"id\":{id},\"payload\":{payload}}}")
+            }),
             // A refused subscription ends with its `error`, without `complete`.
             Some(Delivery::Refused(errors)) => self.ended(id).then(|| {
                 ServerMessage::Error {
