@@ -8,9 +8,15 @@
 //! sequence number; a subscriber's latency for an order is the time from
 //! just before its mutation was sent (so: request, insert, commit, publish,
 //! fan-out, resolution and the socket) to the message's arrival. Reports
-//! the latency percentiles over every delivery, deliveries missing, and the
+//! the latency percentiles over every delivery, deliveries missing, the
 //! subscribing instance's resident memory idle, per idle subscription, and
-//! under the load.
+//! under the load, and the CPU the subscribing instance and this client
+//! used while orders were written (per delivery).
+//!
+//! With `--audiences N` the subscribers ask for `orderCreated(customerId:
+//! …)` of N customers (subscriber i the customer i mod N), and the orders
+//! go to those customers in turn: N audiences. The client reads only each
+//! message's total (the sequence number), without parsing the JSON.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,7 +31,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::harness;
-use crate::process::{rss_of, spawn_server};
+use crate::process::{cpu_seconds_of, rss_of, spawn_server};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,19 +44,25 @@ pub struct Args {
     /// How long orders are created.
     #[arg(long, default_value_t = 20)]
     seconds: u64,
+    /// Distinct subscriptions (`orderCreated` of this many customers); 1:
+    /// every subscriber sends the same document, without arguments.
+    #[arg(long, default_value_t = 1)]
+    audiences: usize,
     /// Redis shared by the two instances.
     #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379/0")]
     redis_url: String,
 }
 
 const SUBSCRIPTION: &str = "subscription { orderCreated { id total createdAt } }";
+const OF_CUSTOMER: &str =
+    "subscription($c: ID) { orderCreated(customerId: $c) { id total createdAt } }";
 
-/// The sequence number an order's total encodes (`n` cents).
+/// The sequence number an order's total encodes (`n` cents), read straight
+/// from the message's text (the total is the only `"total"` in it).
 fn sequence_of(message: &str) -> Option<usize> {
-    let value: Value = serde_json::from_str(message).ok()?;
-    let total = value
-        .pointer("/payload/data/orderCreated/total")?
-        .as_str()?;
+    let at = message.find("\"total\":\"")? + 9;
+    let total = &message[at..];
+    let total = &total[..total.find('"')?];
     let (units, cents) = total.split_once('.')?;
     let n = units.parse::<usize>().ok()? * 100 + cents.parse::<usize>().ok()?;
     Some(n)
@@ -60,6 +72,7 @@ fn sequence_of(message: &str) -> Option<usize> {
 /// (µs) until `until`.
 async fn subscriber(
     url: String,
+    customer: Option<String>,
     sent_at: Arc<Vec<AtomicU64>>,
     start: Instant,
     ready: Arc<tokio::sync::Barrier>,
@@ -78,8 +91,12 @@ async fn subscriber(
         .await?;
         // connection_ack
         let _ = ws.next().await;
+        let payload = match &customer {
+            None => json!({ "query": SUBSCRIPTION }),
+            Some(c) => json!({ "query": OF_CUSTOMER, "variables": { "c": c } }),
+        };
         ws.send(Message::Text(
-            json!({ "id": "1", "type": "subscribe", "payload": { "query": SUBSCRIPTION } })
+            json!({ "id": "1", "type": "subscribe", "payload": payload })
                 .to_string()
                 .into(),
         ))
@@ -125,21 +142,32 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let token = harness::writer_token()?;
     let graphql_b = format!("{}/graphql", b.origin);
+    let audiences = args.audiences.max(1);
+    let news: Vec<Value> = (0..audiences)
+        .map(|i| json!({ "name": format!("Live {i}"), "email": format!("live{i}@example.com") }))
+        .collect();
     let created: Value = client
         .post(&graphql_b)
         .bearer_auth(&token)
         .json(&json!({
-            "query": "mutation { createCustomer(input: {name: \"Live\", email: \"live@example.com\"}) { id } }"
+            "query": "mutation($i: [CreateCustomerInput!]!) { createCustomers(input: $i) { id } }",
+            "variables": { "i": news },
         }))
         .send()
         .await?
         .json()
         .await?;
-    let customer = created
-        .pointer("/data/createCustomer/id")
-        .and_then(Value::as_str)
-        .context("creating the customer")?
-        .to_owned();
+    let customers: Vec<String> = created
+        .pointer("/data/createCustomers")
+        .and_then(Value::as_array)
+        .context("creating the customers")?
+        .iter()
+        .filter_map(|c| c["id"].as_str().map(str::to_owned))
+        .collect();
+    anyhow::ensure!(
+        customers.len() == audiences,
+        "creating the customers: {created}"
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_idle = rss_of(a.pid).unwrap_or(0.0);
 
@@ -151,9 +179,11 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let ws_url = format!("{}/graphql", a.origin.replacen("http://", "ws://", 1));
     let mut tasks = Vec::with_capacity(args.subscribers);
-    for _ in 0..args.subscribers {
+    for i in 0..args.subscribers {
+        let customer = (audiences > 1).then(|| customers[i % audiences].clone());
         tasks.push(tokio::spawn(subscriber(
             ws_url.clone(),
+            customer,
             sent_at.clone(),
             start,
             ready.clone(),
@@ -174,7 +204,10 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut writes = Vec::with_capacity(total_orders);
     let mut rss_peak = rss_subscribed;
+    let server_cpu = cpu_seconds_of(&a.pid.to_string()).unwrap_or(0.0);
+    let client_cpu = cpu_seconds_of("self").unwrap_or(0.0);
     for n in 1..=total_orders {
+        let customer = &customers[n % audiences];
         ticker.tick().await;
         sent_at[n].store(start.elapsed().as_micros() as u64, Ordering::SeqCst);
         let body = json!({
@@ -206,13 +239,28 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     }
     // Let the last events arrive.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let server_cpu = cpu_seconds_of(&a.pid.to_string()).unwrap_or(0.0) - server_cpu;
+    let client_cpu = cpu_seconds_of("self").unwrap_or(0.0) - client_cpu;
     let _ = stop_tx.send(true);
+    // Each subscriber hears the orders of its customer (all of them with
+    // one audience).
+    let per_subscriber = |i: usize| {
+        if audiences == 1 {
+            total_orders as u64
+        } else {
+            (1..=total_orders)
+                .filter(|n| n % audiences == i % audiences)
+                .count() as u64
+        }
+    };
     let mut histogram = Histogram::<u64>::new(3)?;
     let mut delivered = 0u64;
+    let mut expected = 0u64;
     let mut failed_subscribers = 0;
-    for t in tasks {
+    for (i, t) in tasks.into_iter().enumerate() {
         match t.await {
             Ok(Ok(latencies)) => {
+                expected += per_subscriber(i);
                 for l in latencies {
                     histogram.record(l.max(1))?;
                     delivered += 1;
@@ -221,11 +269,10 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
             _ => failed_subscribers += 1,
         }
     }
-    let expected = (args.subscribers - failed_subscribers) as u64 * total_orders as u64;
     let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
     println!(
-        "live: {} subscribers on instance A ({} WebSockets open), {} orders/s for {} s through instance B, events through Redis",
-        args.subscribers, open, args.rate, args.seconds
+        "live: {} subscribers on instance A ({} WebSockets open) in {} audiences, {} orders/s for {} s through instance B, events through Redis",
+        args.subscribers, open, audiences, args.rate, args.seconds
     );
     println!(
         "  deliveries: {delivered} of {expected} ({} missing), failed writes {failed_writes}, failed subscribers {failed_subscribers}",
@@ -242,6 +289,11 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         "  instance A resident memory: {rss_idle:.1} MiB idle, {rss_subscribed:.1} MiB with {} idle subscriptions ({:.1} KiB each), {rss_peak:.1} MiB peak under the load",
         args.subscribers,
         (rss_subscribed - rss_idle) * 1024.0 / args.subscribers.max(1) as f64
+    );
+    println!(
+        "  CPU while orders were written: instance A {server_cpu:.2} s ({:.1} µs per delivery), this client {client_cpu:.2} s ({:.1} µs per delivery)",
+        server_cpu * 1e6 / delivered.max(1) as f64,
+        client_cpu * 1e6 / delivered.max(1) as f64
     );
     a.stop().await;
     b.stop().await;

@@ -31,6 +31,19 @@ pub fn rss_of(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// CPU time (user and system) process `pid` used so far, in seconds
+/// (Linux; `None` for the bench's own process: use "self").
+pub fn cpu_seconds_of(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime: fields 14 and 15 of the line, in clock ticks
+    // (USER_HZ, 100 on Linux).
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 /// Starts the release `api serve` next to this binary on a free port, with
 /// `redis_url` if given and the variables `env`, and waits until it is
 /// healthy.

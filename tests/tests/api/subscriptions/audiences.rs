@@ -94,3 +94,86 @@ async fn the_last_subscriber_to_leave_stops_its_audience() {
         app.state.store.events.listeners()
     );
 }
+
+#[tokio::test]
+async fn a_slow_socket_is_let_go_without_delaying_the_others_of_its_audience() {
+    let app = spawn_app_with(|s| s.ws.event_backlog = 2).await;
+    let ids = app.seed_customers(1).await;
+    let filler: Vec<Value> = (0..100)
+        .map(|i| json!({ "customerId": ids[0].to_string(), "total": format!("{i}.00"), "createdAt": "2020-01-01T00:00:00Z" }))
+        .collect();
+    let insert = "mutation($i: [CreateOrderInput!]!) { createOrders(input: $i) { id } }";
+    data(&app.mutate(insert, json!({ "i": filler })).await);
+    // About 9 kB a message: the slow socket's buffers fill long before the
+    // bulk insert's orders are all sent.
+    let big = "subscription { orderCreated { id customer { orders(first: 100) { nodes { id total status createdAt } } } } }";
+    let mut slow = open_with_buffer(&app.address, Some("graphql-transport-ws"), Some(4_096))
+        .await
+        .expect("open");
+    slow.send(json!({ "type": "connection_init" })).await;
+    assert_eq!(slow.message().await["type"], "connection_ack");
+    slow.subscribe("big", big, json!({})).await;
+    let mut fast = Ws::connect(&app.address, json!({})).await;
+    fast.subscribe("big", big, json!({})).await;
+    listening(&app.state, 2).await;
+    assert_eq!(app.state.engine.audiences.count(), 1);
+    // The fast one reads all along.
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = read.clone();
+    let reader = tokio::spawn(async move {
+        let mut ids = Vec::new();
+        while ids.len() < 1_005 {
+            let msg = fast.message().await;
+            assert_eq!(msg["type"], "next", "after {} orders: {msg}", ids.len());
+            let payload = &msg["payload"];
+            assert!(
+                payload.get("errors").is_none(),
+                "after {} orders: {msg}",
+                ids.len()
+            );
+            ids.push(payload["data"]["orderCreated"]["id"].clone());
+            count.store(ids.len(), std::sync::atomic::Ordering::SeqCst);
+        }
+        ids
+    });
+    let bulk: Vec<Value> = (0..1_000)
+        .map(|_| json!({ "customerId": ids[0].to_string(), "total": "1.00" }))
+        .collect();
+    data(&app.mutate(insert, json!({ "i": bulk })).await);
+    // Five more writes, each once the fast one has read everything before
+    // it (so it keeps up; the slow one falls more than two writes behind).
+    for k in 0..5 {
+        for _ in 0..3_000 {
+            if read.load(std::sync::atomic::Ordering::SeqCst) >= 1_000 + k {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        create_order(&app, ids[0], "2.00").await;
+    }
+    let heard = tokio::time::timeout(Duration::from_secs(60), reader)
+        .await
+        .expect("the fast subscriber was not held up")
+        .expect("reader");
+    assert_eq!(heard.len(), 1_005);
+    // The slow one: what it was sent, then why it ends, then 1008.
+    let mut last = Value::Null;
+    let ending = loop {
+        match slow.recv().await {
+            Received::Json(msg) if msg["type"] == "next" => last = msg,
+            Received::Json(msg) if msg["type"] == "complete" => {}
+            other => break other,
+        }
+    };
+    assert_eq!(
+        last["payload"]["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE",
+        "{last}"
+    );
+    match ending {
+        Received::Closed(code, reason) => {
+            assert_eq!(code, 1008, "{reason}");
+            assert!(reason.contains("slow consumer"), "{reason}");
+        }
+        other => panic!("expected a close, got {other:?}"),
+    }
+}

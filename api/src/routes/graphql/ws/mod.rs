@@ -9,13 +9,12 @@
 //! and yields typed deliveries that this module only encodes. It keeps:
 //!
 //! - the protocol's close codes: 4400 for a message that is not one of the
-//!   protocol's, 4401 for a
-//!   `subscribe` before the acknowledgement or `connection_init` without a
-//!   token under `ANONYMOUS_ACCESS=none`, 4403 for an invalid or expired
-//!   token in `connection_init`, 4408 when no `connection_init` was
-//!   acknowledged within `WS_INIT_TIMEOUT_SECS`, 4409 for a second
-//!   subscription with an id in use, 4429 for a second `connection_init`;
-//!   1009 for a message over `WS_MAX_MESSAGE_BYTES`;
+//!   protocol's, 4401 for a `subscribe` before the acknowledgement or
+//!   `connection_init` without a token under `ANONYMOUS_ACCESS=none`, 4403
+//!   for an invalid or expired token in `connection_init`, 4408 when no
+//!   `connection_init` was acknowledged within `WS_INIT_TIMEOUT_SECS`, 4409
+//!   for a second subscription with an id in use, 4429 for a second
+//!   `connection_init`; 1009 for a message over `WS_MAX_MESSAGE_BYTES`;
 //! - refusals (a bad document, an argument, a limit) as the protocol's
 //!   `error` message;
 //! - limits: `WS_MAX_CONNECTIONS` per instance (more get 503 before the
@@ -63,8 +62,8 @@ pub const PROTOCOL: &str = "graphql-transport-ws";
 const MAX_WRITE_BATCH: usize = 64;
 
 /// A socket's read buffer (it grows for a larger message, up to
-/// `WS_MAX_MESSAGE_BYTES`).
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// `WS_MAX_MESSAGE_BYTES`): small, as every idle socket holds one.
+const READ_BUFFER_BYTES: usize = 1024;
 
 /// Data a socket gathers before writing it out (a flush writes it anyway).
 const WRITE_BUFFER_BYTES: usize = 16 * 1024;
@@ -267,9 +266,10 @@ async fn serve(
                             let engine = state.engine.clone();
                             let caller = auth.clone();
                             let connection = connection.clone();
-                            let deliveries = futures::stream::once(async move {
+                            // Boxed: large, and done after its first poll.
+                            let deliveries = futures::stream::once(Box::pin(async move {
                                 engine.subscribe(*request, &caller, connection).await
-                            })
+                            }))
                             .flatten();
                             let tag = id.clone();
                             let tagged = Abortable::new(deliveries, registration)
