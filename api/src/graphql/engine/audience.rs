@@ -49,6 +49,9 @@ pub enum Shared {
     Refused(Arc<Vec<ServerError>>),
 }
 
+/// Results a log holds before it is first trimmed.
+const MIN_TRIM: usize = 64;
+
 #[derive(Default)]
 struct Log {
     /// The position of `entries[0]` among everything the stream produced.
@@ -59,6 +62,9 @@ struct Log {
     cursors: HashMap<u64, u64>,
     /// The stream ended: nothing follows the entries.
     ended: bool,
+    /// The length at which the next trim runs (it reads every cursor:
+    /// doubling keeps it at a constant cost per result).
+    trim_at: usize,
 }
 
 impl Log {
@@ -72,6 +78,7 @@ impl Log {
         while self.first < read && self.entries.pop_front().is_some() {
             self.first += 1;
         }
+        self.trim_at = (self.entries.len() * 2).max(MIN_TRIM);
     }
 }
 
@@ -139,7 +146,7 @@ impl Audience {
             log.entries.pop_front();
             log.first += 1;
         }
-        if log.entries.len() >= 64 && log.entries.len().is_power_of_two() {
+        if log.entries.len() >= log.trim_at.max(MIN_TRIM) {
             log.trim();
         }
         drop(log);
