@@ -59,6 +59,41 @@ async fn subscribers_of_one_audience_share_one_resolution_and_the_same_payload()
 }
 
 #[tokio::test]
+async fn different_views_of_one_document_are_resolved_apart() {
+    let app = spawn_app().await;
+    let ids = app.seed_customers(2).await;
+    let doc = "subscription { orderCreated { id customer { id } } }";
+    let mut staff = Ws::connect(&app.address, json!({})).await;
+    staff.subscribe("s", doc, json!({})).await;
+    let token = crate::helpers::customer_token(ids[0]);
+    let mut customer = Ws::connect(
+        &app.address,
+        json!({ "Authorization": format!("Bearer {token}") }),
+    )
+    .await;
+    customer.subscribe("s", doc, json!({})).await;
+    listening(&app.state, 2).await;
+    assert_eq!(app.state.engine.audiences.count(), 2);
+    let before = app.state.engine.audiences.produced();
+    // The customer's own order: both hear it, each audience resolved it.
+    let own = create_order(&app, ids[0], "1.00").await;
+    assert_eq!(staff.next_of("s").await["data"]["orderCreated"]["id"], own);
+    assert_eq!(
+        customer.next_of("s").await["data"]["orderCreated"]["id"],
+        own
+    );
+    assert_eq!(app.state.engine.audiences.produced() - before, 2);
+    // Another customer's: staff only, resolved once.
+    let other = create_order(&app, ids[1], "1.00").await;
+    assert_eq!(
+        staff.next_of("s").await["data"]["orderCreated"]["id"],
+        other
+    );
+    assert_eq!(app.state.engine.audiences.produced() - before, 3);
+    customer.silent_for(Duration::from_millis(200)).await;
+}
+
+#[tokio::test]
 async fn the_last_subscriber_to_leave_stops_its_audience() {
     let app = spawn_app().await;
     let ids = app.seed_customers(1).await;
