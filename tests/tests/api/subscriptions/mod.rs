@@ -51,3 +51,33 @@ async fn create_order(app: &TestApp, customer: i64, total: &str) -> String {
         .expect("id")
         .to_owned()
 }
+
+/// Reads a subscriber that fell behind to its end: what it was sent, its
+/// last word (`SERVICE_UNAVAILABLE`: why it ends), then the close with 1008.
+/// Returns how many `next` messages it got.
+async fn read_until_let_go(ws: &mut Ws) -> usize {
+    let mut received = 0;
+    let mut last = Value::Null;
+    let ending = loop {
+        match ws.recv().await {
+            Received::Json(msg) if msg["type"] == "next" => {
+                received += 1;
+                last = msg;
+            }
+            Received::Json(msg) if msg["type"] == "complete" => {}
+            other => break other,
+        }
+    };
+    assert_eq!(
+        last["payload"]["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE",
+        "{last}"
+    );
+    match ending {
+        Received::Closed(code, reason) => {
+            assert_eq!(code, 1008, "{reason}");
+            assert!(reason.contains("slow consumer"), "{reason}");
+        }
+        other => panic!("expected a close, got {other:?}"),
+    }
+    received
+}
