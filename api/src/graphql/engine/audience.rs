@@ -58,8 +58,9 @@ struct Log {
     first: u64,
     /// Each result, with the committed write it came from.
     entries: VecDeque<(u64, Shared)>,
-    /// Each subscriber's position: the next result it reads.
-    cursors: HashMap<u64, u64>,
+    /// Each subscriber's position: the next result it reads (the
+    /// subscriber moves its own; the log reads them all to trim).
+    cursors: HashMap<u64, Arc<AtomicU64>>,
     /// The stream ended: nothing follows the entries.
     ended: bool,
     /// The length at which the next trim runs (it reads every cursor:
@@ -74,7 +75,12 @@ impl Log {
 
     /// Drops what every subscriber has read.
     fn trim(&mut self) {
-        let read = self.cursors.values().copied().min().unwrap_or(self.head());
+        let read = self
+            .cursors
+            .values()
+            .map(|c| c.load(Ordering::Relaxed))
+            .min()
+            .unwrap_or(self.head());
         while self.first < read && self.entries.pop_front().is_some() {
             self.first += 1;
         }
@@ -187,6 +193,8 @@ impl Audience {
 struct Seat {
     audience: Arc<Audience>,
     id: u64,
+    /// The next result it reads (moved under the log's lock).
+    cursor: Arc<AtomicU64>,
 }
 
 impl Drop for Seat {
@@ -209,12 +217,17 @@ pub enum Read {
 /// Joins `audience`: the results it produces from now on, then the end.
 pub fn join(audience: Arc<Audience>, connection: Arc<LiveConnection>) -> BoxStream<'static, Read> {
     let id = audience.next_subscriber.fetch_add(1, Ordering::Relaxed);
-    {
+    let cursor = {
         let mut log = audience.lock();
-        let head = log.head();
-        log.cursors.insert(id, head);
-    }
-    let seat = Seat { audience, id };
+        let cursor = Arc::new(AtomicU64::new(log.head()));
+        log.cursors.insert(id, cursor.clone());
+        cursor
+    };
+    let seat = Seat {
+        audience,
+        id,
+        cursor,
+    };
     futures::stream::unfold(
         (seat, connection, false),
         |(seat, connection, done)| async move {
@@ -227,8 +240,8 @@ pub fn join(audience: Arc<Audience>, connection: Arc<LiveConnection>) -> BoxStre
                 tokio::pin!(notified);
                 notified.as_mut().enable();
                 {
-                    let mut log = audience.lock();
-                    let at = log.cursors.get(&seat.id).copied().unwrap_or(log.first);
+                    let log = audience.lock();
+                    let at = seat.cursor.load(Ordering::Relaxed);
                     if at < log.first {
                         let missed = log.first - at;
                         drop(log);
@@ -241,7 +254,7 @@ pub fn join(audience: Arc<Audience>, connection: Arc<LiveConnection>) -> BoxStre
                     }
                     let index = usize::try_from(at - log.first).unwrap_or(usize::MAX);
                     if let Some((_, item)) = log.entries.get(index).cloned() {
-                        log.cursors.insert(seat.id, at + 1);
+                        seat.cursor.store(at + 1, Ordering::Relaxed);
                         drop(log);
                         let read = match item {
                             Shared::Next(text) => Read::Next(text),
