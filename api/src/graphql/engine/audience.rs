@@ -136,9 +136,8 @@ impl Audience {
         self.listening.clone()
     }
 
-    /// Appends a result; the results of writes more than `bound` writes
-    /// old go (a subscriber still before them learns it when it reads
-    /// next).
+    /// Appends a result; results of writes more than `bound` writes old go
+    /// (a subscriber still before them learns it when it reads next).
     fn push(&self, item: Shared) {
         self.produced.fetch_add(1, Ordering::Relaxed);
         let write = self.listening.writes.load(Ordering::SeqCst);
@@ -164,9 +163,8 @@ impl Audience {
         self.grew.notify_waiters();
     }
 
-    /// Runs `results` into the log of `audience` until it ends, or until
-    /// its last subscriber left (the task holds it weakly: leaving drops it,
-    /// which stops this task).
+    /// Runs `results` into the log of `audience` until it ends, or its last
+    /// subscriber left (held weakly: leaving drops it, which stops this).
     pub async fn fill(audience: Weak<Audience>, mut results: impl Stream<Item = Shared> + Unpin) {
         while let Some(item) = results.next().await {
             let Some(audience) = audience.upgrade() else {
@@ -183,7 +181,6 @@ impl Audience {
         }
     }
 
-    /// Subscribers reading now (for `listening` counts).
     fn subscribers(&self) -> usize {
         self.lock().cursors.len()
     }
@@ -205,8 +202,7 @@ impl Drop for Seat {
     }
 }
 
-/// What a subscriber reads: the audience's results from the moment it
-/// joined.
+/// What a subscriber reads (the audience's results since it joined).
 pub enum Read {
     Next(Arc<str>),
     Refused(Arc<Vec<ServerError>>),
@@ -321,8 +317,7 @@ impl Audiences {
         (audience, true)
     }
 
-    /// Records the task filling `audience` (stopped when the last
-    /// subscriber leaves).
+    /// Records the task filling `audience` (stopped when the last leaves).
     pub fn started(audience: &Audience, task: AbortHandle) {
         *audience.lock_task() = Some(task);
     }

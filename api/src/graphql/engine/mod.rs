@@ -17,7 +17,9 @@
 //!    read of the request may see), and async-graphql validates and runs the operation with fresh dataloaders
 //!    and the request's database gate; the result is then completed to the
 //!    specification (field order, null propagation). [`Engine::subscribe`]
-//!    does the same for each event of a subscription.
+//!    does the same for each event of a subscription, once per audience
+//!    (the subscriptions with one document, variables and view: see
+//!    `audience`), whose subscribers all send the one encoded result.
 //!
 //! What async-graphql 7.2.1 gets wrong and this module corrects is listed,
 //! with what to delete on 8.0, in `UPGRADING.md`.

@@ -313,12 +313,7 @@ async fn serve(
                     }
                     next = subscriptions.next().now_or_never().flatten();
                 }
-                // A socket that takes the data at once needs no timer.
-                let flushed = match sink.flush().now_or_never() {
-                    Some(done) => Ok(done),
-                    None => tokio::time::timeout(stall, sink.flush()).await,
-                };
-                match flushed {
+                match tokio::time::timeout(stall, sink.flush()).await {
                     Ok(Ok(())) => {}
                     Ok(Err(_)) => break None,
                     Err(_) => {
