@@ -15,7 +15,7 @@ use crate::events::Event;
 use crate::input::{CustomerPatch, NewCustomer};
 use crate::model::{Customer, CustomerStats, Page, PageRequest};
 use crate::queries;
-use crate::view::View;
+use crate::view::{Seen, View};
 
 /// Customers as one caller's view sees them.
 pub struct CustomerService<'a> {
@@ -54,63 +54,57 @@ impl<'a> CustomerService<'a> {
         slot.under(self.view.cache_namespace().as_deref())
     }
 
+    /// Per-customer values of the `ids` this view sees, read through the
+    /// cache (each in `slot` of its id, under the view's namespace): `fetch`
+    /// gets the ids the cache missed, in one call, and answers for each.
+    async fn cached<T, F, Fut>(
+        &self,
+        ids: &[i64],
+        slot: fn(i64) -> Slot,
+        fetch: F,
+    ) -> Result<HashMap<i64, T>>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Clone,
+        F: Fn(Seen<Vec<i64>>) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<Option<T>>>>,
+    {
+        let seen = self.view.customer_ids(ids);
+        let slots: Vec<Slot> = seen.get().iter().map(|id| self.slot(slot(*id))).collect();
+        let part = |missed: Vec<usize>| fetch(seen.part(&missed));
+        let values = self.store.cache.read_through(&slots, part).await?;
+        Ok(index_by(seen.get(), values))
+    }
+
     /// Customers by id, from the cache where possible; absent ids, and
     /// those the view does not see, are left out.
     #[tracing::instrument(level = "debug", skip_all, fields(n = ids.len()))]
     pub async fn by_ids(&self, ids: &[i64]) -> Result<HashMap<i64, Customer>> {
-        let seen = self.view.customer_ids(ids);
-        let slots: Vec<Slot> = seen
-            .get()
-            .iter()
-            .map(|id| self.slot(Slot::customer(*id)))
-            .collect();
         let db = &self.store.db;
-        let seen = &seen;
-        let values = self
-            .store
-            .cache
-            .read_through(&slots, |missed: Vec<usize>| async move {
-                let wanted = seen.part(&missed);
-                let mut found: HashMap<i64, Customer> =
-                    queries::lookups::customers_by_ids(db, &wanted)
-                        .await?
-                        .into_iter()
-                        .map(|c| (c.id, c))
-                        .collect();
-                Ok::<_, Error>(wanted.get().iter().map(|id| found.remove(id)).collect())
-            })
-            .await?;
-        Ok(index_by(seen.get(), values))
+        self.cached(ids, Slot::customer, |wanted| async move {
+            let mut found: HashMap<i64, Customer> = queries::lookups::customers_by_ids(db, &wanted)
+                .await?
+                .into_iter()
+                .map(|c| (c.id, c))
+                .collect();
+            Ok(wanted.get().iter().map(|id| found.remove(id)).collect())
+        })
+        .await
     }
 
     /// Order count and total spent per customer the view sees, from the
     /// cache where possible; one grouped statement for all misses.
     #[tracing::instrument(level = "debug", skip_all, fields(n = ids.len()))]
     pub async fn stats(&self, ids: &[i64]) -> Result<HashMap<i64, CustomerStats>> {
-        let seen = self.view.customer_ids(ids);
-        let slots: Vec<Slot> = seen
-            .get()
-            .iter()
-            .map(|id| self.slot(Slot::stats(*id)))
-            .collect();
         let db = &self.store.db;
-        let seen = &seen;
-        let values = self
-            .store
-            .cache
-            .read_through(&slots, |missed: Vec<usize>| async move {
-                let wanted = seen.part(&missed);
-                let found = queries::stats_for_customers(db, &wanted).await?;
-                Ok::<_, Error>(
-                    wanted
-                        .get()
-                        .iter()
-                        .map(|id| Some(found.get(id).copied().unwrap_or_default()))
-                        .collect(),
-                )
-            })
-            .await?;
-        Ok(index_by(seen.get(), values))
+        self.cached(ids, Slot::stats, |wanted| async move {
+            let found = queries::stats_for_customers(db, &wanted).await?;
+            Ok(wanted
+                .get()
+                .iter()
+                .map(|id| Some(found.get(id).copied().unwrap_or_default()))
+                .collect())
+        })
+        .await
     }
 
     /// One page of the customers a composed filter selects, in `sort`'s

@@ -196,15 +196,8 @@ impl TestApp {
     }
 
     pub async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
-        let mut req = self
-            .client
-            .post(format!("{}/graphql", self.address))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.expect("request");
-        resp.json().await.expect("JSON body")
+        let body = json!({ "query": query, "variables": variables });
+        post_graphql(&self.client, &self.address, &body, token).await
     }
 
     /// `GET /metrics`: the Prometheus text.
@@ -319,6 +312,22 @@ pub fn error_message(resp: &Value) -> String {
 }
 
 /// `GET /metrics` of the server at `address` (asserting a 200): its text.
+/// POSTs `body` (one operation, a batch, a persisted-query hash) to the
+/// `/graphql` of the instance at `address`; the whole JSON response.
+pub async fn post_graphql(
+    client: &reqwest::Client,
+    address: &str,
+    body: &Value,
+    token: Option<&str>,
+) -> Value {
+    let mut req = client.post(format!("{address}/graphql")).json(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.expect("request");
+    resp.json().await.expect("JSON body")
+}
+
 pub async fn metrics_text(client: &reqwest::Client, address: &str) -> String {
     let resp = client
         .get(format!("{address}/metrics"))

@@ -134,22 +134,9 @@ async fn the_last_subscriber_to_leave_stops_its_audience() {
 async fn a_slow_socket_is_let_go_without_delaying_the_others_of_its_audience() {
     let app = spawn_app_with(|s| s.ws.event_backlog = 2).await;
     let ids = app.seed_customers(1).await;
-    let filler: Vec<Value> = (0..100)
-        .map(|i| json!({ "customerId": ids[0].to_string(), "total": format!("{i}.00"), "createdAt": "2020-01-01T00:00:00Z" }))
-        .collect();
-    let insert = "mutation($i: [CreateOrderInput!]!) { createOrders(input: $i) { id } }";
-    data(&app.mutate(insert, json!({ "i": filler })).await);
-    // About 9 kB a message: the slow socket's buffers fill long before the
-    // bulk insert's orders are all sent.
-    let big = "subscription { orderCreated { id customer { orders(first: 100) { nodes { id total status createdAt } } } } }";
-    let mut slow = open_with_buffer(&app.address, Some("graphql-transport-ws"), Some(4_096))
-        .await
-        .expect("open");
-    slow.send(json!({ "type": "connection_init" })).await;
-    assert_eq!(slow.message().await["type"], "connection_ack");
-    slow.subscribe("big", big, json!({})).await;
+    let mut slow = slow_subscriber(&app, ids[0]).await;
     let mut fast = Ws::connect(&app.address, json!({})).await;
-    fast.subscribe("big", big, json!({})).await;
+    fast.subscribe("big", BIG, json!({})).await;
     listening(&app.state, 2).await;
     assert_eq!(app.state.engine.audiences.count(), 1);
     // The fast one reads all along.
@@ -174,7 +161,7 @@ async fn a_slow_socket_is_let_go_without_delaying_the_others_of_its_audience() {
     let bulk: Vec<Value> = (0..1_000)
         .map(|_| json!({ "customerId": ids[0].to_string(), "total": "1.00" }))
         .collect();
-    data(&app.mutate(insert, json!({ "i": bulk })).await);
+    data(&app.mutate(CREATE_ORDERS, json!({ "i": bulk })).await);
     // Five more writes, each once the fast one has read everything before
     // it (so it keeps up; the slow one falls more than two writes behind).
     for k in 0..5 {

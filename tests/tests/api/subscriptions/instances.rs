@@ -50,16 +50,8 @@ async fn events_reach_every_instance_through_redis() {
         let address = b.address.clone();
         let body = json!({ "query": CREATE_ORDER, "variables": { "c": customer.to_string(), "t": total } });
         async move {
-            let resp: Value = client
-                .post(format!("{address}/graphql"))
-                .bearer_auth(crate::helpers::writer())
-                .json(&body)
-                .send()
-                .await
-                .expect("request")
-                .json()
-                .await
-                .expect("JSON");
+            let token = crate::helpers::writer();
+            let resp = crate::helpers::post_graphql(&client, &address, &body, Some(&token)).await;
             data(&resp)["createOrder"]["id"]
                 .as_str()
                 .expect("id")
@@ -252,18 +244,11 @@ async fn a_customer_hears_only_of_its_own_rows_whichever_instance_wrote_them() {
     on_a.subscribe("all", ORDER_CREATED, json!({})).await;
     listening(&a.state, 2).await;
     let client = reqwest::Client::new();
+    let writer = crate::helpers::writer();
     let mut created = Vec::new();
     for customer in [ids[1], ids[1], ids[0]] {
-        let resp: Value = client
-            .post(format!("{}/graphql", b.address))
-            .bearer_auth(crate::helpers::writer())
-            .json(&json!({ "query": CREATE_ORDER, "variables": { "c": customer.to_string(), "t": "1.00" } }))
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("JSON");
+        let body = json!({ "query": CREATE_ORDER, "variables": { "c": customer.to_string(), "t": "1.00" } });
+        let resp = crate::helpers::post_graphql(&client, &b.address, &body, Some(&writer)).await;
         created.push(data(&resp)["createOrder"]["id"].clone());
     }
     // The other customer's two orders, written first through B, never

@@ -81,3 +81,25 @@ async fn read_until_let_go(ws: &mut Ws) -> usize {
     }
     received
 }
+
+/// Each message about 9 kB (the order's customer with 100 orders, once
+/// [`slow_subscriber`] wrote them): a socket's buffers fill quickly.
+const BIG: &str = "subscription { orderCreated { id customer { orders(first: 100) { nodes { id total status createdAt } } } } }";
+
+const CREATE_ORDERS: &str = "mutation($i: [CreateOrderInput!]!) { createOrders(input: $i) { id } }";
+
+/// Gives `customer` 100 old orders, then opens a socket with a 4 kB receive
+/// buffer subscribed to [`BIG`] as `big` (it reads nothing until asked).
+async fn slow_subscriber(app: &TestApp, customer: i64) -> Ws {
+    let filler: Vec<Value> = (0..100)
+        .map(|i| json!({ "customerId": customer.to_string(), "total": format!("{i}.00"), "createdAt": "2020-01-01T00:00:00Z" }))
+        .collect();
+    data(&app.mutate(CREATE_ORDERS, json!({ "i": filler })).await);
+    let mut ws = open_with_buffer(&app.address, Some("graphql-transport-ws"), Some(4_096))
+        .await
+        .expect("open");
+    ws.send(json!({ "type": "connection_init" })).await;
+    assert_eq!(ws.message().await["type"], "connection_ack");
+    ws.subscribe("big", BIG, json!({})).await;
+    ws
+}

@@ -212,28 +212,13 @@ async fn a_client_that_stops_reading_is_disconnected() {
     })
     .await;
     let ids = app.seed_customers(1).await;
-    let filler: Vec<Value> = (0..100)
-        .map(|i| json!({ "customerId": ids[0].to_string(), "total": format!("{i}.00"), "createdAt": "2020-01-01T00:00:00Z" }))
-        .collect();
-    let insert = "mutation($i: [CreateOrderInput!]!) { createOrders(input: $i) { id } }";
-    data(&app.mutate(insert, json!({ "i": filler })).await);
-    let mut ws = open_with_buffer(&app.address, Some("graphql-transport-ws"), Some(4_096))
-        .await
-        .expect("open");
-    ws.send(json!({ "type": "connection_init" })).await;
-    assert_eq!(ws.message().await["type"], "connection_ack");
-    ws.subscribe(
-        "big",
-        "subscription { orderCreated { id customer { orders(first: 100) { nodes { id total status createdAt } } } } }",
-        json!({}),
-    )
-    .await;
+    let mut ws = slow_subscriber(&app, ids[0]).await;
     listening(&app.state, 1).await;
     // About 9 kB per message: 2,000 of them are far more than the socket buffers.
     let bulk: Vec<Value> = (0..2_000)
         .map(|_| json!({ "customerId": ids[0].to_string(), "total": "1.00" }))
         .collect();
-    data(&app.mutate(insert, json!({ "i": bulk })).await);
+    data(&app.mutate(CREATE_ORDERS, json!({ "i": bulk })).await);
     for _ in 0..5 {
         create_order(&app, ids[0], "2.00").await;
     }

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use serde_json::{Value, json};
 
 use super::{Shop, ids, order, shop};
-use crate::helpers::{customer_token, data, error_code, writer};
+use crate::helpers::{customer_token, data, error_code, post_graphql, writer};
 
 const PAGE: &str = "query($after: String) { orders(first: 1, after: $after, orderBy: [TOTAL_ASC]) { nodes { id } pageInfo { endCursor } } }";
 
@@ -52,23 +52,9 @@ async fn a_persisted_document_runs_under_the_callers_own_view() {
     let document = "query Mine { orders(first: 50) { totalCount nodes { id } } }";
     let hash = api::graphql::engine::persisted::sha256_hex(document);
     let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
-    let post = |token: Option<String>, body: Value| {
-        let mut req = shop
-            .app
-            .client
-            .post(format!("{}/graphql", shop.app.address))
-            .json(&body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        async move {
-            req.send()
-                .await
-                .expect("request")
-                .json::<Value>()
-                .await
-                .expect("JSON")
-        }
+    let app = &shop.app;
+    let post = |token: Option<String>, body: Value| async move {
+        post_graphql(&app.client, &app.address, &body, token.as_deref()).await
     };
     // Staff registers it (and reads everything)…
     let staff = post(
@@ -97,18 +83,8 @@ async fn a_batch_answers_each_operation_under_the_one_callers_view() {
         { "query": "query($id: ID!) { order(id: $id) { id } }", "variables": { "id": shop.b_orders[0] } },
         { "query": "{ orders { totalCount } }" },
     ]);
-    let resp: Value = shop
-        .app
-        .client
-        .post(format!("{}/graphql", shop.app.address))
-        .bearer_auth(customer_token(shop.a))
-        .json(&body)
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("JSON");
+    let token = customer_token(shop.a);
+    let resp = post_graphql(&shop.app.client, &shop.app.address, &body, Some(&token)).await;
     assert_eq!(
         resp,
         json!([
