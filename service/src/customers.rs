@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use entity::customer;
-use sea_orm::{ActiveModelTrait, EntityTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 
 use crate::Store;
 use crate::bulk;

@@ -5,7 +5,7 @@
 //! repair what they could not see (`TRUNCATE`, triggers disabled, a restore
 //! without them).
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 use crate::Store;
 use crate::cache::Scope;

@@ -5,10 +5,13 @@ use migration::{Migrator, MigratorTrait};
 
 use super::MigrateAction;
 use crate::settings::Settings;
-use crate::startup::{PoolUse, connect_database};
+use crate::startup::{PoolUse, connect_database, refuse_behind_pooler};
 
 pub(super) async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {
     let db = connect_database(&settings.database, Default::default(), PoolUse::Command).await?;
+    if !matches!(action, MigrateAction::Status) {
+        refuse_behind_pooler(&db)?;
+    }
     match action {
         MigrateAction::Up { steps } => {
             Migrator::up(&*db, steps)

@@ -16,7 +16,9 @@ mod storage;
 
 pub use graphql::GraphqlSettings;
 pub use serving::{AnonymousAccess, AuthSettings, HttpSettings, PersistedSettings, WsSettings};
-pub use storage::{CacheSettings, DatabaseSettings, RedisSettings, ReplicaSettings};
+pub use storage::{
+    CacheSettings, DatabasePooler, DatabaseSettings, RedisSettings, ReplicaSettings,
+};
 
 /// Deepest bracket nesting a document may have (the parser's recursion limit).
 pub const MAX_NESTING: usize = 64;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use service::db::PoolSettings;
+use service::db::{PoolSettings, Pooler};
 
 use super::{DEFAULT_DATABASE_URL, redact_url};
 
@@ -21,6 +21,21 @@ pub struct DatabaseSettings {
         global = true
     )]
     pub url: Option<String>,
+
+    /// What `DATABASE_URL` and `DATABASE_READ_URL` lead to: `none`
+    /// (PostgreSQL, or a pooler in session mode) or `transaction` (a
+    /// transaction-pooling proxy such as PgBouncer with `pool_mode =
+    /// transaction`: no named prepared statements, no session state).
+    #[arg(
+        id = "database_pooler",
+        value_name = "DATABASE_POOLER",
+        long = "database-pooler",
+        env = "DATABASE_POOLER",
+        value_enum,
+        default_value_t = DatabasePooler::None,
+        global = true
+    )]
+    pub pooler: DatabasePooler,
 
     /// A PostgreSQL streaming replica (or a pooler in front of several)
     /// that serves queries. Unset: every read goes to `DATABASE_URL`.
@@ -111,11 +126,21 @@ pub struct DatabaseSettings {
     pub max_connections_per_request: usize,
 }
 
+/// What the database URLs lead to (`DATABASE_POOLER`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DatabasePooler {
+    /// PostgreSQL itself, or a pooler in session mode.
+    None,
+    /// A transaction-pooling proxy.
+    Transaction,
+}
+
 impl std::fmt::Debug for DatabaseSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseSettings")
             .field("url", &redact_url(&self.primary_url()))
             .field("read_url", &self.replica_url().map(redact_url))
+            .field("pooler", &self.pooler)
             .field("max_connections", &self.max_connections)
             .finish_non_exhaustive()
     }
@@ -152,6 +177,10 @@ impl DatabaseSettings {
             max_lifetime: Duration::from_secs(self.max_lifetime_secs),
             statement_timeout: (self.statement_timeout_ms > 0)
                 .then(|| Duration::from_millis(self.statement_timeout_ms)),
+            pooler: match self.pooler {
+                DatabasePooler::None => Pooler::None,
+                DatabasePooler::Transaction => Pooler::Transaction,
+            },
         }
     }
 }

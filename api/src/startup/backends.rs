@@ -73,9 +73,7 @@ pub async fn connect_database(
 /// versions raised to each write's WAL position, as the server does.
 pub async fn command_store(settings: &Settings) -> anyhow::Result<Store> {
     let db = connect_database(&settings.database, Default::default(), PoolUse::Command).await?;
-    Migrator::up(&*db, None)
-        .await
-        .context("applying migrations failed")?;
+    migrate_up(&db).await?;
     let cache = build_cache(&settings.cache, &settings.redis)?;
     let store = Store::new(db, cache, settings.graphql.service_limits());
     Ok(if settings.database.replica_url().is_some() {
@@ -83,6 +81,44 @@ pub async fn command_store(settings: &Settings) -> anyhow::Result<Store> {
     } else {
         store
     })
+}
+
+/// What a migration needs and a transaction pooler cannot give: one
+/// session throughout (SeaORM's statements are named, and a migration
+/// changes the schema other sessions' statements were prepared against).
+const MIGRATE_DIRECTLY: &str = "migrations need a session of their own, which a transaction \
+     pooler does not give: run `api migrate up` with DATABASE_URL set to PostgreSQL itself \
+     (the server the pooler leads to) and without DATABASE_POOLER";
+
+/// Applies the pending migrations. Behind a transaction pooler (set, or
+/// found at connect) none is applied there: the server starts when none is
+/// pending, and says how to apply them when some are.
+pub async fn migrate_up(db: &Db) -> anyhow::Result<()> {
+    if !db.is_behind_pooler() {
+        return Migrator::up(&**db, None)
+            .await
+            .context("applying migrations failed");
+    }
+    let pending = Migrator::get_pending_migrations(db)
+        .await
+        .context("reading which migrations are applied failed")?;
+    match pending.first() {
+        None => Ok(()),
+        Some(first) => anyhow::bail!(
+            "{} migration(s) are not applied yet (the first: {}); {MIGRATE_DIRECTLY}",
+            pending.len(),
+            first.name()
+        ),
+    }
+}
+
+/// Refuses a change of the schema through a transaction pooler.
+pub fn refuse_behind_pooler(db: &Db) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !db.is_behind_pooler(),
+        "the database is reached through a transaction pooler; {MIGRATE_DIRECTLY}"
+    );
+    Ok(())
 }
 
 /// The result cache: Redis when configured, in-process otherwise.

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use migration::{Migrator, MigratorTrait};
 use rand::Rng;
 use service::Store;
 use service::db::StatementCounter;
@@ -27,7 +26,7 @@ mod backends;
 
 pub use self::backends::{
     PoolUse, build_cache, build_events, build_persisted, build_replication, command_store,
-    connect_database,
+    connect_database, migrate_up, refuse_behind_pooler,
 };
 
 /// A live ranking is read at most this often.
@@ -63,18 +62,14 @@ impl Application {
             // statement timeout: on PostgreSQL it runs on a connection of
             // its own without it (SQLite has no timeout, and an in-memory
             // database exists only in the server's pool).
-            if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            if db.get_database_backend() == sea_orm::DbBackend::Postgres && !db.is_behind_pooler() {
                 let once =
                     connect_database(&settings.database, Default::default(), PoolUse::Command)
                         .await?;
-                Migrator::up(&*once, None)
-                    .await
-                    .context("applying migrations failed")?;
+                migrate_up(&once).await?;
                 once.close().await.ok();
             } else {
-                Migrator::up(&*db, None)
-                    .await
-                    .context("applying migrations failed")?;
+                migrate_up(&db).await?;
             }
         }
         let cache = build_cache(&settings.cache, &settings.redis)?;

@@ -15,9 +15,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    AccessMode, ConnectionTrait, DbBackend, IsolationLevel, Statement, TransactionTrait, Value,
-};
+use sea_orm::{AccessMode, ConnectionTrait, DbBackend, IsolationLevel, Statement, Value};
 
 pub use super::kept::{Kept, RollupFilter, kept};
 use super::pieces::{MICRO, Pieces, at, periods_of};

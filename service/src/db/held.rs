@@ -20,9 +20,10 @@ use std::time::{Duration, Instant};
 use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::postgres::PgRow;
 use sea_orm::sqlx::{self, PgPool, Postgres};
-use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, Statement};
+use sea_orm::{DbErr, RuntimeErr, Statement};
 use sea_query_sqlx::SqlxValues;
 
+use super::acquire_error;
 use super::statements::StatementCounter;
 
 /// A kept connection unused for this long goes back to sqlx (which pings it
@@ -234,14 +235,6 @@ impl Conn {
             taken: now,
             used: now,
         }
-    }
-}
-
-fn acquire_error(e: sqlx::Error) -> DbErr {
-    match e {
-        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
-        sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
-        e => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))),
     }
 }
 

@@ -1,19 +1,26 @@
-//! Database connection: pool settings, the statement counter, and the
-//! connections kept for single statements.
+//! Database connection: pool settings, the statement counter, the
+//! connections kept for single statements, and the path taken behind a
+//! transaction pooler.
 
 mod held;
+mod pooler;
 mod statements;
+mod transaction;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, ExecResult,
-    QueryResult, Statement,
+    AccessMode, ConnAcquireErr, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult, RuntimeErr, Statement,
+    TransactionTrait as _,
 };
 
 use self::held::Held;
+pub use self::pooler::Pooler;
+use self::pooler::Unnamed;
 pub use self::statements::StatementCounter;
+pub use self::transaction::Tx;
 
 /// Connection pool settings (`api`'s settings hold their defaults).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +33,8 @@ pub struct PoolSettings {
     /// PostgreSQL's `statement_timeout` on every connection (`None`: the
     /// server's own setting): the backstop for a planner's misestimate.
     pub statement_timeout: Option<Duration>,
+    /// What the URL leads to: PostgreSQL, or a transaction pooler.
+    pub pooler: Pooler,
 }
 
 /// How long a pooled connection may sit idle before it is pinged on acquire.
@@ -40,6 +49,7 @@ pub async fn connect(
     counter: Arc<StatementCounter>,
 ) -> Result<Db, DbErr> {
     let timeout = pool.statement_timeout;
+    let pooler = pool.pooler;
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.max_connections(pool.max_connections)
         .min_connections(pool.min_connections.min(pool.max_connections))
@@ -53,9 +63,15 @@ pub async fn connect(
         // uncached lookup's CPU). A connection that broke meanwhile fails
         // its statement and is discarded.
         .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
-        .map_sqlx_postgres_opts(move |o| match timeout {
-            Some(t) => o.options([("statement_timeout", format!("{}ms", t.as_millis()))]),
-            None => o,
+        .map_sqlx_postgres_opts(move |o| match (pooler, timeout) {
+            // Behind a transaction pooler: no statement cache (nothing
+            // named), and no startup parameter a pooler refuses by default
+            // (the timeout goes as `SET LOCAL` in each transaction).
+            (Pooler::Transaction, _) => o.statement_cache_capacity(0).extra_float_digits(None),
+            (Pooler::None, Some(t)) => {
+                o.options([("statement_timeout", format!("{}ms", t.as_millis()))])
+            }
+            (Pooler::None, None) => o,
         })
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
@@ -63,21 +79,68 @@ pub async fn connect(
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
         });
-    let mut db = Database::connect(opts).await?;
+    let mut db = Database::connect(opts).await.map_err(pooler_hint)?;
     let metered = counter.clone();
     db.set_metric_callback(move |info| {
         metered.record(&info.statement.sql, info.elapsed, info.failed);
     });
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(Db {
+            conn: db,
+            held: None,
+            unnamed: None,
+        });
+    }
+    let pg = db.get_postgres_connection_pool().clone();
+    let unnamed = Arc::new(Unnamed::new(pg.clone(), counter.clone(), timeout, pooler));
+    if pooler == Pooler::None
+        && let Some(why) = pooler::probe(&pg).await?
+    {
+        unnamed.switch(&why);
+    }
     let keep = held::kept_connections(pool.max_connections);
-    let held = (db.get_database_backend() == DbBackend::Postgres && keep > 0).then(|| {
-        Held::new(
-            db.get_postgres_connection_pool().clone(),
-            keep,
-            pool.max_lifetime,
-            counter,
-        )
-    });
-    Ok(Db { conn: db, held })
+    let held =
+        (!unnamed.active() && keep > 0).then(|| Held::new(pg, keep, pool.max_lifetime, counter));
+    Ok(Db {
+        conn: db,
+        held,
+        unnamed: Some(unnamed),
+    })
+}
+
+/// A connection refused for a startup parameter is a pooler's doing (the
+/// statement timeout goes as one): the error says what to change.
+fn pooler_hint(err: DbErr) -> DbErr {
+    let text = err.to_string();
+    if text.contains("unsupported startup parameter") {
+        DbErr::Custom(format!(
+            "{text}: this looks like a connection pooler (PgBouncer); set \
+             DATABASE_POOLER=transaction if it pools transactions, or add `options` and \
+             `extra_float_digits` to its ignore_startup_parameters"
+        ))
+    } else {
+        err
+    }
+}
+
+/// Tells `unnamed` when `result` shows a named statement behind a
+/// transaction pooler (it takes the unnamed path from then on).
+fn observe<T>(unnamed: Option<&Unnamed>, result: Result<T, DbErr>) -> Result<T, DbErr> {
+    if let (Err(e), Some(unnamed)) = (&result, unnamed)
+        && pooler::shows_pooler(e)
+    {
+        unnamed.switch(&format!("a statement failed with: {e}"));
+    }
+    result
+}
+
+fn acquire_error(e: sea_orm::sqlx::Error) -> DbErr {
+    use sea_orm::sqlx::Error;
+    match e {
+        Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+        Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+        e => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))),
+    }
 }
 
 /// The backend's limit on bind parameters in one statement.
@@ -95,17 +158,61 @@ pub fn rows_per_insert(backend: DbBackend, columns: usize) -> usize {
 }
 
 /// The database as the service uses it: SeaORM's pool and, on PostgreSQL,
-/// the connections kept for statements that run on their own ([`held`]).
-/// Dereferences to SeaORM's connection (transactions, migrations, the
-/// driver's pool); as a [`ConnectionTrait`] it runs statements that return
-/// rows on a kept connection.
+/// the connections kept for statements that run on their own ([`held`])
+/// and the path taken behind a transaction pooler ([`pooler`]).
+/// Dereferences to SeaORM's connection (migrations, the driver's pool); as
+/// a [`ConnectionTrait`] it runs statements that return rows on a kept
+/// connection, and every statement on the unnamed path when that is taken;
+/// its transactions ([`Db::begin`]) follow it there.
 #[derive(Clone, Debug)]
 pub struct Db {
     conn: DatabaseConnection,
     held: Option<Arc<Held>>,
+    unnamed: Option<Arc<Unnamed>>,
 }
 
 impl Db {
+    /// The unnamed path, when statements take it.
+    fn unnamed(&self) -> Option<&Arc<Unnamed>> {
+        self.unnamed.as_ref().filter(|u| u.active())
+    }
+
+    /// Statements go unnamed, each in a transaction (behind a transaction
+    /// pooler, said or found).
+    pub fn is_behind_pooler(&self) -> bool {
+        self.unnamed().is_some()
+    }
+
+    /// Why the server believes it runs behind a transaction pooler without
+    /// `DATABASE_POOLER` saying so.
+    pub fn pooler_found(&self) -> Option<String> {
+        self.unnamed.as_ref().and_then(|u| u.found())
+    }
+
+    /// Begins a transaction.
+    pub async fn begin(&self) -> Result<Tx, DbErr> {
+        self.begin_with_config(None, None).await
+    }
+
+    /// Begins a transaction of the isolation level and access mode given.
+    pub async fn begin_with_config(
+        &self,
+        isolation: Option<IsolationLevel>,
+        access: Option<AccessMode>,
+    ) -> Result<Tx, DbErr> {
+        match self.unnamed() {
+            Some(unnamed) => Ok(Tx::unnamed(unnamed.begin(isolation, access).await?)),
+            None => {
+                let txn = self.conn.begin_with_config(isolation, access).await;
+                Ok(Tx::orm(self.observe(txn)?, self.unnamed.clone()))
+            }
+        }
+    }
+
+    fn observe<T>(&self, result: Result<T, DbErr>) -> Result<T, DbErr> {
+        observe(self.unnamed.as_deref(), result)
+    }
+
     /// Connections open, and idle (kept ones waiting for a statement count
     /// as idle).
     pub fn pool_usage(&self) -> (u32, u32) {
@@ -136,6 +243,36 @@ impl Db {
     }
 }
 
+impl Db {
+    /// A statement that returns rows: unnamed behind a pooler, else on a
+    /// kept connection (retried unnamed when it shows a pooler: it did not
+    /// run), else through SeaORM.
+    async fn fetch(&self, stmt: Statement, at_most_one: bool) -> Result<Vec<QueryResult>, DbErr> {
+        if let Some(unnamed) = self.unnamed() {
+            if let Some(held) = &self.held {
+                // Found behind a pooler after start: kept connections hold
+                // named statements, and go back to sqlx's pool.
+                held.release();
+            }
+            return unnamed.fetch(&stmt, at_most_one).await;
+        }
+        match &self.held {
+            Some(held) => match self.observe(held.fetch(&stmt, at_most_one).await) {
+                Ok(rows) => Ok(rows.into_iter().map(QueryResult::from).collect()),
+                Err(e) => match self.unnamed() {
+                    Some(unnamed) => unnamed.fetch(&stmt, at_most_one).await,
+                    None => Err(e),
+                },
+            },
+            None if at_most_one => Ok(self
+                .observe(self.conn.query_one_raw(stmt).await)?
+                .into_iter()
+                .collect()),
+            None => self.observe(self.conn.query_all_raw(stmt).await),
+        }
+    }
+}
+
 impl std::ops::Deref for Db {
     type Target = DatabaseConnection;
 
@@ -151,30 +288,25 @@ impl ConnectionTrait for Db {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.conn.execute_raw(stmt).await
+        match self.unnamed() {
+            Some(unnamed) => unnamed.execute(&stmt).await,
+            None => self.observe(self.conn.execute_raw(stmt).await),
+        }
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        self.conn.execute_unprepared(sql).await
+        match self.unnamed() {
+            Some(unnamed) => unnamed.execute_unprepared(sql).await,
+            None => self.conn.execute_unprepared(sql).await,
+        }
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        match &self.held {
-            Some(held) => Ok(held.fetch(&stmt, true).await?.pop().map(QueryResult::from)),
-            None => self.conn.query_one_raw(stmt).await,
-        }
+        Ok(self.fetch(stmt, true).await?.pop())
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        match &self.held {
-            Some(held) => Ok(held
-                .fetch(&stmt, false)
-                .await?
-                .into_iter()
-                .map(QueryResult::from)
-                .collect()),
-            None => self.conn.query_all_raw(stmt).await,
-        }
+        self.fetch(stmt, false).await
     }
 
     fn is_mock_connection(&self) -> bool {

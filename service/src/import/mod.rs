@@ -13,8 +13,6 @@ mod reader;
 use std::collections::BTreeSet;
 use std::io::BufRead;
 
-use sea_orm::TransactionTrait;
-
 use self::reader::{Record, RecordReader};
 use crate::Store;
 use crate::bulk;

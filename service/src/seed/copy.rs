@@ -38,6 +38,8 @@ pub(super) async fn seed(
         "SELECT nextval(pg_get_serial_sequence('customers', 'id')) FROM generate_series(1, $1)",
     )
     .bind(i64::try_from(customers).unwrap_or(i64::MAX))
+    // Unnamed: it runs once, and a transaction pooler keeps no names.
+    .persistent(false)
     .fetch_all(&mut *tx)
     .await
     .map_err(sqlx_error)?;

@@ -7,7 +7,7 @@ pub mod generate;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use sea_orm::{DbBackend, TransactionTrait};
+use sea_orm::DbBackend;
 
 pub use self::generate::{anchor, customer, order};
 use crate::cache::Scope;

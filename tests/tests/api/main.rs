@@ -3,6 +3,7 @@
 //! by a fresh SQLite file otherwise.
 
 mod helpers;
+mod pgbouncer;
 mod proxy;
 mod redis_server;
 mod replica_cluster;
@@ -31,6 +32,7 @@ mod ops;
 mod orders;
 mod pagination;
 mod persisted;
+mod poolers;
 mod replicas;
 mod schema;
 mod spec;
