@@ -31,6 +31,18 @@ pub struct Args {
     /// of the mix each, taken from the lookups).
     #[arg(long)]
     dashboards: bool,
+    /// Instances serving the clients (spread over them in turn), sharing
+    /// the database and Redis.
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
+    /// Reach the data set through a transaction pooler at this `host:port`
+    /// (PgBouncer with `pool_mode = transaction`), with
+    /// `DATABASE_POOLER=transaction`.
+    #[arg(long, value_name = "HOST:PORT")]
+    pooler: Option<String>,
+    /// Each instance's `DB_MAX_CONNECTIONS` (default: the server's).
+    #[arg(long)]
+    db_max_connections: Option<u32>,
 }
 
 /// What a request of the mix is, for the latencies per kind.
@@ -118,9 +130,29 @@ fn mix(
 
 pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     let url = args.data.ensure(base).await?;
-    let settings = args.data.settings(&url, "soak");
+    let mut settings = args.data.settings(&url, "soak");
+    if let Some(pooler) = &args.pooler {
+        let mut through = reqwest::Url::parse(&url)?;
+        let (host, port) = pooler
+            .rsplit_once(':')
+            .ok_or_else(|| anyhow::anyhow!("--pooler takes HOST:PORT"))?;
+        through.set_host(Some(host))?;
+        through
+            .set_port(Some(port.parse()?))
+            .map_err(|()| anyhow::anyhow!("--pooler: no port in {pooler}"))?;
+        settings.database.url = Some(through.to_string());
+        settings.database.pooler = api::settings::DatabasePooler::Transaction;
+    }
+    if let Some(n) = args.db_max_connections {
+        settings.database.max_connections = n;
+    }
     let redis = settings.redis.clone();
-    let server = Arc::new(harness::start(settings).await?);
+    let mut servers = Vec::new();
+    for _ in 0..args.instances.max(1) {
+        servers.push(Arc::new(harness::start(settings.clone()).await?));
+    }
+    let servers: Arc<[Arc<harness::Server>]> = servers.into();
+    let server = servers[0].clone();
     let token: Arc<str> = harness::writer_token()?.into();
     let dashboards: Arc<[(Kind, String)]> = if args.dashboards {
         crate::dashboards::dashboards()
@@ -143,9 +175,14 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     }
     let rss_start = driver::rss_mib().unwrap_or(0.0);
     println!(
-        "soak: {} clients for {} s, cache: {}, {} customers / {} orders",
+        "soak: {} clients for {} s over {} instance(s){}, cache: {}, {} customers / {} orders",
         args.concurrency,
         args.seconds,
+        servers.len(),
+        args.pooler
+            .as_ref()
+            .map(|p| format!(" through the pooler at {p}"))
+            .unwrap_or_default(),
         server.state.store.cache.backend_name(),
         args.data.customers,
         args.data.orders
@@ -164,8 +201,8 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
             }
         }
     });
-    let (s, t, c, o, bulk, d) = (
-        server.clone(),
+    let (all, t, c, o, bulk, d) = (
+        servers.clone(),
         token.clone(),
         args.data.customers,
         args.data.orders,
@@ -177,8 +214,9 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     let figures = driver::run(
         args.concurrency,
         Duration::from_secs(args.seconds),
-        move |_, _| {
-            let (s, t, k) = (s.clone(), t.clone(), k.clone());
+        move |worker, _| {
+            let s = all[worker % all.len()].clone();
+            let (t, k) = (t.clone(), k.clone());
             let (body, write, kind) = request(c, o, bulk, &d);
             async move {
                 let body = serde_json::to_vec(&body).map_err(|_| "encode".to_owned())?;
