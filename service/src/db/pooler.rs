@@ -181,17 +181,15 @@ impl Unnamed {
         at_most_one: bool,
     ) -> Result<Vec<QueryResult>, DbErr> {
         let tx = self.begin(None, None).await?;
-        let rows = tx.fetch(stmt, at_most_one).await?;
-        tx.commit().await?;
-        Ok(rows)
+        let rows = tx.fetch(stmt, at_most_one).await;
+        tx.end_with(rows).await
     }
 
     /// One statement, in a transaction of its own.
     pub(super) async fn execute(self: &Arc<Self>, stmt: &Statement) -> Result<ExecResult, DbErr> {
         let tx = self.begin(None, None).await?;
-        let done = tx.execute(stmt).await?;
-        tx.commit().await?;
-        Ok(done)
+        let done = tx.execute(stmt).await;
+        tx.end_with(done).await
     }
 
     /// SQL without parameters: the simple protocol, which a transaction
@@ -296,6 +294,18 @@ impl Pinned {
     pub(super) async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
         let mut conn = self.conn.lock().await;
         run_unprepared(&mut conn, sql, &self.unnamed.counter).await
+    }
+
+    /// Commits after a statement that succeeded, else rolls back (the
+    /// connection goes back to the pool either way): `result` it is.
+    async fn end_with<T>(self, result: Result<T, DbErr>) -> Result<T, DbErr> {
+        match result {
+            Ok(value) => self.commit().await.map(|()| value),
+            Err(e) => {
+                let _ = self.rollback().await;
+                Err(e)
+            }
+        }
     }
 
     pub(super) async fn commit(self) -> Result<(), DbErr> {

@@ -52,15 +52,7 @@ async fn through_the_pooler_migrations_are_refused_with_the_direct_way_named() {
         "{message}"
     );
     // Nothing of the schema was applied.
-    let direct = Database::connect(db.url.as_str()).await.expect("connect");
-    let row = direct
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT to_regclass('customers') IS NULL AS absent",
-        ))
-        .await
-        .expect("look")
-        .expect("a row");
+    let sql = "SELECT to_regclass('customers') IS NULL AS absent";
+    let row = row_at(&db.url, sql, vec![]).await;
     assert!(row.try_get::<bool>("", "absent").expect("absent"));
-    direct.close().await.ok();
 }

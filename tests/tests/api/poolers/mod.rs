@@ -4,7 +4,7 @@
 
 use api::settings::{DatabasePooler, Settings};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, Database, DbBackend, QueryResult, Statement};
 use serde_json::{Value, json};
 
 mod found;
@@ -40,19 +40,28 @@ pub(super) async fn spawn_behind(
     spawn_on(db, settings, prefix).await
 }
 
+/// The one row `sql` (with `values`) gives on a connection of its own to
+/// `url`: straight from the database when `url` is the test database's.
+pub(super) async fn row_at(url: &str, sql: &str, values: Vec<sea_orm::Value>) -> QueryResult {
+    let conn = Database::connect(url).await.expect("connect");
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await
+        .expect("a statement that runs")
+        .expect("a row");
+    conn.close().await.ok();
+    row
+}
+
 /// The orders' count and total in cents, straight from the database
 /// (not through the pooler).
 pub(super) async fn orders_in(db: &TestDb) -> (i64, i64) {
-    let direct = Database::connect(db.url.as_str()).await.expect("connect");
-    let row = direct
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT COUNT(*) AS n, COALESCE(SUM(total_cents), 0)::int8 AS s FROM orders",
-        ))
-        .await
-        .expect("count")
-        .expect("a row");
-    direct.close().await.ok();
+    let sql = "SELECT COUNT(*) AS n, COALESCE(SUM(total_cents), 0)::int8 AS s FROM orders";
+    let row = row_at(&db.url, sql, vec![]).await;
     (
         row.try_get::<i64>("", "n").expect("n"),
         row.try_get::<i64>("", "s").expect("s"),
@@ -143,17 +152,8 @@ async fn two_instances_through_a_pool_of_two_serve_every_kind_of_request_without
         let resp = b
             .query(&client, LOOKUP, json!({ "id": id.to_string() }))
             .await;
-        let direct = Database::connect(a.db.url.as_str()).await.expect("connect");
-        let row = direct
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT COUNT(*) AS n FROM orders WHERE customer_id = $1",
-                [(*id).into()],
-            ))
-            .await
-            .expect("count")
-            .expect("a row");
-        direct.close().await.ok();
+        let sql = "SELECT COUNT(*) AS n FROM orders WHERE customer_id = $1";
+        let row = row_at(&a.db.url, sql, vec![(*id).into()]).await;
         assert_eq!(
             data(&resp)["customer"]["orderCount"],
             json!(row.try_get::<i64>("", "n").expect("n")),

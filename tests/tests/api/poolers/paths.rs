@@ -4,6 +4,19 @@
 
 use super::*;
 
+/// `statement_timeout` as `conn`'s statements see it.
+async fn shown_timeout(conn: &impl ConnectionTrait) -> String {
+    conn.query_one_raw(Statement::from_string(
+        DbBackend::Postgres,
+        "SHOW statement_timeout",
+    ))
+    .await
+    .expect("show")
+    .expect("a row")
+    .try_get::<String>("", "statement_timeout")
+    .expect("text")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL (DATABASE_URL) and pgbouncer"]
 async fn through_the_pooler_bad_input_is_bad_user_input_and_a_bulk_insert_all_or_nothing() {
@@ -78,20 +91,7 @@ async fn through_the_pooler_the_statement_timeout_holds_for_the_servers_statemen
     })
     .await;
     let db = &app.store().db;
-    let shown = db
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SHOW statement_timeout",
-        ))
-        .await
-        .expect("show")
-        .expect("a row");
-    assert_eq!(
-        shown
-            .try_get::<String>("", "statement_timeout")
-            .expect("text"),
-        "300ms"
-    );
+    assert_eq!(shown_timeout(db).await, "300ms");
     let slow = db
         .execute_raw(Statement::from_string(
             DbBackend::Postgres,
@@ -105,19 +105,7 @@ async fn through_the_pooler_the_statement_timeout_holds_for_the_servers_statemen
     let other = Database::connect(bouncer.url(&database_name(&app.db.url)))
         .await
         .expect("connect through the pooler");
-    let row = other
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SHOW statement_timeout",
-        ))
-        .await
-        .expect("show")
-        .expect("a row");
-    assert_eq!(
-        row.try_get::<String>("", "statement_timeout")
-            .expect("text"),
-        "0"
-    );
+    assert_eq!(shown_timeout(&other).await, "0");
     other.close().await.ok();
 }
 
