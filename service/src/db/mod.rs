@@ -3,6 +3,7 @@
 //! transaction pooler.
 
 mod held;
+mod pinned;
 mod pooler;
 mod statements;
 mod transaction;

@@ -1,5 +1,6 @@
 //! A transaction of [`Db`](super::Db): SeaORM's, or on the unnamed path
-//! behind a transaction pooler ([`super::pooler`]) one of the server's own.
+//! behind a transaction pooler ([`super::pooler`]) one of the server's own
+//! ([`Pinned`]).
 
 use std::sync::Arc;
 
@@ -7,7 +8,8 @@ use sea_orm::{
     ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement,
 };
 
-use super::pooler::{Pinned, Unnamed};
+use super::pinned::Pinned;
+use super::pooler::Unnamed;
 
 /// A transaction: commit it, or roll it back (dropped, it rolls back).
 #[derive(Debug)]

@@ -50,12 +50,17 @@ impl PgBouncer {
     pub async fn start(pool_size: u32) -> PgBouncer {
         let upstream = crate::helpers::require_env("DATABASE_URL");
         let url = reqwest::Url::parse(&upstream).expect("DATABASE_URL is a URL");
-        let host = url.host_str().unwrap_or("127.0.0.1").to_owned();
-        let upstream_port = url.port().unwrap_or(5432);
         let user = match url.username() {
-            "" => "postgres".to_owned(),
-            u => u.to_owned(),
+            "" => "postgres",
+            u => u,
         };
+        let host = url.host_str().unwrap_or("127.0.0.1");
+        Self::before(host, url.port().unwrap_or(5432), user, pool_size).await
+    }
+
+    /// Starts one before the PostgreSQL at `host:upstream_port`, for `user`.
+    pub async fn before(host: &str, upstream_port: u16, user: &str, pool_size: u32) -> PgBouncer {
+        let user = user.to_owned();
         let dir = std::env::temp_dir().join(crate::helpers::unique_name("pgbouncer"));
         std::fs::create_dir_all(&dir).expect("pgbouncer's directory");
         let port = free_port();

@@ -147,3 +147,70 @@ async fn through_the_pooler_two_instances_share_cache_invalidation_and_events() 
     assert_eq!(heard["data"]["orderCreated"]["id"], order);
     assert_eq!(heard["data"]["orderCreated"]["total"], "4.50");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (DATABASE_URL) and pgbouncer"]
+async fn through_the_pooler_seed_import_and_stats_run_as_they_do_directly() {
+    use service::import::{Format, Kind};
+    let bouncer = PgBouncer::start(2).await;
+    let app = spawn_behind(&bouncer, DatabasePooler::Transaction, |_| {}).await;
+    // `seed`: its COPY in one transaction.
+    let summary = service::seed::seed(app.store(), 50, 400, 7, &mut |_| {})
+        .await
+        .expect("seed through the pooler");
+    assert_eq!((summary.customers, summary.orders), (50, 400));
+    // `import`: every record in one transaction, or none.
+    let csv = "name,email,phone\nAda,ada@pooler.example,\nAlan,alan@pooler.example,\n";
+    let report = service::import::import(
+        app.store(),
+        Kind::Customers,
+        Format::Csv,
+        std::io::Cursor::new(csv.to_owned()),
+        &mut |_| {},
+    )
+    .await
+    .expect("import through the pooler");
+    assert!(report.committed, "{report:?}");
+    let bad = "name,email,phone\nGrace,grace@pooler.example,\nLinus,not-an-email,\n";
+    let report = service::import::import(
+        app.store(),
+        Kind::Customers,
+        Format::Csv,
+        std::io::Cursor::new(bad.to_owned()),
+        &mut |_| {},
+    )
+    .await
+    .expect("import runs");
+    assert!(!report.committed);
+    let sql = "SELECT COUNT(*) AS n FROM customers";
+    let row = row_at(&app.db.url, sql, vec![]).await;
+    assert_eq!(row.try_get::<i64>("", "n").expect("n"), 52);
+    assert_eq!(orders_in(&app.db).await.0, 400);
+    // `stats rebuild` (tables locked in its transaction) and `check`.
+    let store = app.store();
+    assert!(
+        service::stats::rebuild(store)
+            .await
+            .expect("rebuild")
+            .is_empty()
+    );
+    assert!(
+        service::stats::rebuild_rollups(store)
+            .await
+            .expect("rebuild rollups")
+            .is_empty()
+    );
+    assert!(
+        service::stats::check(store)
+            .await
+            .expect("check")
+            .is_empty()
+    );
+    assert!(
+        service::stats::check_rollups(store)
+            .await
+            .expect("check rollups")
+            .is_empty()
+    );
+    assert!(store.db.is_behind_pooler());
+}

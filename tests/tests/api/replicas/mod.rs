@@ -1,9 +1,11 @@
 //! Reads from a real streaming replica with a real apply delay: a writer
 //! reads its write at once, others catch up and never go back, a lagging
 //! replica never refills the cache with an old value, a stopped replica is
-//! bypassed and comes back, two instances share read-your-writes.
+//! bypassed and comes back, two instances share read-your-writes, and a
+//! writer reads its write behind transaction poolers too.
 
 mod bypass;
+mod pooled;
 mod reads;
 
 use std::time::Duration;
