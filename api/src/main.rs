@@ -14,6 +14,6 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("warning: could not read .env: {e}");
     }
     let cli = api::cli::Cli::parse();
-    api::telemetry::init_tracing(cli.settings.log_format);
+    api::telemetry::init_tracing(cli.settings.log_format == api::settings::LogFormat::Json);
     api::cli::run(cli).await
 }

@@ -56,6 +56,8 @@ pub struct Shared {
     pub rankings: Arc<Rankings>,
     /// Requests being handled now.
     pub in_flight: Arc<AtomicUsize>,
+    /// The instance's OpenTelemetry traces (`OTEL_EXPORTER_OTLP_ENDPOINT` set).
+    pub traces: Option<Arc<crate::telemetry::traces::Traces>>,
 }
 
 impl Shared {

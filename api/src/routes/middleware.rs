@@ -62,7 +62,25 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         request_id = %id,
         method = %req.method(),
         path = %req.uri().path(),
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
     );
+    // The request's OpenTelemetry span (when traces are exported); its ids
+    // go on the log lines of the request.
+    let otel = state.traces.as_ref().map(|traces| {
+        let cx = traces.server_span(
+            req.headers(),
+            req.method().as_str(),
+            route,
+            req.uri().path(),
+        );
+        let ids = opentelemetry::trace::TraceContextExt::span(&cx)
+            .span_context()
+            .clone();
+        span.record("trace_id", tracing::field::display(ids.trace_id()));
+        span.record("span_id", tracing::field::display(ids.span_id()));
+        cx
+    });
     // Verify the token once; the GraphQL handler reuses the result.
     let auth = Auth::from_headers(req.headers(), &state.jwt);
     let peer = req
@@ -73,7 +91,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     req.extensions_mut().insert(auth);
 
     let state2 = state.clone();
-    let mut response = async move {
+    let handled = async move {
         if let Some(limiter) = &state2.limiter
             && let Err((message, secs)) =
                 crate::rate_limit::check(limiter, state2.http.rate_limit_per_second, client)
@@ -109,12 +127,18 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
             }
         }
     }
-    .instrument(span.clone())
-    .await;
+    .instrument(span.clone());
+    let mut response = match &otel {
+        Some(cx) => opentelemetry::context::FutureExt::with_context(handled, cx.clone()).await,
+        None => handled.await,
+    };
 
     let status = response.status();
     let elapsed = started.elapsed();
     let code = status.as_u16();
+    if let Some(cx) = &otel {
+        crate::telemetry::traces::Traces::end_server_span(cx, code);
+    }
     REQUESTS.with(
         &(route, code),
         |k| *k,

@@ -13,12 +13,14 @@
 mod graphql;
 mod serving;
 mod storage;
+mod traces;
 
 pub use graphql::GraphqlSettings;
 pub use serving::{AnonymousAccess, AuthSettings, HttpSettings, PersistedSettings, WsSettings};
 pub use storage::{
     CacheSettings, DatabasePooler, DatabaseSettings, RedisSettings, ReplicaSettings,
 };
+pub use traces::{TraceContextTrust, TraceSettings};
 
 /// Deepest bracket nesting a document may have (the parser's recursion limit).
 pub const MAX_NESTING: usize = 64;
@@ -56,6 +58,8 @@ pub struct Settings {
     pub persisted: PersistedSettings,
     #[command(flatten, next_help_heading = "WebSockets and subscriptions")]
     pub ws: WsSettings,
+    #[command(flatten, next_help_heading = "Traces (OpenTelemetry)")]
+    pub traces: TraceSettings,
 
     /// `text` (readable) or `json` (one object per line).
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]

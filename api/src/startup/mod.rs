@@ -51,11 +51,16 @@ impl Application {
     pub async fn build(settings: Settings, options: BuildOptions) -> anyhow::Result<Self> {
         // Install the recorder first, so no metric recorded from here on is lost.
         crate::telemetry::metrics_handle();
-        let statements = Arc::new(if options.record_sql {
+        let traces = crate::telemetry::traces::Traces::build(&settings.traces.config())?;
+        let mut counter = if options.record_sql {
             StatementCounter::recording()
         } else {
             StatementCounter::default()
-        });
+        };
+        if let Some(traces) = &traces {
+            counter = counter.with_hook(traces.statement_hook(&settings.database.primary_url()));
+        }
+        let statements = Arc::new(counter);
         let db = connect_database(&settings.database, statements.clone(), PoolUse::Server).await?;
         if options.migrate {
             // A migration's backfill may run longer than the server's
@@ -123,6 +128,7 @@ impl Application {
         )?;
         engine.anonymous_reads =
             settings.auth.anonymous_access == crate::settings::AnonymousAccess::Read;
+        engine.traces = traces.clone();
         let listener = TcpListener::bind(&settings.http.listen_addr)
             .await
             .with_context(|| format!("could not bind {}", settings.http.listen_addr))?;
@@ -144,6 +150,7 @@ impl Application {
             playground: Arc::new(Playground::new(true)),
             limiter,
             in_flight: Default::default(),
+            traces,
         });
         Ok(Application {
             listener,

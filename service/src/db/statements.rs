@@ -15,6 +15,22 @@ pub struct StatementCounter {
     /// When set, the SQL of the most recent statements and when each ran
     /// (for tests and debugging).
     recent: Option<std::sync::Mutex<std::collections::VecDeque<Ran>>>,
+    /// Told of every statement after it ran (the server's traces).
+    hook: Option<StatementHook>,
+}
+
+/// What is told of each statement: its SQL (placeholders, never values),
+/// how long it ran, whether it failed.
+#[derive(Clone)]
+pub struct StatementHook(pub std::sync::Arc<StatementFn>);
+
+/// The function of a [`StatementHook`]: SQL, time it ran, whether it failed.
+pub type StatementFn = dyn Fn(&str, Duration, bool) + Send + Sync;
+
+impl std::fmt::Debug for StatementHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StatementHook")
+    }
 }
 
 /// A statement that ran: its SQL, when it started and ended.
@@ -29,6 +45,12 @@ struct Ran {
 const RECENT_STATEMENTS: usize = 256;
 
 impl StatementCounter {
+    /// Also tells `hook` of every statement.
+    pub fn with_hook(mut self, hook: StatementHook) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+
     /// A counter that also keeps the SQL of the last statements.
     pub fn recording() -> Self {
         StatementCounter {
@@ -85,6 +107,9 @@ impl StatementCounter {
         self.statements.fetch_add(1, Ordering::Relaxed);
         if failed { &FAILED } else { &SUCCEEDED }.with(|c| c.increment(1));
         DURATION.with(|h| h.record(elapsed.as_secs_f64()));
+        if let Some(hook) = &self.hook {
+            (hook.0)(sql, elapsed, failed);
+        }
         if let Some(recent) = &self.recent {
             let ended = std::time::Instant::now();
             let ran = Ran {

@@ -38,4 +38,5 @@ mod schema;
 mod spec;
 mod structure;
 mod subscriptions;
+mod traces;
 mod views;

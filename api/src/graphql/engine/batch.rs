@@ -105,13 +105,66 @@ impl Engine {
         let answers = futures::future::join_all(prepared.into_iter().map(|p| {
             let gate = gate.clone();
             async move {
-                match p {
-                    Ok(p) => self.execute(p, auth, &gate).await,
-                    Err(refused) => Answer::errors(refused.errors),
+                match (p, &self.traces) {
+                    (Ok(p), Some(traces)) => {
+                        let cx = traces.child(operation_span_name(&p), operation_attributes(&p));
+                        let answer = opentelemetry::context::FutureExt::with_context(
+                            self.execute(p, auth, &gate),
+                            cx.clone(),
+                        )
+                        .await;
+                        crate::telemetry::traces::end(&cx, first_code(&answer.errors).as_deref());
+                        answer
+                    }
+                    (Ok(p), None) => self.execute(p, auth, &gate).await,
+                    (Err(refused), _) => Answer::errors(refused.errors),
                 }
             }
         }))
         .await;
         Outcome::Answered(answers)
+    }
+}
+
+/// The operation's span name: `query Q1`, or its type alone.
+fn operation_span_name(p: &Prepared) -> String {
+    let kind = operation_kind(p.kind);
+    match &p.name {
+        Some(name) => format!("{kind} {name}"),
+        None => kind.to_owned(),
+    }
+}
+
+fn operation_kind(kind: OperationType) -> &'static str {
+    match kind {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    }
+}
+
+/// The operation's attributes: its type, name and the document's SHA-256
+/// (never its variables).
+fn operation_attributes(p: &Prepared) -> Vec<opentelemetry::KeyValue> {
+    let hex = super::persisted::sha256_hex(&p.request.query);
+    let mut attributes = vec![
+        opentelemetry::KeyValue::new("graphql.operation.type", operation_kind(p.kind)),
+        opentelemetry::KeyValue::new("graphql.document.hash", hex),
+    ];
+    if let Some(name) = &p.name {
+        attributes.push(opentelemetry::KeyValue::new(
+            "graphql.operation.name",
+            name.clone(),
+        ));
+    }
+    attributes
+}
+
+/// The `extensions.code` of the first error, if any.
+fn first_code(errors: &[async_graphql::ServerError]) -> Option<String> {
+    let code = errors.first()?.extensions.as_ref()?.get("code")?;
+    match code {
+        async_graphql::Value::String(code) => Some(code.clone()),
+        other => Some(other.to_string()),
     }
 }

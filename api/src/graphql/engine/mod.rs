@@ -110,6 +110,8 @@ pub struct Engine {
     pub anonymous_reads: bool,
     /// The live subscriptions' audiences (see `audience`).
     pub audiences: audience::Audiences,
+    /// Each operation's span, when traces are exported.
+    pub traces: Option<Arc<crate::telemetry::traces::Traces>>,
     store: Store,
 }
 
@@ -148,6 +150,7 @@ impl Engine {
             persisted,
             anonymous_reads: true,
             audiences: audience::Audiences::default(),
+            traces: None,
             store,
         })
     }

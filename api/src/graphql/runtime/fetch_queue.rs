@@ -143,12 +143,22 @@ pub async fn drive<F: Future>(main: F, queue: Arc<FetchQueue>) -> F::Output {
             if queued.is_empty() {
                 return Poll::Pending;
             }
-            // Fetches keep the request's span, so their log lines carry its id.
-            running.extend(
-                queued
-                    .into_iter()
-                    .map(|f| Fetch(tokio::spawn(tracing::Instrument::in_current_span(f)))),
-            );
+            // Fetches keep the request's span, so their log lines carry its
+            // id, and its trace (when traces are exported), so their
+            // statements' spans join it.
+            let trace = opentelemetry::Context::current();
+            let traced = opentelemetry::trace::TraceContextExt::has_active_span(&trace);
+            running.extend(queued.into_iter().map(|f| {
+                let f = tracing::Instrument::in_current_span(f);
+                Fetch(if traced {
+                    tokio::spawn(opentelemetry::context::FutureExt::with_context(
+                        f,
+                        trace.clone(),
+                    ))
+                } else {
+                    tokio::spawn(f)
+                })
+            }));
             // Register interest in the new fetches.
             while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
             if running.is_empty() {

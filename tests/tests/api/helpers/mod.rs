@@ -27,7 +27,7 @@ static TRACING: Once = Once::new();
 fn init_tracing() {
     TRACING.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            api::telemetry::init_tracing(api::settings::LogFormat::Text);
+            api::telemetry::init_tracing(false);
         }
     });
 }

@@ -1,19 +1,20 @@
 //! Logging and metrics set-up, in one place.
 
+mod export;
+pub mod traces;
+
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
-use crate::settings::LogFormat;
-
 /// Installs the global tracing subscriber: readable text, or JSON lines
-/// with `LOG_FORMAT=json`. `RUST_LOG` filters (default `info`).
-pub fn init_tracing(format: LogFormat) {
+/// (`json`: `LOG_FORMAT=json`). `RUST_LOG` filters (default `info`).
+pub fn init_tracing(json: bool) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let result = if format == LogFormat::Json {
+    let result = if json {
         builder.json().flatten_event(true).try_init()
     } else {
         builder.try_init()

@@ -1,0 +1,80 @@
+//! The span processor of an instance's traces: finished spans go into a
+//! bounded queue and a task of its own exports them in batches. A
+//! collector that is down, slow or refusing loses spans (counted in
+//! `otel_spans_dropped_total`), never blocks a request, and never grows
+//! the queue past [`QUEUE`].
+
+use std::time::Duration;
+
+use opentelemetry::Context;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter as _, SpanProcessor};
+use tokio::sync::mpsc;
+
+use super::traces::EXPORT_TIMEOUT;
+
+/// Finished spans waiting for export, at most.
+pub const QUEUE: usize = 4096;
+/// Spans sent in one export, at most.
+const BATCH: usize = 512;
+/// A partial batch waits at most this long.
+const FLUSH_EVERY: Duration = Duration::from_millis(200);
+
+/// The span processor: finished spans into a bounded queue (dropped and
+/// counted when it is full), exported in batches by a task of its own.
+#[derive(Debug)]
+pub(super) struct Queue {
+    spans: mpsc::Sender<SpanData>,
+}
+
+impl Queue {
+    pub(super) fn start(exporter: opentelemetry_otlp::SpanExporter) -> Queue {
+        let (spans, mut queued) = mpsc::channel::<SpanData>(QUEUE);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            loop {
+                let more =
+                    tokio::time::timeout(FLUSH_EVERY, queued.recv_many(&mut batch, BATCH)).await;
+                let closed = matches!(more, Ok(0));
+                if !batch.is_empty() {
+                    let sent = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    let n = sent.len();
+                    let exported =
+                        tokio::time::timeout(EXPORT_TIMEOUT, exporter.export(sent)).await;
+                    if !matches!(exported, Ok(Ok(()))) {
+                        dropped(n);
+                    }
+                }
+                if closed {
+                    return;
+                }
+            }
+        });
+        Queue { spans }
+    }
+}
+
+fn dropped(n: usize) {
+    metrics::counter!("otel_spans_dropped_total").increment(u64::try_from(n).unwrap_or(u64::MAX));
+}
+
+impl SpanProcessor for Queue {
+    fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        if !span.span_context.is_sampled() {
+            return;
+        }
+        if self.spans.try_send(span).is_err() {
+            dropped(1);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}

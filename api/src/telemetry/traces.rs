@@ -1,0 +1,278 @@
+//! OpenTelemetry traces, per server instance: the spans of an HTTP request,
+//! its GraphQL operation and its SQL statements, exported over OTLP
+//! (`http/protobuf`) to the endpoint of the instance's settings. Nothing
+//! is process-global (no global tracer provider, no global propagator):
+//! several instances in one process (the tests) each export to their own
+//! collector, and an instance without an endpoint makes no span at all.
+//!
+//! Spans go to the exporter through a bounded queue (`super::export`).
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context as _;
+use axum::http::HeaderMap;
+use opentelemetry::propagation::TextMapPropagator as _;
+use opentelemetry::trace::{
+    Span as _, SpanContext, SpanKind, Status, TraceContextExt as _, TraceFlags, Tracer as _,
+    TracerProvider as _,
+};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{
+    Sampler, SdkTracer, SdkTracerProvider, ShouldSample as _, SpanExporter as _,
+};
+
+/// One export's time limit (the collector's answer included).
+pub(super) const EXPORT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the instance's traces are built from (`TRACE_CONTEXT_TRUST` and
+/// the `OTEL_*` settings, see `settings::TraceSettings`).
+#[derive(Clone, Debug)]
+pub struct TraceConfig {
+    pub endpoint: Option<String>,
+    pub protocol: String,
+    pub service_name: String,
+    pub resource_attributes: Option<String>,
+    pub sampler: String,
+    pub sampler_arg: f64,
+    /// An incoming context's sampling decision is honoured (`sampled`);
+    /// else only its trace id is kept (`id-only`).
+    pub trust_sampled: bool,
+}
+
+/// An instance's tracer, and what decides about incoming trace contexts.
+#[derive(Debug)]
+pub struct Traces {
+    tracer: SdkTracer,
+    trust_sampled: bool,
+    /// The server's own decision for a trace (the ratio), used for an
+    /// incoming context whose decision is not trusted.
+    root: Sampler,
+}
+
+impl Traces {
+    /// The instance's traces, or `None` when no endpoint is set. Fails on
+    /// settings it cannot honour (another protocol, a bad sampler).
+    pub fn build(settings: &TraceConfig) -> anyhow::Result<Option<Arc<Traces>>> {
+        let Some(endpoint) = settings
+            .endpoint
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        else {
+            return Ok(None);
+        };
+        anyhow::ensure!(
+            settings.protocol == "http/protobuf",
+            "OTEL_EXPORTER_OTLP_PROTOCOL={} is not supported: this server exports http/protobuf",
+            settings.protocol
+        );
+        anyhow::ensure!(
+            endpoint.starts_with("http://"),
+            "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// URL (a collector or agent next to the server): {endpoint}"
+        );
+        let ratio = settings.sampler_arg.clamp(0.0, 1.0);
+        let (root, parent_based) = match settings.sampler.as_str() {
+            "parentbased_traceidratio" => (Sampler::TraceIdRatioBased(ratio), true),
+            "traceidratio" => (Sampler::TraceIdRatioBased(ratio), false),
+            "parentbased_always_on" => (Sampler::AlwaysOn, true),
+            "always_on" => (Sampler::AlwaysOn, false),
+            "parentbased_always_off" => (Sampler::AlwaysOff, true),
+            "always_off" => (Sampler::AlwaysOff, false),
+            other => anyhow::bail!("OTEL_TRACES_SAMPLER={other} is not one this server knows"),
+        };
+        let sampler = if parent_based {
+            Sampler::ParentBased(Box::new(root.clone()))
+        } else {
+            root.clone()
+        };
+        let mut exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+            .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
+            .with_timeout(EXPORT_TIMEOUT)
+            .with_headers(Default::default())
+            .build()
+            .context("building the OTLP exporter")?;
+        let resource = resource(settings);
+        exporter.set_resource(&resource);
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(super::export::Queue::start(exporter))
+            .with_sampler(sampler)
+            .with_resource(resource)
+            .build();
+        let tracer = provider.tracer("api");
+        tracing::info!(endpoint, sampler = %settings.sampler, ratio, "traces: exported over OTLP");
+        Ok(Some(Arc::new(Traces {
+            tracer,
+            trust_sampled: settings.trust_sampled,
+            root,
+        })))
+    }
+
+    /// The context an HTTP request continues: the caller's `traceparent`
+    /// (and `tracestate`), its sampling decision kept only when trusted.
+    fn incoming(&self, headers: &HeaderMap) -> Context {
+        let cx =
+            TraceContextPropagator::new().extract(&opentelemetry_http::HeaderExtractor(headers));
+        let remote = cx.span().span_context().clone();
+        if !remote.is_valid() || self.trust_sampled {
+            return cx;
+        }
+        let decided =
+            self.root
+                .should_sample(None, remote.trace_id(), "", &SpanKind::Server, &[], &[]);
+        let sampled = matches!(
+            decided.decision,
+            opentelemetry_sdk::trace::SamplingDecision::RecordAndSample
+        );
+        Context::new().with_remote_span_context(SpanContext::new(
+            remote.trace_id(),
+            remote.span_id(),
+            TraceFlags::default().with_sampled(sampled),
+            true,
+            remote.trace_state().clone(),
+        ))
+    }
+
+    /// Starts the span of an HTTP request (`route` as the router matched
+    /// it; the path without its query, which may carry variables).
+    pub fn server_span(
+        &self,
+        headers: &HeaderMap,
+        method: &str,
+        route: &str,
+        path: &str,
+    ) -> Context {
+        let parent = self.incoming(headers);
+        let span = self
+            .tracer
+            .span_builder(format!("{method} {route}"))
+            .with_kind(SpanKind::Server)
+            .with_attributes([
+                KeyValue::new("http.request.method", method.to_owned()),
+                KeyValue::new("http.route", route.to_owned()),
+                KeyValue::new("url.path", path.to_owned()),
+            ])
+            .start_with_context(&self.tracer, &parent);
+        parent.with_span(span)
+    }
+
+    /// Ends the span of an HTTP request with its status.
+    pub fn end_server_span(cx: &Context, status: u16) {
+        let span = cx.span();
+        span.set_attribute(KeyValue::new(
+            "http.response.status_code",
+            i64::from(status),
+        ));
+        if status >= 500 {
+            span.set_status(Status::error(format!("HTTP {status}")));
+        }
+        span.end();
+    }
+
+    /// Starts a span of the current context's trace (an operation, a
+    /// batch): ended by [`end`].
+    pub fn child(&self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) -> Context {
+        let parent = Context::current();
+        let span = self
+            .tracer
+            .span_builder(name)
+            .with_kind(SpanKind::Internal)
+            .with_attributes(attributes)
+            .start_with_context(&self.tracer, &parent);
+        parent.with_span(span)
+    }
+
+    /// A span that already happened: a statement that ran for `elapsed`
+    /// until now, in the current context's trace.
+    pub fn finished(
+        &self,
+        name: String,
+        elapsed: Duration,
+        failed: bool,
+        attributes: Vec<KeyValue>,
+    ) {
+        let parent = Context::current();
+        if !parent.span().span_context().is_valid() {
+            // Outside a request (start-up, the replica's checker): no trace.
+            return;
+        }
+        let end = SystemTime::now();
+        let mut span = self
+            .tracer
+            .span_builder(name)
+            .with_kind(SpanKind::Client)
+            .with_start_time(end.checked_sub(elapsed).unwrap_or(end))
+            .with_attributes(attributes)
+            .start_with_context(&self.tracer, &parent);
+        if failed {
+            span.set_status(Status::error("the statement failed"));
+        }
+        span.end_with_timestamp(end);
+    }
+
+    /// What the statement counter tells of each statement: a span of the
+    /// current trace with the statement's text (placeholders, no values).
+    pub fn statement_hook(self: &Arc<Self>, database_url: &str) -> service::db::StatementHook {
+        let system = if database_url.starts_with("postgres") {
+            "postgresql"
+        } else {
+            "sqlite"
+        };
+        let traces = Arc::downgrade(self);
+        service::db::StatementHook(Arc::new(move |sql: &str, elapsed, failed| {
+            let Some(traces) = traces.upgrade() else {
+                return;
+            };
+            let operation = sql
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            traces.finished(
+                operation.clone(),
+                elapsed,
+                failed,
+                vec![
+                    KeyValue::new("db.system.name", system),
+                    KeyValue::new("db.operation.name", operation),
+                    KeyValue::new("db.query.text", sql.to_owned()),
+                ],
+            );
+        }))
+    }
+}
+
+/// Ends the span `cx` holds, with the GraphQL error code if it failed.
+pub fn end(cx: &Context, error_code: Option<&str>) {
+    let span = cx.span();
+    if let Some(code) = error_code {
+        span.set_attribute(KeyValue::new("graphql.error.code", code.to_owned()));
+        span.set_status(Status::error(code.to_owned()));
+    }
+    span.end();
+}
+
+/// `service.name` and `OTEL_RESOURCE_ATTRIBUTES`.
+fn resource(settings: &TraceConfig) -> Resource {
+    let extra = settings
+        .resource_attributes
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            let key = key.trim();
+            (!key.is_empty()).then(|| KeyValue::new(key.to_owned(), value.trim().to_owned()))
+        })
+        .collect::<Vec<_>>();
+    Resource::builder_empty()
+        .with_attributes(extra)
+        .with_service_name(settings.service_name.clone())
+        .build()
+}

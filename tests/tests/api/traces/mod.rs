@@ -1,0 +1,111 @@
+//! OpenTelemetry traces, received by a real OTLP endpoint in the test
+//! process (`POST /v1/traces`, protobuf decoded with the OpenTelemetry
+//! protocol definitions): the span tree of a request, a continued
+//! `traceparent`, what a caller's sampling decision decides, nothing secret
+//! in any attribute, and a collector that is down.
+
+mod export;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message as _;
+
+/// An OTLP/HTTP endpoint keeping every span it is sent.
+pub struct Collector {
+    pub url: String,
+    spans: Arc<Mutex<Vec<Span>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Collector {
+    pub async fn start() -> Collector {
+        let spans: Arc<Mutex<Vec<Span>>> = Arc::default();
+        let kept = spans.clone();
+        let app = axum::Router::new().route(
+            "/v1/traces",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let kept = kept.clone();
+                async move {
+                    let request = ExportTraceServiceRequest::decode(body)
+                        .expect("an OTLP protobuf export request");
+                    let mut kept = kept.lock().expect("spans");
+                    for resource in request.resource_spans {
+                        for scope in resource.scope_spans {
+                            kept.extend(scope.spans);
+                        }
+                    }
+                    ""
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Collector { url, spans, server }
+    }
+
+    /// The spans of trace `trace_id` (hex) once at least `n` arrived
+    /// (waiting at most 10 s).
+    pub async fn trace(&self, trace_id: &str, n: usize) -> Vec<Span> {
+        for _ in 0..200 {
+            let got = self.spans_of(trace_id);
+            if got.len() >= n {
+                // Whatever else of the trace is on its way.
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                return self.spans_of(trace_id);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "trace {trace_id}: {} spans arrived, {n} expected",
+            self.spans_of(trace_id).len()
+        );
+    }
+
+    pub fn spans_of(&self, trace_id: &str) -> Vec<Span> {
+        self.spans
+            .lock()
+            .expect("spans")
+            .iter()
+            .filter(|s| hex(&s.trace_id) == trace_id)
+            .cloned()
+            .collect()
+    }
+
+    pub fn all(&self) -> Vec<Span> {
+        self.spans.lock().expect("spans").clone()
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A span's attribute as text (numbers and booleans written out).
+pub fn attribute(span: &Span, key: &str) -> Option<String> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref()?.value.as_ref())
+        .map(|v| match v {
+            Any::StringValue(s) => s.clone(),
+            Any::IntValue(i) => i.to_string(),
+            Any::BoolValue(b) => b.to_string(),
+            Any::DoubleValue(d) => d.to_string(),
+            other => format!("{other:?}"),
+        })
+}
