@@ -11,7 +11,7 @@ use super::cost::too_costly;
 use super::{Answer, Engine, Prepared, Refusal, Refused};
 use crate::auth::Auth;
 use crate::graphql::runtime::db_gate::DbGate;
-use crate::graphql::runtime::error::{Code, coded};
+use crate::graphql::runtime::error::{Code, code_of, coded};
 
 /// How the operations arrived, as far as the engine's policy cares.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -113,7 +113,10 @@ impl Engine {
                             cx.clone(),
                         )
                         .await;
-                        crate::telemetry::traces::end(&cx, first_code(&answer.errors).as_deref());
+                        crate::telemetry::traces::end(
+                            &cx,
+                            answer.errors.first().and_then(code_of).as_deref(),
+                        );
                         answer
                     }
                     (Ok(p), None) => self.execute(p, auth, &gate).await,
@@ -158,13 +161,4 @@ fn operation_attributes(p: &Prepared) -> Vec<opentelemetry::KeyValue> {
         ));
     }
     attributes
-}
-
-/// The `extensions.code` of the first error, if any.
-fn first_code(errors: &[async_graphql::ServerError]) -> Option<String> {
-    let code = errors.first()?.extensions.as_ref()?.get("code")?;
-    match code {
-        async_graphql::Value::String(code) => Some(code.clone()),
-        other => Some(other.to_string()),
-    }
 }

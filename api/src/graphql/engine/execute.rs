@@ -169,7 +169,13 @@ impl Engine {
                 .data(gate.clone())
                 .data(store.clone())
                 .data(view)
-                .data(Loaders::new_loader(store, view, &queue, gate.clone()));
+                .data(Loaders::new_loader(
+                    store,
+                    view,
+                    &queue,
+                    gate.clone(),
+                    self.traces.clone(),
+                ));
             let execution = FirstPollOffTheWorkers {
                 inner: schema.execute(request),
                 heavy,

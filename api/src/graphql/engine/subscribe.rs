@@ -128,7 +128,13 @@ impl Engine {
             .data(listening)
             .data(store.clone())
             .data(view)
-            .data(Loaders::new_loader(store, view, &queue, gate));
+            .data(Loaders::new_loader(
+                store,
+                view,
+                &queue,
+                gate,
+                self.traces.clone(),
+            ));
         let results = self.schema.execute_stream(request);
         let shape = Arc::new((doc, operation, variables));
         let state = (results, queue, self.clone(), shape, true);

@@ -11,6 +11,7 @@ use service::{Store, View};
 
 use crate::graphql::runtime::db_gate::DbGate;
 use crate::graphql::runtime::fetch_queue::FetchQueue;
+use crate::telemetry::traces::Traces;
 use service::compose::order::KeyValue;
 use service::model::{Customer, CustomerStats, Order, Page, PageRequest};
 
@@ -108,6 +109,8 @@ pub struct Loaders {
     gate: DbGate,
     /// The caller's: every batch reads as it sees.
     view: View,
+    /// Each batch's span, when traces are exported.
+    traces: Option<Arc<Traces>>,
 }
 
 impl Loaders {
@@ -119,13 +122,60 @@ impl Loaders {
         view: View,
         queue: &Arc<FetchQueue>,
         gate: DbGate,
+        traces: Option<Arc<Traces>>,
     ) -> AppLoader {
         DataLoader::with_cache(
-            Loaders { store, gate, view },
+            Loaders {
+                store,
+                gate,
+                view,
+                traces,
+            },
             queue.spawner(),
             HashMapCache::<foldhash::fast::RandomState>::new(),
         )
         .delay(std::time::Duration::ZERO)
+    }
+
+    /// One batch of `loader` for `keys` keys: through the request's
+    /// database gate, in a span of its own when traces are exported (its
+    /// statements' spans under it).
+    async fn batch<V>(
+        &self,
+        loader: &'static str,
+        keys: usize,
+        fetch: impl Future<Output = service::Result<HashMap<i64, V>>>,
+    ) -> Result<HashMap<i64, V>, LoadError> {
+        let run = self.gate.run(fetch);
+        let Some(traces) = &self.traces else {
+            return run.await.map_err(Arc::new);
+        };
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let cx = traces.child(
+            format!("load {loader}"),
+            vec![
+                opentelemetry::KeyValue::new("graphql.loader.name", loader),
+                opentelemetry::KeyValue::new("graphql.loader.keys", count(keys)),
+            ],
+        );
+        let found = opentelemetry::context::FutureExt::with_context(run, cx.clone()).await;
+        let code = match &found {
+            Ok(rows) => {
+                opentelemetry::trace::TraceContextExt::span(&cx).set_attribute(
+                    opentelemetry::KeyValue::new("graphql.loader.results", count(rows.len())),
+                );
+                None
+            }
+            Err(e) => crate::graphql::runtime::error::from_service(e)
+                .extensions
+                .as_ref()
+                .and_then(|x| match x.get("code") {
+                    Some(async_graphql::Value::String(code)) => Some(code.clone()),
+                    _ => None,
+                }),
+        };
+        crate::telemetry::traces::end(&cx, code.as_deref());
+        found.map_err(Arc::new)
     }
 }
 
@@ -139,10 +189,12 @@ impl Loader<CustomerId> for Loaders {
 
     async fn load(&self, keys: &[CustomerId]) -> Result<HashMap<CustomerId, Customer>, LoadError> {
         let found = self
-            .gate
-            .run(self.store.customers(&self.view).by_ids(&ids(keys, |k| k.0)))
-            .await
-            .map_err(Arc::new)?;
+            .batch(
+                "customers",
+                keys.len(),
+                self.store.customers(&self.view).by_ids(&ids(keys, |k| k.0)),
+            )
+            .await?;
         Ok(found
             .into_iter()
             .map(|(id, c)| (CustomerId(id), c))
@@ -156,10 +208,12 @@ impl Loader<OrderId> for Loaders {
 
     async fn load(&self, keys: &[OrderId]) -> Result<HashMap<OrderId, Order>, LoadError> {
         let found = self
-            .gate
-            .run(self.store.orders(&self.view).by_ids(&ids(keys, |k| k.0)))
-            .await
-            .map_err(Arc::new)?;
+            .batch(
+                "orders",
+                keys.len(),
+                self.store.orders(&self.view).by_ids(&ids(keys, |k| k.0)),
+            )
+            .await?;
         Ok(found.into_iter().map(|(id, o)| (OrderId(id), o)).collect())
     }
 }
@@ -170,10 +224,12 @@ impl Loader<StatsOf> for Loaders {
 
     async fn load(&self, keys: &[StatsOf]) -> Result<HashMap<StatsOf, CustomerStats>, LoadError> {
         let found = self
-            .gate
-            .run(self.store.customers(&self.view).stats(&ids(keys, |k| k.0)))
-            .await
-            .map_err(Arc::new)?;
+            .batch(
+                "customer stats",
+                keys.len(),
+                self.store.customers(&self.view).stats(&ids(keys, |k| k.0)),
+            )
+            .await?;
         Ok(found.into_iter().map(|(id, s)| (StatsOf(id), s)).collect())
     }
 }
@@ -197,15 +253,17 @@ impl Loader<OrdersOf> for Loaders {
         for (level, customer_ids) in groups {
             let Level { list, page } = &**level;
             let pages = self
-                .gate
-                .run(self.store.orders(&self.view).pages_where_for_customers(
-                    &customer_ids,
-                    &list.filter,
-                    &list.sort,
-                    page,
-                ))
-                .await
-                .map_err(Arc::new)?;
+                .batch(
+                    "orders of customers",
+                    customer_ids.len(),
+                    self.store.orders(&self.view).pages_where_for_customers(
+                        &customer_ids,
+                        &list.filter,
+                        &list.sort,
+                        page,
+                    ),
+                )
+                .await?;
             for (customer_id, found) in pages {
                 let key = OrdersOf {
                     customer_id,
@@ -234,14 +292,14 @@ impl Loader<CountOf> for Loaders {
         let mut out = HashMap::with_capacity(keys.len());
         for (list, customer_ids) in groups {
             let counts = self
-                .gate
-                .run(
+                .batch(
+                    "order counts",
+                    customer_ids.len(),
                     self.store
                         .orders(&self.view)
                         .counts_where_for_customers(&customer_ids, &list.filter),
                 )
-                .await
-                .map_err(Arc::new)?;
+                .await?;
             for (customer_id, n) in counts {
                 let key = CountOf {
                     customer_id,
@@ -270,14 +328,14 @@ impl Loader<AggregateOf> for Loaders {
         let mut out = HashMap::with_capacity(keys.len());
         for (filter, customer_ids) in groups {
             let totals = self
-                .gate
-                .run(
+                .batch(
+                    "order aggregates",
+                    customer_ids.len(),
                     self.store
                         .orders(&self.view)
                         .aggregates_where_for_customers(&customer_ids, &filter),
                 )
-                .await
-                .map_err(Arc::new)?;
+                .await?;
             for (customer_id, t) in totals {
                 let key = AggregateOf {
                     customer_id,

@@ -94,8 +94,26 @@ async fn a_page_of_customers_is_one_request_one_operation_and_its_statements() {
         Some(api::graphql::engine::persisted::sha256_hex(PAGE))
     );
 
-    // The page, then its customers' orders in one batch: each statement a
-    // client span under the operation, with its text and no values.
+    // The customers' orders in one loader batch, under the operation.
+    let batches: Vec<_> = spans
+        .iter()
+        .filter(|s| attribute(s, "graphql.loader.name").is_some())
+        .collect();
+    assert_eq!(batches.len(), 1, "{spans:#?}");
+    let batch = batches[0];
+    assert_eq!(batch.name, "load orders of customers");
+    assert_eq!(batch.parent_span_id, operation.span_id);
+    assert_eq!(
+        attribute(batch, "graphql.loader.keys").as_deref(),
+        Some("3")
+    );
+    assert_eq!(
+        attribute(batch, "graphql.loader.results").as_deref(),
+        Some("3")
+    );
+
+    // The page under the operation, the batch's statement under the batch:
+    // each a client span with its text and no values.
     let statements: Vec<_> = spans.iter().filter(|s| s.kind == CLIENT).collect();
     let shape: Vec<_> = spans
         .iter()
@@ -110,8 +128,9 @@ async fn a_page_of_customers_is_one_request_one_operation_and_its_statements() {
         .collect();
     assert!(statements.len() >= 2, "{shape:#?}");
     for statement in &statements {
-        assert_eq!(
-            statement.parent_span_id, operation.span_id,
+        assert!(
+            statement.parent_span_id == operation.span_id
+                || statement.parent_span_id == batch.span_id,
             "{statement:#?}"
         );
         assert_eq!(
@@ -124,10 +143,14 @@ async fn a_page_of_customers_is_one_request_one_operation_and_its_statements() {
         assert!(system == "postgresql" || system == "sqlite", "{system}");
     }
     assert!(
+        statements.iter().any(|s| s.parent_span_id == batch.span_id
+            && attribute(s, "db.query.text").is_some_and(|t| t.contains("orders"))),
+        "the batch's statement is under it"
+    );
+    assert!(
         statements
             .iter()
-            .any(|s| attribute(s, "db.query.text").is_some_and(|t| t.contains("orders"))),
-        "the orders' batch has its span"
+            .any(|s| s.parent_span_id == operation.span_id)
     );
 
     // Nothing secret anywhere: no token, no email, no variable.
