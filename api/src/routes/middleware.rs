@@ -128,10 +128,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         }
     }
     .instrument(span.clone());
-    let mut response = match &otel {
-        Some(cx) => opentelemetry::context::FutureExt::with_context(handled, cx.clone()).await,
-        None => handled.await,
-    };
+    let mut response = crate::telemetry::traces::in_trace(handled, otel.clone()).await;
 
     let status = response.status();
     let elapsed = started.elapsed();

@@ -105,22 +105,25 @@ impl Engine {
         let answers = futures::future::join_all(prepared.into_iter().map(|p| {
             let gate = gate.clone();
             async move {
-                match (p, &self.traces) {
-                    (Ok(p), Some(traces)) => {
-                        let cx = traces.child(operation_span_name(&p), operation_attributes(&p));
-                        let answer = opentelemetry::context::FutureExt::with_context(
+                match p {
+                    Ok(p) => {
+                        let cx = self.traces.as_ref().map(|traces| {
+                            traces.child(operation_span_name(&p), operation_attributes(&p))
+                        });
+                        let answer = crate::telemetry::traces::in_trace(
                             self.execute(p, auth, &gate),
                             cx.clone(),
                         )
                         .await;
-                        crate::telemetry::traces::end(
-                            &cx,
-                            answer.errors.first().and_then(code_of).as_deref(),
-                        );
+                        if let Some(cx) = &cx {
+                            crate::telemetry::traces::end(
+                                cx,
+                                answer.errors.first().and_then(code_of).as_deref(),
+                            );
+                        }
                         answer
                     }
-                    (Ok(p), None) => self.execute(p, auth, &gate).await,
-                    (Err(refused), _) => Answer::errors(refused.errors),
+                    Err(refused) => Answer::errors(refused.errors),
                 }
             }
         }))

@@ -146,35 +146,35 @@ impl Loaders {
         keys: usize,
         fetch: impl Future<Output = service::Result<HashMap<i64, V>>>,
     ) -> Result<HashMap<i64, V>, LoadError> {
-        let run = self.gate.run(fetch);
-        let Some(traces) = &self.traces else {
-            return run.await.map_err(Arc::new);
-        };
         let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-        let cx = traces.child(
-            format!("load {loader}"),
-            vec![
-                opentelemetry::KeyValue::new("graphql.loader.name", loader),
-                opentelemetry::KeyValue::new("graphql.loader.keys", count(keys)),
-            ],
-        );
-        let found = opentelemetry::context::FutureExt::with_context(run, cx.clone()).await;
-        let code = match &found {
-            Ok(rows) => {
-                opentelemetry::trace::TraceContextExt::span(&cx).set_attribute(
-                    opentelemetry::KeyValue::new("graphql.loader.results", count(rows.len())),
-                );
-                None
-            }
-            Err(e) => crate::graphql::runtime::error::from_service(e)
-                .extensions
-                .as_ref()
-                .and_then(|x| match x.get("code") {
-                    Some(async_graphql::Value::String(code)) => Some(code.clone()),
-                    _ => None,
-                }),
-        };
-        crate::telemetry::traces::end(&cx, code.as_deref());
+        let cx = self.traces.as_ref().map(|traces| {
+            traces.child(
+                format!("load {loader}"),
+                vec![
+                    opentelemetry::KeyValue::new("graphql.loader.name", loader),
+                    opentelemetry::KeyValue::new("graphql.loader.keys", count(keys)),
+                ],
+            )
+        });
+        let found = crate::telemetry::traces::in_trace(self.gate.run(fetch), cx.clone()).await;
+        if let Some(cx) = &cx {
+            let code = match &found {
+                Ok(rows) => {
+                    opentelemetry::trace::TraceContextExt::span(cx).set_attribute(
+                        opentelemetry::KeyValue::new("graphql.loader.results", count(rows.len())),
+                    );
+                    None
+                }
+                Err(e) => crate::graphql::runtime::error::from_service(e)
+                    .extensions
+                    .as_ref()
+                    .and_then(|x| match x.get("code") {
+                        Some(async_graphql::Value::String(code)) => Some(code.clone()),
+                        _ => None,
+                    }),
+            };
+            crate::telemetry::traces::end(cx, code.as_deref());
+        }
         found.map_err(Arc::new)
     }
 }
