@@ -188,6 +188,49 @@ impl Traces {
         parent.with_span(span)
     }
 
+    /// Starts a span of the current context's trace that began at `start`
+    /// (an operation, from before its checks): ended by [`end`].
+    pub fn child_since(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        attributes: Vec<KeyValue>,
+        start: SystemTime,
+    ) -> Context {
+        let parent = Context::current();
+        let span = self
+            .tracer
+            .span_builder(name)
+            .with_kind(SpanKind::Internal)
+            .with_start_time(start)
+            .with_attributes(attributes)
+            .start_with_context(&self.tracer, &parent);
+        parent.with_span(span)
+    }
+
+    /// A span under `parent` that ran from `start` to `end`, with the
+    /// error code it ended with, if any.
+    pub fn between(
+        &self,
+        parent: &Context,
+        name: &'static str,
+        (start, end): (SystemTime, SystemTime),
+        attributes: Vec<KeyValue>,
+        error_code: Option<&str>,
+    ) {
+        let mut span = self
+            .tracer
+            .span_builder(name)
+            .with_kind(SpanKind::Internal)
+            .with_start_time(start)
+            .with_attributes(attributes)
+            .start_with_context(&self.tracer, parent);
+        if let Some(code) = error_code {
+            span.set_attribute(KeyValue::new("graphql.error.code", code.to_owned()));
+            span.set_status(Status::error(code.to_owned()));
+        }
+        span.end_with_timestamp(end);
+    }
+
     /// A span that already happened: a statement that ran for `elapsed`
     /// until now, in the current context's trace.
     pub fn finished(

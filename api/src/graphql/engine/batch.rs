@@ -4,6 +4,8 @@
 //! queries run over GET, a batch shares one cost budget and one database
 //! gate, and a lone operation refused before it ran refuses the request.
 
+use std::time::SystemTime;
+
 use async_graphql::Request;
 use async_graphql::parser::types::OperationType;
 
@@ -65,13 +67,30 @@ impl Engine {
             });
         }
         let mut prepared: Vec<Result<Prepared, Refused>> = Vec::with_capacity(requests.len());
+        // When traced: when each operation's checks began and ended.
+        let mut checked = Vec::new();
         for request in requests {
+            let began = self.traces.is_some().then(SystemTime::now);
             prepared.push(match self.prepare(request).await {
                 Ok(p) if p.kind == OperationType::Subscription => {
                     Err(Refused::one(Code::BadUserInput, NO_SUBSCRIPTIONS_OVER_HTTP))
                 }
                 other => other,
             });
+            if let Some(began) = began {
+                checked.push((began, SystemTime::now()));
+            }
+        }
+        if let Some(traces) = &self.traces {
+            // Operations refused by their checks: their spans end here.
+            for (p, times) in prepared.iter().zip(&checked) {
+                if let Err(refused) = p {
+                    let code = refused.errors.first().and_then(code_of);
+                    let cx = traces.child_since("graphql", Vec::new(), times.0);
+                    traces.between(&cx, "graphql.check", *times, Vec::new(), code.as_deref());
+                    crate::telemetry::traces::end(&cx, code.as_deref());
+                }
+            }
         }
         if transport == Transport::HttpGet
             && let Some(Ok(p)) = prepared.first()
@@ -102,13 +121,25 @@ impl Engine {
             return Outcome::Refused(refused);
         }
         let gate = DbGate::new(self.limits.max_connections_per_request);
+        let mut checked = checked.into_iter();
         let answers = futures::future::join_all(prepared.into_iter().map(|p| {
             let gate = gate.clone();
+            let times = checked.next();
             async move {
                 match p {
                     Ok(p) => {
-                        let cx = self.traces.as_ref().map(|traces| {
-                            traces.child(operation_span_name(&p), operation_attributes(&p))
+                        let cx = self.traces.as_ref().zip(times).map(|(traces, times)| {
+                            let cx = traces.child_since(
+                                operation_span_name(&p),
+                                operation_attributes(&p),
+                                times.0,
+                            );
+                            let cost = opentelemetry::KeyValue::new(
+                                "graphql.cost",
+                                i64::try_from(p.cost).unwrap_or(i64::MAX),
+                            );
+                            traces.between(&cx, "graphql.check", times, vec![cost], None);
+                            cx
                         });
                         let answer = crate::telemetry::traces::in_trace(
                             self.execute(p, auth, &gate),

@@ -94,6 +94,15 @@ async fn a_page_of_customers_is_one_request_one_operation_and_its_statements() {
         Some(api::graphql::engine::persisted::sha256_hex(PAGE))
     );
 
+    // The checks (parse, validation, cost) before it ran, under it.
+    let checks: Vec<_> = spans.iter().filter(|s| s.name == "graphql.check").collect();
+    assert_eq!(checks.len(), 1, "{spans:#?}");
+    assert_eq!(checks[0].parent_span_id, operation.span_id);
+    let cost: u64 = attribute(checks[0], "graphql.cost")
+        .and_then(|c| c.parse().ok())
+        .expect("the operation's cost");
+    assert!(cost > 0);
+
     // The customers' orders in one loader batch, under the operation.
     let batches: Vec<_> = spans
         .iter()
@@ -249,4 +258,37 @@ async fn a_collector_that_is_down_loses_spans_counted_and_serving_goes_on() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(after >= before + 20.0, "dropped {before} -> {after}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operation_refused_by_its_checks_has_its_span_with_the_code() {
+    let collector = Collector::start().await;
+    let app = traced_app(&collector, |_| {}).await;
+    let trace_id = "77777777777777777777777777777777";
+    let resp = post_traced(
+        &app,
+        "{ customers(first: 1) { nodes { id } }",
+        &format!("00-{trace_id}-8888888888888888-01"),
+    )
+    .await;
+    let code = resp["errors"][0]["extensions"]["code"]
+        .as_str()
+        .expect("a code")
+        .to_owned();
+    let spans = collector.trace(trace_id, 3).await;
+    let operation = spans
+        .iter()
+        .find(|s| s.name == "graphql")
+        .expect("the operation's span");
+    assert_eq!(
+        attribute(operation, "graphql.error.code").as_deref(),
+        Some(code.as_str())
+    );
+    let check = spans
+        .iter()
+        .find(|s| s.name == "graphql.check")
+        .expect("the checks' span");
+    assert_eq!(check.parent_span_id, operation.span_id);
+    assert_eq!(attribute(check, "graphql.error.code"), Some(code));
+    assert!(spans.iter().all(|s| s.kind != CLIENT), "no statement ran");
 }
