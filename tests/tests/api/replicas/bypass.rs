@@ -194,13 +194,7 @@ async fn a_replica_url_that_moves_to_an_older_replica_is_not_trusted() {
     // over from replica A to replica B, whose replay is paused before the
     // last write: what the server knew of A's position says nothing of B.
     let (cluster, mut settings) = replicated(None).await;
-    let name = settings
-        .database
-        .url
-        .as_deref()
-        .and_then(|u| u.rsplit('/').next())
-        .expect("a database name")
-        .to_owned();
+    let name = database_name(&settings);
     let b_port = cluster.add_replica().await;
     let b_url = format!("postgres://postgres@127.0.0.1:{b_port}/{name}");
     let a_url = settings.database.read_url.clone().expect("replica A");

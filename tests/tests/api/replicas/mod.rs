@@ -178,6 +178,17 @@ impl Instance {
     }
 }
 
+/// The name of the database `settings` use.
+fn database_name(settings: &Settings) -> String {
+    settings
+        .database
+        .url
+        .as_deref()
+        .and_then(|u| u.rsplit('/').next())
+        .expect("a database name")
+        .to_owned()
+}
+
 /// A cluster, a database on it, and settings that read from its replica.
 async fn replicated(redis: Option<(String, String)>) -> (Cluster, Settings) {
     let cluster = Cluster::start(APPLY_DELAY_MS).await;

@@ -10,13 +10,7 @@ use crate::pgbouncer::PgBouncer;
 #[ignore = "needs PostgreSQL's server binaries (initdb, pg_basebackup), the postgres OS user and pgbouncer"]
 async fn through_poolers_writers_read_their_writes_and_others_catch_up() {
     let (cluster, mut settings) = replicated(None).await;
-    let name = settings
-        .database
-        .url
-        .as_deref()
-        .and_then(|u| u.rsplit('/').next())
-        .expect("the database's name")
-        .to_owned();
+    let name = database_name(&settings);
     // Migrations take a session: applied directly, as the README says.
     let direct = sea_orm::Database::connect(cluster.primary_url(&name))
         .await
