@@ -49,11 +49,31 @@ pub enum Event {
     CustomersChanged,
 }
 
+/// The events of one committed write, and the trace of the write that
+/// published them (W3C `traceparent`, when traces are exported).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Published {
+    pub events: Vec<Event>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+}
+
+impl std::ops::Deref for Published {
+    type Target = Vec<Event>;
+
+    fn deref(&self) -> &Vec<Event> {
+        &self.events
+    }
+}
+
+/// The trace context of the code publishing (see [`EventBus::set_trace_source`]).
+pub type TraceSource = Arc<dyn Fn() -> Option<String> + Send + Sync>;
+
 /// What listeners receive.
 #[derive(Clone, Debug)]
 pub enum Delivery {
     /// The events of one committed write.
-    Events(Arc<Vec<Event>>),
+    Events(Arc<Published>),
     /// Delivery was interrupted: events may have been missed.
     Gap,
 }
@@ -76,6 +96,8 @@ struct Inner {
     local: broadcast::Sender<Delivery>,
     /// Whether this instance hears the shared channel now (always, in process).
     hearing: AtomicBool,
+    /// Tells each publication's trace context, when traces are exported.
+    trace_source: std::sync::OnceLock<TraceSource>,
 }
 
 /// Live events cannot be heard now (Redis is unreachable).
@@ -106,6 +128,7 @@ impl EventBus {
             transport: Transport::InProcess,
             local,
             hearing: AtomicBool::new(true),
+            trace_source: Default::default(),
         }))
     }
 
@@ -125,6 +148,7 @@ impl EventBus {
             },
             local: local.clone(),
             hearing: AtomicBool::new(false),
+            trace_source: Default::default(),
         }));
         tokio::spawn(listen(client, channel, Arc::downgrade(&bus.0)));
         Ok(bus)
@@ -168,21 +192,39 @@ impl EventBus {
 
     /// Publishes the events of one committed write. Never fails the write:
     /// a message Redis did not take is counted and logged (at most once).
+    /// Each publication carries what `source` tells of the publishing
+    /// code's trace (set once, by a server that exports traces).
+    pub fn set_trace_source(&self, source: TraceSource) {
+        let _ = self.0.trace_source.set(source);
+    }
+
     pub async fn publish(&self, events: Vec<Event>) {
         if events.is_empty() {
             return;
         }
         metrics::counter!("events_published_total").increment(events.len() as u64);
+        let trace = self.0.trace_source.get().and_then(|source| source());
         match &self.0.transport {
             Transport::InProcess => {
-                let _ = self.0.local.send(Delivery::Events(Arc::new(events)));
+                let _ = self
+                    .0
+                    .local
+                    .send(Delivery::Events(Arc::new(Published { events, trace })));
             }
             Transport::Redis {
                 conn,
                 channel,
                 timeout,
             } => {
-                let Ok(payload) = serde_json::to_string(&events) else {
+                // Without a trace: the plain list, as before traces.
+                let payload = match trace {
+                    None => serde_json::to_string(&events),
+                    Some(trace) => serde_json::to_string(&Published {
+                        events,
+                        trace: Some(trace),
+                    }),
+                };
+                let Ok(payload) = payload else {
                     return;
                 };
                 let mut conn = conn.clone();
@@ -217,6 +259,17 @@ impl EventBus {
                 }
             }
         }
+    }
+}
+
+/// A publication as another instance sent it (with its trace, or not).
+fn read_publication(payload: &[u8]) -> serde_json::Result<Published> {
+    match serde_json::from_slice::<Vec<Event>>(payload) {
+        Ok(events) => Ok(Published {
+            events,
+            trace: None,
+        }),
+        Err(_) => serde_json::from_slice::<Published>(payload),
     }
 }
 
@@ -255,9 +308,9 @@ async fn listen(client: redis::Client, channel: String, bus: std::sync::Weak<Inn
                     if bus.strong_count() == 0 {
                         return;
                     }
-                    match serde_json::from_slice::<Vec<Event>>(msg.get_payload_bytes()) {
-                        Ok(events) => {
-                            let _ = local.send(Delivery::Events(Arc::new(events)));
+                    match read_publication(msg.get_payload_bytes()) {
+                        Ok(published) => {
+                            let _ = local.send(Delivery::Events(Arc::new(published)));
                         }
                         Err(e) => tracing::warn!(error = %e, "an event message could not be read"),
                     }
@@ -293,5 +346,34 @@ impl crate::view::View {
             // Says only that some customer changed: nothing a customer sees.
             Event::CustomersChanged => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publications_are_read_with_their_trace_or_as_the_plain_list() {
+        let events = vec![
+            Event::CustomersChanged,
+            Event::OrderDeleted { customer_id: 7 },
+        ];
+        let plain = serde_json::to_vec(&events).expect("encode");
+        assert_eq!(
+            read_publication(&plain).expect("the plain list"),
+            Published {
+                events: events.clone(),
+                trace: None
+            }
+        );
+        let traced = Published {
+            events,
+            trace: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned()),
+        };
+        let encoded = serde_json::to_vec(&traced).expect("encode");
+        assert_eq!(read_publication(&encoded).expect("with its trace"), traced);
+        assert!(read_publication(b"{}").is_err());
+        assert!(read_publication(b"not json").is_err());
     }
 }

@@ -128,7 +128,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         }
     }
     .instrument(span.clone());
-    let mut response = crate::telemetry::traces::in_trace(handled, otel.clone()).await;
+    let mut response = crate::telemetry::in_trace(handled, otel.clone()).await;
 
     let status = response.status();
     let elapsed = started.elapsed();

@@ -80,6 +80,11 @@ impl Application {
         let cache = build_cache(&settings.cache, &settings.redis)?;
         let mut store = Store::new(db, cache, settings.graphql.service_limits())
             .with_events(build_events(&settings.redis, settings.ws.event_backlog).await?);
+        if traces.is_some() {
+            store
+                .events
+                .set_trace_source(Arc::new(crate::telemetry::traces::current_traceparent));
+        }
         if let Some(replication) = build_replication(
             &settings.database,
             &settings.replica,

@@ -6,12 +6,13 @@
 
 use std::time::Duration;
 
-use opentelemetry::Context;
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter as _, SpanProcessor};
 use tokio::sync::mpsc;
 
-use super::traces::EXPORT_TIMEOUT;
+use super::traces::{EXPORT_TIMEOUT, TraceConfig};
 
 /// Finished spans waiting for export, at most.
 pub const QUEUE: usize = 4096;
@@ -77,4 +78,23 @@ impl SpanProcessor for Queue {
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
         Ok(())
     }
+}
+
+/// `service.name` and `OTEL_RESOURCE_ATTRIBUTES`.
+pub(super) fn resource(settings: &TraceConfig) -> Resource {
+    let extra = settings
+        .resource_attributes
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            let key = key.trim();
+            (!key.is_empty()).then(|| KeyValue::new(key.to_owned(), value.trim().to_owned()))
+        })
+        .collect::<Vec<_>>();
+    Resource::builder_empty()
+        .with_attributes(extra)
+        .with_service_name(settings.service_name.clone())
+        .build()
 }

@@ -1,7 +1,10 @@
 //! Logging and metrics set-up, in one place.
 
 mod export;
+mod in_trace;
 pub mod traces;
+
+pub use in_trace::{InTrace, in_trace};
 
 use std::sync::OnceLock;
 

@@ -20,7 +20,6 @@ use opentelemetry::trace::{
 };
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
-use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{
     Sampler, SdkTracer, SdkTracerProvider, ShouldSample as _, SpanExporter as _,
@@ -98,7 +97,7 @@ impl Traces {
             .with_headers(Default::default())
             .build()
             .context("building the OTLP exporter")?;
-        let resource = resource(settings);
+        let resource = super::export::resource(settings);
         exporter.set_resource(&resource);
         let provider = SdkTracerProvider::builder()
             .with_span_processor(super::export::Queue::start(exporter))
@@ -231,6 +230,28 @@ impl Traces {
         span.end_with_timestamp(end);
     }
 
+    /// An event delivered to a subscription (`field`), as a span of the
+    /// trace of the write that published it (`traceparent`, carried with
+    /// the event, through Redis when the write was another instance's).
+    pub fn delivered(&self, traceparent: &str, field: &'static str) {
+        let carrier =
+            std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+        let parent = TraceContextPropagator::new().extract(&carrier);
+        if !parent.span().span_context().is_valid() {
+            return;
+        }
+        let mut span = self
+            .tracer
+            .span_builder(format!("deliver {field}"))
+            .with_kind(SpanKind::Consumer)
+            .with_attributes([
+                KeyValue::new("graphql.subscription.field", field),
+                KeyValue::new("messaging.operation.type", "process"),
+            ])
+            .start_with_context(&self.tracer, &parent);
+        span.end();
+    }
+
     /// A span that already happened: a statement that ran for `elapsed`
     /// until now, in the current context's trace.
     pub fn finished(
@@ -291,33 +312,16 @@ impl Traces {
     }
 }
 
-pin_project_lite::pin_project! {
-    /// `inner`, polled with `cx` as the current context when there is one
-    /// (one future type whether traced or not: the untraced path pays an
-    /// `Option` check, and its future is not moved around).
-    pub struct InTrace<F> {
-        #[pin]
-        inner: F,
-        cx: Option<Context>,
+/// The current trace context as a W3C `traceparent` (what a published
+/// event carries), if there is one.
+pub fn current_traceparent() -> Option<String> {
+    let cx = Context::current();
+    if !cx.span().span_context().is_valid() {
+        return None;
     }
-}
-
-/// Runs `inner` in `cx`'s trace, if any.
-pub fn in_trace<F: std::future::Future>(inner: F, cx: Option<Context>) -> InTrace<F> {
-    InTrace { inner, cx }
-}
-
-impl<F: std::future::Future> std::future::Future for InTrace<F> {
-    type Output = F::Output;
-
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        task: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<F::Output> {
-        let this = self.project();
-        let _attached = this.cx.as_ref().map(|cx| cx.clone().attach());
-        this.inner.poll(task)
-    }
+    let mut carrier = std::collections::HashMap::new();
+    TraceContextPropagator::new().inject_context(&cx, &mut carrier);
+    carrier.remove("traceparent")
 }
 
 /// Ends the span `cx` holds, with the GraphQL error code if it failed.
@@ -328,23 +332,4 @@ pub fn end(cx: &Context, error_code: Option<&str>) {
         span.set_status(Status::error(code.to_owned()));
     }
     span.end();
-}
-
-/// `service.name` and `OTEL_RESOURCE_ATTRIBUTES`.
-fn resource(settings: &TraceConfig) -> Resource {
-    let extra = settings
-        .resource_attributes
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .filter_map(|pair| {
-            let (key, value) = pair.split_once('=')?;
-            let key = key.trim();
-            (!key.is_empty()).then(|| KeyValue::new(key.to_owned(), value.trim().to_owned()))
-        })
-        .collect::<Vec<_>>();
-    Resource::builder_empty()
-        .with_attributes(extra)
-        .with_service_name(settings.service_name.clone())
-        .build()
 }

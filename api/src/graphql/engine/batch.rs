@@ -141,11 +141,9 @@ impl Engine {
                             traces.between(&cx, "graphql.check", times, vec![cost], None);
                             cx
                         });
-                        let answer = crate::telemetry::traces::in_trace(
-                            self.execute(p, auth, &gate),
-                            cx.clone(),
-                        )
-                        .await;
+                        let answer =
+                            crate::telemetry::in_trace(self.execute(p, auth, &gate), cx.clone())
+                                .await;
                         if let Some(cx) = &cx {
                             crate::telemetry::traces::end(
                                 cx,

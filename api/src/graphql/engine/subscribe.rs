@@ -135,6 +135,10 @@ impl Engine {
                 gate,
                 self.traces.clone(),
             ));
+        let request = match &self.traces {
+            Some(traces) => request.data(traces.clone()),
+            None => request,
+        };
         let results = self.schema.execute_stream(request);
         let shape = Arc::new((doc, operation, variables));
         let state = (results, queue, self.clone(), shape, true);

@@ -156,7 +156,7 @@ impl Loaders {
                 ],
             )
         });
-        let found = crate::telemetry::traces::in_trace(self.gate.run(fetch), cx.clone()).await;
+        let found = crate::telemetry::in_trace(self.gate.run(fetch), cx.clone()).await;
         if let Some(cx) = &cx {
             let code = match &found {
                 Ok(rows) => {

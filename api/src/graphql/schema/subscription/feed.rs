@@ -6,12 +6,13 @@
 use std::sync::Arc;
 
 use service::View;
-use service::events::{Delivery, Event};
+use service::events::{Delivery, Event, Published};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 use crate::graphql::runtime::Listening;
 use crate::graphql::runtime::error::{Code, gql_error};
 use crate::graphql::schema::loaders::{AppLoader, CustomerId, OrderId, OrdersOf, StatsOf};
+use crate::telemetry::traces::Traces;
 
 /// Counts a field's active subscriptions while it lives.
 pub struct Active(&'static str);
@@ -48,12 +49,14 @@ pub struct Feed<'a> {
     loader: &'a AppLoader,
     listening: Option<Listening>,
     /// The publication being walked, and where.
-    current: Option<Arc<Vec<Event>>>,
+    current: Option<Arc<Published>>,
     event: usize,
     item: usize,
     /// No item of `current` has been given yet.
     fresh: bool,
     done: bool,
+    /// Each delivery's span, in the trace of the write that caused it.
+    traces: Option<Arc<Traces>>,
     _active: Active,
 }
 
@@ -76,8 +79,16 @@ impl<'a> Feed<'a> {
             item: 0,
             fresh: false,
             done: false,
+            traces: None,
             _active: Active::new(field),
         }
+    }
+
+    /// Each item delivered is a span of the trace of the write it came
+    /// from (whichever instance made it), when traces are exported.
+    pub fn traced(mut self, traces: Option<Arc<Traces>>) -> Self {
+        self.traces = traces;
+        self
     }
 
     /// The next item `pick` takes (`pick(event, i)` looks at the `i`-th item
@@ -110,6 +121,11 @@ impl<'a> Feed<'a> {
                             }
                             metrics::counter!("subscription_events_delivered_total", "field" => self.field)
                                 .increment(1);
+                            if let Some(traces) = &self.traces
+                                && let Some(trace) = events.trace.as_deref()
+                            {
+                                traces.delivered(trace, self.field);
+                            }
                             return Some(Ok(found));
                         }
                     }

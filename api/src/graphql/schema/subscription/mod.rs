@@ -32,7 +32,10 @@ fn feed<'a>(ctx: &Context<'a>, field: &'static str) -> async_graphql::Result<Fee
     if let Some(listening) = &listening {
         listening.set();
     }
-    Ok(Feed::new(field, events, *view(ctx), loader(ctx), listening))
+    let traces = ctx
+        .data_opt::<Arc<crate::telemetry::traces::Traces>>()
+        .cloned();
+    Ok(Feed::new(field, events, *view(ctx), loader(ctx), listening).traced(traces))
 }
 
 /// The items `pick` takes from the feed, as a stream.
