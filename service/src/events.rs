@@ -49,8 +49,7 @@ pub enum Event {
     CustomersChanged,
 }
 
-/// The events of one committed write, and the trace of the write that
-/// published them (W3C `traceparent`, when traces are exported).
+/// One committed write's events, and its trace (W3C `traceparent`) if traced.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Published {
     pub events: Vec<Event>,
@@ -66,7 +65,7 @@ impl std::ops::Deref for Published {
     }
 }
 
-/// The trace context of the code publishing (see [`EventBus::set_trace_source`]).
+/// The publishing code's trace context ([`EventBus::set_trace_source`]).
 pub type TraceSource = Arc<dyn Fn() -> Option<String> + Send + Sync>;
 
 /// What listeners receive.
