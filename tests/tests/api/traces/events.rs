@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use super::{Collector, attribute};
-use crate::helpers::{TestApp, data, spawn_app_with, writer};
+use super::{Collector, attribute, post_traced};
+use crate::helpers::{TestApp, data, spawn_app_with};
 use crate::ws_client::Ws;
 
 const ORDER_CREATED: &str = "subscription($c: ID) { orderCreated(customerId: $c) { id } }";
@@ -23,21 +23,13 @@ async fn delivered_in_the_mutations_trace(
     ws.subscribe("s", ORDER_CREATED, json!({ "c": ids[0].to_string() }))
         .await;
     crate::subscriptions::listening(on.1, 1).await;
-    let resp = through
-        .client
-        .post(format!("{}/graphql", through.address))
-        .header("traceparent", format!("00-{trace_id}-1212121212121212-01"))
-        .bearer_auth(writer())
-        .json(&json!({
-            "query": "mutation Buy($c: ID!) { createOrder(input: {customerId: $c, total: \"3.00\"}) { id } }",
-            "variables": { "c": ids[0].to_string() },
-        }))
-        .send()
-        .await
-        .expect("request")
-        .json::<serde_json::Value>()
-        .await
-        .expect("JSON");
+    let resp = post_traced(
+        through,
+        json!({ "c": ids[0].to_string() }),
+        "mutation Buy($c: ID!) { createOrder(input: {customerId: $c, total: \"3.00\"}) { id } }",
+        &format!("00-{trace_id}-1212121212121212-01"),
+    )
+    .await;
     let id = data(&resp)["createOrder"]["id"].clone();
     assert_eq!(ws.next_of("s").await["data"]["orderCreated"]["id"], id);
 

@@ -1,9 +1,9 @@
 //! What an instance exports for a request, a continued trace, and a
 //! collector that is down.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{Collector, attribute, hex};
+use super::{Collector, attribute, hex, post_traced};
 use crate::helpers::{TestApp, data, spawn_app_with, writer};
 
 const PAGE: &str = "query Page { customers(first: 3) { nodes { id email orders(first: 2) { nodes { id total } } } } }";
@@ -31,21 +31,6 @@ async fn seed(app: &TestApp) {
     }
 }
 
-/// POSTs `query` with `traceparent` and a writer's token.
-async fn post_traced(app: &TestApp, query: &str, traceparent: &str) -> Value {
-    app.client
-        .post(format!("{}/graphql", app.address))
-        .header("traceparent", traceparent)
-        .bearer_auth(writer())
-        .json(&json!({ "query": query }))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("JSON")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_of_customers_is_one_request_one_operation_and_its_statements() {
     let collector = Collector::start().await;
@@ -53,7 +38,13 @@ async fn a_page_of_customers_is_one_request_one_operation_and_its_statements() {
     seed(&app).await;
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let caller_span = "00f067aa0ba902b7";
-    let resp = post_traced(&app, PAGE, &format!("00-{trace_id}-{caller_span}-01")).await;
+    let resp = post_traced(
+        &app,
+        json!({}),
+        PAGE,
+        &format!("00-{trace_id}-{caller_span}-01"),
+    )
+    .await;
     assert_eq!(
         data(&resp)["customers"]["nodes"].as_array().map(Vec::len),
         Some(3)
@@ -184,6 +175,7 @@ async fn a_callers_sampling_decision_is_honoured_only_when_trusted() {
     data(
         &post_traced(
             &app,
+            json!({}),
             "{ customers(first: 1) { nodes { id } } }",
             &format!("00-{kept}-2222222222222222-00"),
         )
@@ -201,6 +193,7 @@ async fn a_callers_sampling_decision_is_honoured_only_when_trusted() {
     data(
         &post_traced(
             &trusting,
+            json!({}),
             "{ customers(first: 1) { nodes { id } } }",
             &format!("00-{dropped}-4444444444444444-00"),
         )
@@ -211,6 +204,7 @@ async fn a_callers_sampling_decision_is_honoured_only_when_trusted() {
     data(
         &post_traced(
             &trusting,
+            json!({}),
             "{ customers(first: 1) { nodes { id } } }",
             &format!("00-{sampled}-6666666666666666-01"),
         )
@@ -267,6 +261,7 @@ async fn an_operation_refused_by_its_checks_has_its_span_with_the_code() {
     let trace_id = "77777777777777777777777777777777";
     let resp = post_traced(
         &app,
+        json!({}),
         "{ customers(first: 1) { nodes { id } }",
         &format!("00-{trace_id}-8888888888888888-01"),
     )

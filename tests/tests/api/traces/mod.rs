@@ -92,6 +92,26 @@ impl Collector {
     }
 }
 
+/// POSTs `query` with its `variables`, `traceparent` and a writer's token.
+pub async fn post_traced(
+    app: &crate::helpers::TestApp,
+    variables: serde_json::Value,
+    query: &str,
+    traceparent: &str,
+) -> serde_json::Value {
+    app.client
+        .post(format!("{}/graphql", app.address))
+        .header("traceparent", traceparent)
+        .bearer_auth(crate::helpers::writer())
+        .json(&serde_json::json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON")
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
