@@ -174,16 +174,31 @@ impl Traces {
         span.end();
     }
 
+    /// A span of `kind` under `parent`, begun at `start` (else now).
+    fn start(
+        &self,
+        parent: &Context,
+        name: impl Into<Cow<'static, str>>,
+        kind: SpanKind,
+        start: Option<SystemTime>,
+        attributes: Vec<KeyValue>,
+    ) -> opentelemetry_sdk::trace::Span {
+        let mut builder = self
+            .tracer
+            .span_builder(name)
+            .with_kind(kind)
+            .with_attributes(attributes);
+        if let Some(start) = start {
+            builder = builder.with_start_time(start);
+        }
+        builder.start_with_context(&self.tracer, parent)
+    }
+
     /// Starts a span of the current context's trace (an operation, a
     /// batch): ended by [`end`].
     pub fn child(&self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) -> Context {
         let parent = Context::current();
-        let span = self
-            .tracer
-            .span_builder(name)
-            .with_kind(SpanKind::Internal)
-            .with_attributes(attributes)
-            .start_with_context(&self.tracer, &parent);
+        let span = self.start(&parent, name, SpanKind::Internal, None, attributes);
         parent.with_span(span)
     }
 
@@ -196,13 +211,7 @@ impl Traces {
         start: SystemTime,
     ) -> Context {
         let parent = Context::current();
-        let span = self
-            .tracer
-            .span_builder(name)
-            .with_kind(SpanKind::Internal)
-            .with_start_time(start)
-            .with_attributes(attributes)
-            .start_with_context(&self.tracer, &parent);
+        let span = self.start(&parent, name, SpanKind::Internal, Some(start), attributes);
         parent.with_span(span)
     }
 
@@ -216,13 +225,7 @@ impl Traces {
         attributes: Vec<KeyValue>,
         error_code: Option<&str>,
     ) {
-        let mut span = self
-            .tracer
-            .span_builder(name)
-            .with_kind(SpanKind::Internal)
-            .with_start_time(start)
-            .with_attributes(attributes)
-            .start_with_context(&self.tracer, parent);
+        let mut span = self.start(parent, name, SpanKind::Internal, Some(start), attributes);
         if let Some(code) = error_code {
             span.set_attribute(KeyValue::new("graphql.error.code", code.to_owned()));
             span.set_status(Status::error(code.to_owned()));
@@ -240,15 +243,12 @@ impl Traces {
         if !parent.span().span_context().is_valid() {
             return;
         }
-        let mut span = self
-            .tracer
-            .span_builder(format!("deliver {field}"))
-            .with_kind(SpanKind::Consumer)
-            .with_attributes([
-                KeyValue::new("graphql.subscription.field", field),
-                KeyValue::new("messaging.operation.type", "process"),
-            ])
-            .start_with_context(&self.tracer, &parent);
+        let attributes = vec![
+            KeyValue::new("graphql.subscription.field", field),
+            KeyValue::new("messaging.operation.type", "process"),
+        ];
+        let kind = SpanKind::Consumer;
+        let mut span = self.start(&parent, format!("deliver {field}"), kind, None, attributes);
         span.end();
     }
 
@@ -267,13 +267,8 @@ impl Traces {
             return;
         }
         let end = SystemTime::now();
-        let mut span = self
-            .tracer
-            .span_builder(name)
-            .with_kind(SpanKind::Client)
-            .with_start_time(end.checked_sub(elapsed).unwrap_or(end))
-            .with_attributes(attributes)
-            .start_with_context(&self.tracer, &parent);
+        let start = end.checked_sub(elapsed).unwrap_or(end);
+        let mut span = self.start(&parent, name, SpanKind::Client, Some(start), attributes);
         if failed {
             span.set_status(Status::error("the statement failed"));
         }

@@ -95,26 +95,34 @@ pub fn bad_input(message: impl Into<String>) -> Error {
     gql_error(Code::BadUserInput, message)
 }
 
+/// The contract's code of a service error.
+pub fn service_code(err: &service::Error) -> Code {
+    use service::Error as E;
+    match err {
+        E::NotFound(_) => Code::NotFound,
+        E::Conflict(_) => Code::Conflict,
+        E::Forbidden(_) => Code::Forbidden,
+        E::Validation(_) => Code::BadUserInput,
+        E::Unavailable(_) => Code::ServiceUnavailable,
+        E::Db(_) => Code::Internal,
+    }
+}
+
 /// Maps a service error once; logs what the client must not see.
 pub fn from_service(err: &service::Error) -> Error {
     use service::Error as E;
-    match err {
-        E::NotFound(m) => gql_error(Code::NotFound, m.clone()),
-        E::Conflict(m) => gql_error(Code::Conflict, m.clone()),
-        E::Forbidden(m) => gql_error(Code::Forbidden, m.clone()),
-        E::Validation(m) => gql_error(Code::BadUserInput, m.clone()),
+    let message = match err {
+        E::NotFound(m) | E::Conflict(m) | E::Forbidden(m) | E::Validation(m) => m.clone(),
         E::Unavailable(cause) => {
             tracing::warn!(error = %cause, "database unavailable");
-            gql_error(
-                Code::ServiceUnavailable,
-                "the database is unavailable; retry later",
-            )
+            "the database is unavailable; retry later".to_owned()
         }
         E::Db(cause) => {
             tracing::error!(error = ?cause, "database error");
-            gql_error(Code::Internal, "internal error")
+            "internal error".to_owned()
         }
-    }
+    };
+    gql_error(service_code(err), message)
 }
 
 /// `?`-friendly conversion of service results.

@@ -165,15 +165,10 @@ impl Loaders {
                     );
                     None
                 }
-                Err(e) => crate::graphql::runtime::error::from_service(e)
-                    .extensions
-                    .as_ref()
-                    .and_then(|x| match x.get("code") {
-                        Some(async_graphql::Value::String(code)) => Some(code.clone()),
-                        _ => None,
-                    }),
+                // The code alone: the resolver maps (and logs) the error.
+                Err(e) => Some(crate::graphql::runtime::error::service_code(e).as_str()),
             };
-            crate::telemetry::traces::end(cx, code.as_deref());
+            crate::telemetry::traces::end(cx, code);
         }
         found.map_err(Arc::new)
     }
