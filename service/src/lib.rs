@@ -19,6 +19,7 @@ pub mod orders;
 pub mod queries;
 pub mod replication;
 pub mod seed;
+pub mod spans;
 pub mod stats;
 pub mod view;
 

@@ -186,7 +186,7 @@ pub async fn build_replication(
     );
     let pool = database.pool();
     tracing::info!(replica = %redact_url(url), max_lag_secs = settings.max_lag_secs, "read replica");
-    let replica = service::db::connect(url, &pool, statements)
+    let replica = service::db::connect(url, &pool, Arc::new(statements.replica()))
         .await
         .map_err(|e| anyhow::anyhow!(scrub_url(&e.to_string(), url)))
         .with_context(|| format!("could not connect to the replica at {}", redact_url(url)))?;

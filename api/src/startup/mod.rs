@@ -58,7 +58,10 @@ impl Application {
             StatementCounter::default()
         };
         if let Some(traces) = &traces {
-            counter = counter.with_hook(traces.statement_hook(&settings.database.primary_url()));
+            counter = counter.with_hook(traces.statement_hook(
+                &settings.database.primary_url(),
+                settings.database.replica_url(),
+            ));
         }
         let statements = Arc::new(counter);
         let db = connect_database(&settings.database, statements.clone(), PoolUse::Server).await?;
@@ -80,10 +83,12 @@ impl Application {
         let cache = build_cache(&settings.cache, &settings.redis)?;
         let mut store = Store::new(db, cache, settings.graphql.service_limits())
             .with_events(build_events(&settings.redis, settings.ws.event_backlog).await?);
-        if traces.is_some() {
+        if let Some(traces) = &traces {
             store
                 .events
                 .set_trace_source(Arc::new(crate::telemetry::traces::current_traceparent));
+            store.events.spans().install(traces.span_hook());
+            store.cache.spans().install(traces.span_hook());
         }
         if let Some(replication) = build_replication(
             &settings.database,

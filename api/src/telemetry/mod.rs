@@ -1,6 +1,7 @@
 //! Logging and metrics set-up, in one place.
 
 mod export;
+mod hooks;
 mod in_trace;
 pub mod traces;
 

@@ -252,13 +252,14 @@ impl Traces {
         span.end();
     }
 
-    /// A span that already happened: a statement that ran for `elapsed`
-    /// until now, in the current context's trace.
+    /// A span that already happened: work of `kind` (a statement, a cache
+    /// call) that ran for `elapsed` until now, in the current context's
+    /// trace, with why it failed.
     pub fn finished(
         &self,
-        name: String,
-        elapsed: Duration,
-        failed: bool,
+        name: impl Into<Cow<'static, str>>,
+        kind: SpanKind,
+        (elapsed, error): (Duration, Option<&'static str>),
         attributes: Vec<KeyValue>,
     ) {
         let parent = Context::current();
@@ -268,42 +269,11 @@ impl Traces {
         }
         let end = SystemTime::now();
         let start = end.checked_sub(elapsed).unwrap_or(end);
-        let mut span = self.start(&parent, name, SpanKind::Client, Some(start), attributes);
-        if failed {
-            span.set_status(Status::error("the statement failed"));
+        let mut span = self.start(&parent, name, kind, Some(start), attributes);
+        if let Some(error) = error {
+            span.set_status(Status::error(error));
         }
         span.end_with_timestamp(end);
-    }
-
-    /// What the statement counter tells of each statement: a span of the
-    /// current trace with the statement's text (placeholders, no values).
-    pub fn statement_hook(self: &Arc<Self>, database_url: &str) -> service::db::StatementHook {
-        let system = if database_url.starts_with("postgres") {
-            "postgresql"
-        } else {
-            "sqlite"
-        };
-        let traces = Arc::downgrade(self);
-        service::db::StatementHook(Arc::new(move |sql: &str, elapsed, failed| {
-            let Some(traces) = traces.upgrade() else {
-                return;
-            };
-            let operation = sql
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_ascii_uppercase();
-            traces.finished(
-                operation.clone(),
-                elapsed,
-                failed,
-                vec![
-                    KeyValue::new("db.system.name", system),
-                    KeyValue::new("db.operation.name", operation),
-                    KeyValue::new("db.query.text", sql.to_owned()),
-                ],
-            );
-        }))
     }
 }
 

@@ -31,6 +31,8 @@
 mod counters;
 mod fill;
 mod flights;
+mod invalidate;
+mod io;
 mod keys;
 mod maintenance;
 mod memory;
@@ -47,11 +49,12 @@ use serde::de::DeserializeOwned;
 use self::flights::{Flights, Landed};
 use self::memory::MemoryStore;
 use self::redis_store::RedisStore;
+use crate::spans::{Kind, Spans};
 
 pub use self::counters::{CacheCounters, CacheStatus};
 pub use self::fill::Fill;
+use self::keys::entry_key;
 pub use self::keys::{Scope, Slot, index_by};
-use self::keys::{entry_base, entry_key, version_key};
 pub use self::maintenance::delete_redis_prefix;
 pub use self::redis_store::RedisSettings;
 
@@ -80,6 +83,8 @@ struct Inner {
     ttl: Duration,
     flights: Flights,
     counters: CacheCounters,
+    /// Told of reads, fills and invalidations (the server's traces).
+    spans: Spans,
 }
 
 /// The result cache. Cheap to clone; clones share everything but their
@@ -123,6 +128,7 @@ impl Cache {
                 ttl,
                 flights: Flights::default(),
                 counters: CacheCounters::default(),
+                spans: Spans::default(),
             }),
             Fill::Always,
         )
@@ -149,6 +155,19 @@ impl Cache {
         &self.0.counters
     }
 
+    /// Where the server installs what it tells its traces.
+    pub fn spans(&self) -> &Spans {
+        &self.0.spans
+    }
+
+    /// A span's kind: a call to Redis, or work in this process.
+    fn span_kind(&self) -> Kind {
+        match self.0.backend {
+            Backend::Redis(_) => Kind::Client,
+            Backend::Memory(_) | Backend::Disabled => Kind::Internal,
+        }
+    }
+
     /// Checks the backend now (a Redis `PING` within the call timeout).
     pub async fn status(&self) -> CacheStatus {
         match &self.0.backend {
@@ -157,41 +176,6 @@ impl Cache {
                 Ok(()) => CacheStatus::Up,
                 Err(_) => CacheStatus::Down,
             },
-        }
-    }
-
-    /// Makes everything cached under `scopes` unreachable. Call after the
-    /// write committed. Never fails: an undelivered bump is counted, kept
-    /// pending and delivered before this instance reads from Redis again.
-    pub async fn invalidate(&self, scopes: &[Scope]) {
-        self.invalidate_after(scopes, None).await;
-    }
-
-    /// As [`Cache::invalidate`], for a write at WAL position `lsn`: each
-    /// scope's version becomes at least `lsn` (see [`Fill`]).
-    pub async fn invalidate_after(&self, scopes: &[Scope], lsn: Option<u64>) {
-        if scopes.is_empty() {
-            return;
-        }
-        let floor = lsn.unwrap_or(0);
-        let result = match &self.0.backend {
-            Backend::Memory(m) => {
-                m.bump(scopes, floor);
-                Ok(())
-            }
-            Backend::Redis(r) => {
-                let keys: Vec<String> = scopes.iter().map(version_key).collect();
-                r.bump(&keys, floor).await
-            }
-            Backend::Disabled => Ok(()),
-        };
-        if let Err(err) = result {
-            self.0
-                .counters
-                .invalidation_failures
-                .fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("cache_invalidation_failures_total").increment(1);
-            tracing::warn!(error = %err, scopes = scopes.len(), "cache invalidation not delivered; kept pending");
         }
     }
 
@@ -219,7 +203,10 @@ impl Cache {
             return fetch((0..slots.len()).collect()).await;
         }
         let mut out: Vec<Option<T>> = vec![None; slots.len()];
+        let started = self.0.spans.start();
         let looked_up = self.lookup(slots).await;
+        // Redis did not answer: every version is unknown.
+        let unanswered = looked_up.iter().all(|(_, version)| version.is_none());
         let fill = self.1;
 
         // Split into hits, misses we lead, and misses another task leads.
@@ -248,6 +235,21 @@ impl Cache {
         }
         let misses = (slots.len() as u64) - hits;
         self.0.counters.record(hits, misses);
+        let error = unanswered.then_some("the cache did not answer");
+        self.0
+            .spans
+            .done(started, "cache.read", self.span_kind(), error, || {
+                vec![
+                    ("cache.backend", self.backend_name().into()),
+                    ("cache.keys", slots.len().into()),
+                    (
+                        "cache.hits",
+                        usize::try_from(hits).unwrap_or_default().into(),
+                    ),
+                    ("cache.hit", (misses == 0).into()),
+                    ("cache.coalesced", waiting.len().into()),
+                ]
+            });
 
         // The guard releases our flights even if this future is dropped.
         let mut guard = self
@@ -306,45 +308,5 @@ impl Cache {
             }
         }
         Ok(out)
-    }
-
-    /// For each slot: the cached JSON if any, and the scope's current version
-    /// (`None` when the backend could not be asked: then nothing is stored).
-    async fn lookup(&self, slots: &[Slot]) -> Vec<(Option<String>, Option<u64>)> {
-        let result = match &self.0.backend {
-            Backend::Memory(m) => Ok(m.get_versioned(slots).await),
-            Backend::Redis(r) => {
-                let pairs: Vec<(String, String)> = slots
-                    .iter()
-                    .map(|s| (version_key(&s.scope), entry_base(s)))
-                    .collect();
-                r.get_versioned(&pairs).await
-            }
-            Backend::Disabled => return vec![(None, None); slots.len()],
-        };
-        match result {
-            Ok(rows) => rows.into_iter().map(|(v, json)| (json, Some(v))).collect(),
-            Err(err) => {
-                self.0.counters.error(&err);
-                vec![(None, None); slots.len()]
-            }
-        }
-    }
-
-    async fn store(&self, entries: Vec<(String, String)>) {
-        if entries.is_empty() {
-            return;
-        }
-        let result = match &self.0.backend {
-            Backend::Memory(m) => {
-                m.set_many(entries).await;
-                Ok(())
-            }
-            Backend::Redis(r) => r.set_many(&entries, self.0.ttl).await,
-            Backend::Disabled => Ok(()),
-        };
-        if let Err(err) = result {
-            self.0.counters.error(&err);
-        }
     }
 }

@@ -20,7 +20,7 @@ use sea_orm::{
 use self::held::Held;
 pub use self::pooler::Pooler;
 use self::pooler::Unnamed;
-pub use self::statements::{StatementCounter, StatementHook};
+pub use self::statements::{Ran, StatementCounter, StatementHook};
 pub use self::transaction::Tx;
 
 /// Connection pool settings (`api`'s settings hold their defaults).

@@ -1,6 +1,8 @@
 //! Counting the statements the server runs (for tests and `/metrics`).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use metrics::{Counter, Histogram};
@@ -9,23 +11,35 @@ use crate::metered::Once;
 
 /// Counts every SQL statement the connection executes (SeaORM's metric
 /// callback), so tests and `/metrics` can prove how many a request costs.
+/// The replica's pool counts into the same totals ([`Self::replica`]).
 #[derive(Debug, Default)]
 pub struct StatementCounter {
-    statements: AtomicU64,
+    statements: Arc<AtomicU64>,
     /// When set, the SQL of the most recent statements and when each ran
     /// (for tests and debugging).
-    recent: Option<std::sync::Mutex<std::collections::VecDeque<Ran>>>,
+    recent: Option<Arc<Mutex<VecDeque<Kept>>>>,
     /// Told of every statement after it ran (the server's traces).
     hook: Option<StatementHook>,
+    /// This counter's statements run on the read replica.
+    on_replica: bool,
 }
 
-/// What is told of each statement: its SQL (placeholders, never values),
-/// how long it ran, whether it failed.
-#[derive(Clone)]
-pub struct StatementHook(pub std::sync::Arc<StatementFn>);
+/// A statement that ran, as its hook is told of it: the SQL (placeholders,
+/// never values), how long it ran, whether it failed, and on which server.
+#[derive(Clone, Copy, Debug)]
+pub struct Ran<'a> {
+    pub sql: &'a str,
+    pub elapsed: Duration,
+    pub failed: bool,
+    pub on_replica: bool,
+}
 
-/// The function of a [`StatementHook`]: SQL, time it ran, whether it failed.
-pub type StatementFn = dyn Fn(&str, Duration, bool) + Send + Sync;
+/// What is told of each statement that ran.
+#[derive(Clone)]
+pub struct StatementHook(pub Arc<StatementFn>);
+
+/// The function of a [`StatementHook`].
+pub type StatementFn = dyn Fn(Ran<'_>) + Send + Sync;
 
 impl std::fmt::Debug for StatementHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33,9 +47,10 @@ impl std::fmt::Debug for StatementHook {
     }
 }
 
-/// A statement that ran: its SQL, when it started and ended.
+/// A statement that ran, as [`StatementCounter::recent`] keeps it: its SQL,
+/// when it started and ended.
 #[derive(Clone, Debug)]
-struct Ran {
+struct Kept {
     sql: String,
     started: std::time::Instant,
     ended: std::time::Instant,
@@ -51,15 +66,26 @@ impl StatementCounter {
         self
     }
 
+    /// The counter of the replica's pool: the same totals, recent
+    /// statements and hook, its statements told as the replica's.
+    pub fn replica(&self) -> StatementCounter {
+        StatementCounter {
+            statements: self.statements.clone(),
+            recent: self.recent.clone(),
+            hook: self.hook.clone(),
+            on_replica: true,
+        }
+    }
+
     /// A counter that also keeps the SQL of the last statements.
     pub fn recording() -> Self {
         StatementCounter {
-            recent: Some(Default::default()),
+            recent: Some(Arc::default()),
             ..Default::default()
         }
     }
 
-    fn ran(&self) -> Vec<Ran> {
+    fn ran(&self) -> Vec<Kept> {
         self.recent
             .as_ref()
             .map(|r| {
@@ -108,11 +134,16 @@ impl StatementCounter {
         if failed { &FAILED } else { &SUCCEEDED }.with(|c| c.increment(1));
         DURATION.with(|h| h.record(elapsed.as_secs_f64()));
         if let Some(hook) = &self.hook {
-            (hook.0)(sql, elapsed, failed);
+            (hook.0)(Ran {
+                sql,
+                elapsed,
+                failed,
+                on_replica: self.on_replica,
+            });
         }
         if let Some(recent) = &self.recent {
             let ended = std::time::Instant::now();
-            let ran = Ran {
+            let ran = Kept {
                 sql: sql.to_owned(),
                 started: ended.checked_sub(elapsed).unwrap_or(ended),
                 ended,

@@ -7,6 +7,7 @@
 mod bypass;
 mod pooled;
 mod reads;
+mod traced;
 
 use std::time::Duration;
 

@@ -47,6 +47,23 @@ async fn delivered_in_the_mutations_trace(
         attribute(delivery, "graphql.subscription.field").as_deref(),
         Some("orderCreated")
     );
+    // Its publication, after the commit, under the mutation too.
+    let publication = spans
+        .iter()
+        .find(|s| s.name == "publish events")
+        .unwrap_or_else(|| panic!("the publication's span: {spans:#?}"));
+    assert_eq!(publication.parent_span_id, mutation.span_id);
+    assert_eq!(attribute(publication, "messaging.system"), Some(system()));
+    assert_eq!(
+        attribute(publication, "messaging.batch.message_count").as_deref(),
+        Some("1")
+    );
+}
+
+/// The event bus the tests' instances publish on.
+fn system() -> String {
+    let redis = std::env::var("REDIS_URL").is_ok_and(|u| !u.is_empty());
+    if redis { "redis" } else { "in-process" }.to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -141,6 +141,21 @@ async fn a_page_of_customers_is_one_request_one_operation_and_its_statements() {
         assert!(text.contains("FROM"), "{text}");
         let system = attribute(statement, "db.system.name").expect("the system");
         assert!(system == "postgresql" || system == "sqlite", "{system}");
+        assert_eq!(
+            attribute(statement, "db.server.role").as_deref(),
+            Some("primary")
+        );
+        // The database's host, never the URL (user, password).
+        let address = attribute(statement, "server.address");
+        if system == "postgresql" {
+            let host = address.expect("the server's address");
+            assert!(
+                !host.is_empty() && !host.contains('@') && !host.contains(':'),
+                "{host}"
+            );
+        } else {
+            assert_eq!(address, None);
+        }
     }
     assert!(
         statements.iter().any(|s| s.parent_span_id == batch.span_id

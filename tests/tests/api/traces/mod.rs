@@ -4,6 +4,7 @@
 //! `traceparent`, what a caller's sampling decision decides, nothing secret
 //! in any attribute, and a collector that is down.
 
+mod cache;
 mod events;
 mod export;
 

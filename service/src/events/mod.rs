@@ -19,6 +19,8 @@
 //!   from the broadcast (`Lagged`) instead of growing memory; a publication
 //!   is dropped once every listener has read it.
 
+mod publish;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -97,6 +99,8 @@ struct Inner {
     hearing: AtomicBool,
     /// Tells each publication's trace context, when traces are exported.
     trace_source: std::sync::OnceLock<TraceSource>,
+    /// Told of each publication (the server's traces).
+    spans: crate::spans::Spans,
 }
 
 /// Live events cannot be heard now (Redis is unreachable).
@@ -128,6 +132,7 @@ impl EventBus {
             local,
             hearing: AtomicBool::new(true),
             trace_source: Default::default(),
+            spans: Default::default(),
         }))
     }
 
@@ -148,6 +153,7 @@ impl EventBus {
             local: local.clone(),
             hearing: AtomicBool::new(false),
             trace_source: Default::default(),
+            spans: Default::default(),
         }));
         tokio::spawn(listen(client, channel, Arc::downgrade(&bus.0)));
         Ok(bus)
@@ -195,69 +201,6 @@ impl EventBus {
     /// code's trace (set once, by a server that exports traces).
     pub fn set_trace_source(&self, source: TraceSource) {
         let _ = self.0.trace_source.set(source);
-    }
-
-    pub async fn publish(&self, events: Vec<Event>) {
-        if events.is_empty() {
-            return;
-        }
-        metrics::counter!("events_published_total").increment(events.len() as u64);
-        let trace = self.0.trace_source.get().and_then(|source| source());
-        match &self.0.transport {
-            Transport::InProcess => {
-                let _ = self
-                    .0
-                    .local
-                    .send(Delivery::Events(Arc::new(Published { events, trace })));
-            }
-            Transport::Redis {
-                conn,
-                channel,
-                timeout,
-            } => {
-                // Without a trace: the plain list, as before traces.
-                let payload = match trace {
-                    None => serde_json::to_string(&events),
-                    Some(trace) => serde_json::to_string(&Published {
-                        events,
-                        trace: Some(trace),
-                    }),
-                };
-                let Ok(payload) = payload else {
-                    return;
-                };
-                let mut conn = conn.clone();
-                let publish = |conn: &mut ConnectionManager| {
-                    let mut conn = conn.clone();
-                    let payload = payload.clone();
-                    async move {
-                        tokio::time::timeout(
-                            *timeout,
-                            redis::cmd("PUBLISH")
-                                .arg(channel)
-                                .arg(payload)
-                                .query_async::<i64>(&mut conn),
-                        )
-                        .await
-                    }
-                };
-                let mut sent = publish(&mut conn).await;
-                // A connection found broken (Redis restarted) is replaced by
-                // the manager: one more try on the new one.
-                if let Ok(Err(e)) = &sent
-                    && (e.is_connection_dropped() || e.is_io_error())
-                {
-                    sent = publish(&mut conn).await;
-                }
-                if !matches!(sent, Ok(Ok(_))) {
-                    // This instance's own listeners would have heard it
-                    // through Redis: tell them they missed it.
-                    metrics::counter!("events_publish_failures_total").increment(1);
-                    tracing::warn!("an event could not be published through Redis");
-                    let _ = self.0.local.send(Delivery::Gap);
-                }
-            }
-        }
     }
 }
 
