@@ -189,6 +189,7 @@ impl Application {
         let in_flight = self.state.in_flight.clone();
         let limits = self.state.http.connection_limits();
         let live = self.state.live.clone();
+        let traces = self.state.traces.clone();
         let router = crate::routes::router(self.state);
         // Sockets are told at once; HTTP connections drain meanwhile.
         let shutdown = {
@@ -220,10 +221,18 @@ impl Application {
             );
         }
         db.close().await.context("closing the database pool")?;
+        if let Some(traces) = traces
+            && !traces.flush(SPANS_AT_SHUTDOWN).await
+        {
+            tracing::warn!("the last spans were not all exported before the server stopped");
+        }
         tracing::info!("stopped");
         Ok(())
     }
 }
+
+/// How long the spans queued at shutdown may take to reach the collector.
+const SPANS_AT_SHUTDOWN: Duration = Duration::from_secs(5);
 
 /// With no `JWT_SECRET`: a random secret for this run, and a writer token
 /// in the log so a newcomer can try mutations in GraphiQL.

@@ -10,7 +10,7 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter as _, SpanProcessor};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::traces::{EXPORT_TIMEOUT, TraceConfig};
 
@@ -28,30 +28,53 @@ pub(super) struct Queue {
     spans: mpsc::Sender<SpanData>,
 }
 
+/// Asks the export task to send everything queued now; answered when done.
+pub(super) type Flushes = mpsc::Sender<oneshot::Sender<()>>;
+
 impl Queue {
-    pub(super) fn start(exporter: opentelemetry_otlp::SpanExporter) -> Queue {
+    /// The processor, and where flushes are asked for (at shutdown).
+    pub(super) fn start(exporter: opentelemetry_otlp::SpanExporter) -> (Queue, Flushes) {
         let (spans, mut queued) = mpsc::channel::<SpanData>(QUEUE);
+        let (flushes, mut asked) = mpsc::channel::<oneshot::Sender<()>>(1);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             loop {
-                let more =
-                    tokio::time::timeout(FLUSH_EVERY, queued.recv_many(&mut batch, BATCH)).await;
-                let closed = matches!(more, Ok(0));
-                if !batch.is_empty() {
-                    let sent = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    let n = sent.len();
-                    let exported =
-                        tokio::time::timeout(EXPORT_TIMEOUT, exporter.export(sent)).await;
-                    if !matches!(exported, Ok(Ok(()))) {
-                        dropped(n);
+                let (closed, flush) = tokio::select! {
+                    Some(reply) = asked.recv() => {
+                        while batch.len() < QUEUE {
+                            let Ok(span) = queued.try_recv() else { break };
+                            batch.push(span);
+                        }
+                        (false, Some(reply))
                     }
+                    more = tokio::time::timeout(FLUSH_EVERY, queued.recv_many(&mut batch, BATCH)) => {
+                        (matches!(more, Ok(0)), None)
+                    }
+                };
+                while !batch.is_empty() {
+                    let rest = batch.split_off(batch.len().min(BATCH));
+                    let sent = std::mem::replace(&mut batch, rest);
+                    export(&exporter, sent).await;
+                }
+                if let Some(reply) = flush {
+                    let _ = reply.send(());
                 }
                 if closed {
                     return;
                 }
             }
         });
-        Queue { spans }
+        (Queue { spans }, flushes)
+    }
+}
+
+/// One export, its spans counted as dropped unless the collector took them
+/// in time.
+async fn export(exporter: &opentelemetry_otlp::SpanExporter, spans: Vec<SpanData>) {
+    let n = spans.len();
+    let exported = tokio::time::timeout(EXPORT_TIMEOUT, exporter.export(spans)).await;
+    if !matches!(exported, Ok(Ok(()))) {
+        dropped(n);
     }
 }
 

@@ -51,6 +51,8 @@ pub struct Traces {
     /// The server's own decision for a trace (the ratio), used for an
     /// incoming context whose decision is not trusted.
     root: Sampler,
+    /// Asks the export task to send what is queued (at shutdown).
+    flushes: super::export::Flushes,
 }
 
 impl Traces {
@@ -99,8 +101,9 @@ impl Traces {
             .context("building the OTLP exporter")?;
         let resource = super::export::resource(settings);
         exporter.set_resource(&resource);
+        let (queue, flushes) = super::export::Queue::start(exporter);
         let provider = SdkTracerProvider::builder()
-            .with_span_processor(super::export::Queue::start(exporter))
+            .with_span_processor(queue)
             .with_sampler(sampler)
             .with_resource(resource)
             .build();
@@ -110,7 +113,17 @@ impl Traces {
             tracer,
             trust_sampled: settings.trust_sampled,
             root,
+            flushes,
         })))
+    }
+
+    /// Sends every span queued so far to the collector, waiting at most
+    /// `limit` (the server's last act before it stops). False if they could
+    /// not all be handed over in time.
+    pub async fn flush(&self, limit: Duration) -> bool {
+        let (reply, done) = tokio::sync::oneshot::channel();
+        let flushed = async { self.flushes.send(reply).await.is_ok() && done.await.is_ok() };
+        tokio::time::timeout(limit, flushed).await.unwrap_or(false)
     }
 
     /// The context an HTTP request continues: the caller's `traceparent`

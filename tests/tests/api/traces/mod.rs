@@ -5,6 +5,7 @@
 //! in any attribute, and a collector that is down.
 
 mod cache;
+mod collectors;
 mod events;
 mod export;
 
@@ -20,7 +21,20 @@ use prost::Message as _;
 pub struct Collector {
     pub url: String,
     spans: Arc<Mutex<Vec<Span>>>,
+    /// Export requests received (taken or not).
+    received: Arc<std::sync::atomic::AtomicUsize>,
     server: tokio::task::JoinHandle<()>,
+}
+
+/// How a [`Collector`] answers an export.
+#[derive(Clone, Copy, Debug)]
+pub enum Answer {
+    /// At once: taken.
+    Taken,
+    /// Taken, answered this late.
+    After(Duration),
+    /// Refused with this HTTP status (nothing kept).
+    Refused(u16),
 }
 
 impl Drop for Collector {
@@ -31,22 +45,40 @@ impl Drop for Collector {
 
 impl Collector {
     pub async fn start() -> Collector {
+        Collector::answering(Answer::Taken).await
+    }
+
+    pub async fn answering(answer: Answer) -> Collector {
         let spans: Arc<Mutex<Vec<Span>>> = Arc::default();
-        let kept = spans.clone();
+        let received: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+        let (kept, counted) = (spans.clone(), received.clone());
         let app = axum::Router::new().route(
             "/v1/traces",
             axum::routing::post(move |body: axum::body::Bytes| {
-                let kept = kept.clone();
+                let (kept, counted) = (kept.clone(), counted.clone());
                 async move {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let request = ExportTraceServiceRequest::decode(body)
                         .expect("an OTLP protobuf export request");
-                    let mut kept = kept.lock().expect("spans");
-                    for resource in request.resource_spans {
-                        for scope in resource.scope_spans {
-                            kept.extend(scope.spans);
+                    let status = match answer {
+                        Answer::Refused(status) => {
+                            return axum::http::StatusCode::from_u16(status).expect("a status");
+                        }
+                        Answer::Taken => None,
+                        Answer::After(late) => Some(late),
+                    };
+                    {
+                        let mut kept = kept.lock().expect("spans");
+                        for resource in request.resource_spans {
+                            for scope in resource.scope_spans {
+                                kept.extend(scope.spans);
+                            }
                         }
                     }
-                    ""
+                    if let Some(late) = status {
+                        tokio::time::sleep(late).await;
+                    }
+                    axum::http::StatusCode::OK
                 }
             }),
         );
@@ -57,7 +89,17 @@ impl Collector {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Collector { url, spans, server }
+        Collector {
+            url,
+            spans,
+            received,
+            server,
+        }
+    }
+
+    /// Export requests received so far.
+    pub fn received(&self) -> usize {
+        self.received.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The spans of trace `trace_id` (hex) once at least `n` arrived
