@@ -1,4 +1,4 @@
-//! `cargo run --release -p bench -- <bulk|cache|load|soak|attack|persisted|aggregates|live|replicas|compose>`: benchmarks that
+//! `cargo run --release -p bench -- <bulk|cache|load|soak|attack|persisted|aggregates|live|replicas|compose|dashboards|upkeep|traces>`: benchmarks that
 //! print their figures. Each needs PostgreSQL (`--database-url` or
 //! `DATABASE_URL`, any database the user may connect to); it creates and
 //! drops its own database.
@@ -20,6 +20,7 @@ mod persisted;
 mod process;
 mod replicas;
 mod soak;
+mod traces;
 mod upkeep;
 
 use clap::{Parser, Subcommand};
@@ -66,6 +67,8 @@ enum Command {
     Dashboards(dashboards::Args),
     /// What the kept order rollups cost writers: upkeep on against off.
     Upkeep(upkeep::Args),
+    /// Q1/Q2 with traces off, sampled at 1% and 100%; memory with the collector down.
+    Traces(traces::Args),
 }
 
 #[tokio::main]
@@ -88,5 +91,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Compose(args) => compose::run(&base, args).await,
         Command::Dashboards(args) => dashboards::run(&base, args).await,
         Command::Upkeep(args) => upkeep::run(&base, args).await,
+        Command::Traces(args) => traces::run(&base, args).await,
     }
 }

@@ -56,9 +56,13 @@ pub struct Done {
     pub attributes: Vec<(&'static str, Value)>,
 }
 
-/// Told of each [`Done`].
+/// Told of each [`Done`], when it `wanted` one at its start (the current
+/// trace keeps spans).
 #[derive(Clone)]
-pub struct SpanHook(pub Arc<dyn Fn(Done) + Send + Sync>);
+pub struct SpanHook {
+    pub wanted: Arc<dyn Fn() -> bool + Send + Sync>,
+    pub done: Arc<dyn Fn(Done) + Send + Sync>,
+}
 
 impl std::fmt::Debug for SpanHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -75,9 +79,12 @@ impl Spans {
         let _ = self.0.set(hook);
     }
 
-    /// When work starts: the time, if a hook will be told of it.
+    /// When work starts: the time, if the hook wants to be told of it.
     pub fn start(&self) -> Option<Instant> {
-        self.0.get().map(|_| Instant::now())
+        self.0
+            .get()
+            .filter(|hook| (hook.wanted)())
+            .map(|_| Instant::now())
     }
 
     /// Tells the hook of work begun at `started` (from [`Spans::start`]);
@@ -93,7 +100,7 @@ impl Spans {
         let (Some(hook), Some(started)) = (self.0.get(), started) else {
             return;
         };
-        (hook.0)(Done {
+        (hook.done)(Done {
             name,
             kind,
             elapsed: started.elapsed(),

@@ -15,7 +15,9 @@ impl Traces {
     pub fn span_hook(self: &Arc<Self>) -> service::spans::SpanHook {
         use service::spans::{Kind, Value};
         let traces = Arc::downgrade(self);
-        service::spans::SpanHook(Arc::new(move |done: service::spans::Done| {
+        let asked = traces.clone();
+        let wanted = Arc::new(move || asked.upgrade().is_some_and(|t| t.recording()));
+        let done = Arc::new(move |done: service::spans::Done| {
             let Some(traces) = traces.upgrade() else {
                 return;
             };
@@ -34,7 +36,8 @@ impl Traces {
                 })
                 .collect();
             traces.finished(done.name, kind, (done.elapsed, done.error), attributes);
-        }))
+        });
+        service::spans::SpanHook { wanted, done }
     }
 
     /// What the statement counter tells of each statement: a span of the
@@ -54,7 +57,7 @@ impl Traces {
         let replica = replica_url.map(server_address).unwrap_or_default();
         let traces = Arc::downgrade(self);
         service::db::StatementHook(Arc::new(move |ran: service::db::Ran<'_>| {
-            let Some(traces) = traces.upgrade() else {
+            let Some(traces) = traces.upgrade().filter(|t| t.recording()) else {
                 return;
             };
             let operation = ran

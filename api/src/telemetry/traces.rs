@@ -53,6 +53,9 @@ pub struct Traces {
     root: Sampler,
     /// Asks the export task to send what is queued (at shutdown).
     flushes: super::export::Flushes,
+    /// A span follows its parent's sampling decision: under a parent that
+    /// is not sampled nothing is made (nor its attributes computed).
+    parent_based: bool,
 }
 
 impl Traces {
@@ -114,6 +117,7 @@ impl Traces {
             trust_sampled: settings.trust_sampled,
             root,
             flushes,
+            parent_based,
         })))
     }
 
@@ -124,6 +128,18 @@ impl Traces {
         let (reply, done) = tokio::sync::oneshot::channel();
         let flushed = async { self.flushes.send(reply).await.is_ok() && done.await.is_ok() };
         tokio::time::timeout(limit, flushed).await.unwrap_or(false)
+    }
+
+    /// Whether a span made now, in the current context, would be kept:
+    /// callers skip making it (and computing its attributes) otherwise.
+    pub fn recording(&self) -> bool {
+        Context::map_current(|cx| self.keeps_children_of(cx))
+    }
+
+    fn keeps_children_of(&self, parent: &Context) -> bool {
+        let span = parent.span();
+        let parent = span.span_context();
+        !self.parent_based || !parent.is_valid() || parent.is_sampled()
     }
 
     /// The context an HTTP request continues: the caller's `traceparent`
@@ -161,16 +177,18 @@ impl Traces {
         path: &str,
     ) -> Context {
         let parent = self.incoming(headers);
-        let span = self
+        let mut span = self
             .tracer
             .span_builder(format!("{method} {route}"))
             .with_kind(SpanKind::Server)
-            .with_attributes([
+            .start_with_context(&self.tracer, &parent);
+        if span.is_recording() {
+            span.set_attributes([
                 KeyValue::new("http.request.method", method.to_owned()),
                 KeyValue::new("http.route", route.to_owned()),
                 KeyValue::new("url.path", path.to_owned()),
-            ])
-            .start_with_context(&self.tracer, &parent);
+            ]);
+        }
         parent.with_span(span)
     }
 
@@ -253,7 +271,7 @@ impl Traces {
         let carrier =
             std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
         let parent = TraceContextPropagator::new().extract(&carrier);
-        if !parent.span().span_context().is_valid() {
+        if !parent.span().span_context().is_valid() || !self.keeps_children_of(&parent) {
             return;
         }
         let attributes = vec![
@@ -276,7 +294,7 @@ impl Traces {
         attributes: Vec<KeyValue>,
     ) {
         let parent = Context::current();
-        if !parent.span().span_context().is_valid() {
+        if !parent.span().span_context().is_valid() || !self.keeps_children_of(&parent) {
             // Outside a request (start-up, the replica's checker): no trace.
             return;
         }

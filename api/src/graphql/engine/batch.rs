@@ -81,7 +81,7 @@ impl Engine {
                 checked.push((began, SystemTime::now()));
             }
         }
-        if let Some(traces) = &self.traces {
+        if let Some(traces) = self.traces.as_ref().filter(|t| t.recording()) {
             // Operations refused by their checks: their spans end here.
             for (p, times) in prepared.iter().zip(&checked) {
                 if let Err(refused) = p {
@@ -128,7 +128,8 @@ impl Engine {
             async move {
                 match p {
                     Ok(p) => {
-                        let cx = self.traces.as_ref().zip(times).map(|(traces, times)| {
+                        let traced = self.traces.as_ref().filter(|t| t.recording());
+                        let cx = traced.zip(times).map(|(traces, times)| {
                             let cx = traces.child_since(
                                 operation_span_name(&p),
                                 operation_attributes(&p),

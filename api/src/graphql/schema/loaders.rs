@@ -147,7 +147,7 @@ impl Loaders {
         fetch: impl Future<Output = service::Result<HashMap<i64, V>>>,
     ) -> Result<HashMap<i64, V>, LoadError> {
         let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-        let cx = self.traces.as_ref().map(|traces| {
+        let cx = self.traces.as_ref().filter(|t| t.recording()).map(|traces| {
             traces.child(
                 format!("load {loader}"),
                 vec![
