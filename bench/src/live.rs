@@ -15,20 +15,16 @@
 //!
 //! With `--audiences N` the subscribers ask for `orderCreated(customerId:
 //! …)` of N customers (subscriber i the customer i mod N), and the orders
-//! go to those customers in turn: N audiences. The client reads only each
-//! message's total (the sequence number), without parsing the JSON.
+//! go to those customers in turn: N audiences. The client (`live_client`) reads
+//! only each message's total (the sequence number), without parsing the JSON.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use futures::{SinkExt as _, StreamExt as _};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::harness;
 use crate::process::{cpu_seconds_of, rss_of, spawn_server};
@@ -53,84 +49,9 @@ pub struct Args {
     redis_url: String,
 }
 
-const SUBSCRIPTION: &str = "subscription { orderCreated { id total createdAt } }";
-const OF_CUSTOMER: &str =
+pub const SUBSCRIPTION: &str = "subscription { orderCreated { id total createdAt } }";
+pub const OF_CUSTOMER: &str =
     "subscription($c: ID) { orderCreated(customerId: $c) { id total createdAt } }";
-
-/// The sequence number an order's total encodes (`n` cents), read straight
-/// from the message's text (the total is the only `"total"` in it).
-fn sequence_of(message: &str) -> Option<usize> {
-    let at = message.find("\"total\":\"")? + 9;
-    let total = &message[at..];
-    let total = &total[..total.find('"')?];
-    let (units, cents) = total.split_once('.')?;
-    let n = units.parse::<usize>().ok()? * 100 + cents.parse::<usize>().ok()?;
-    Some(n)
-}
-
-/// One subscriber: connects, subscribes, then records each order's latency
-/// (µs) until `until`.
-async fn subscriber(
-    url: String,
-    customer: Option<String>,
-    sent_at: Arc<Vec<AtomicU64>>,
-    start: Instant,
-    ready: Arc<tokio::sync::Barrier>,
-    stop: tokio::sync::watch::Receiver<bool>,
-) -> anyhow::Result<Vec<u64>> {
-    let opened = async {
-        let mut request = url.as_str().into_client_request()?;
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            HeaderValue::from_static("graphql-transport-ws"),
-        );
-        let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
-        ws.send(Message::Text(
-            json!({ "type": "connection_init" }).to_string().into(),
-        ))
-        .await?;
-        // connection_ack
-        let _ = ws.next().await;
-        let payload = match &customer {
-            None => json!({ "query": SUBSCRIPTION }),
-            Some(c) => json!({ "query": OF_CUSTOMER, "variables": { "c": c } }),
-        };
-        ws.send(Message::Text(
-            json!({ "id": "1", "type": "subscribe", "payload": payload })
-                .to_string()
-                .into(),
-        ))
-        .await?;
-        Ok::<_, anyhow::Error>(ws)
-    }
-    .await;
-    ready.wait().await;
-    let mut ws = opened?;
-    let mut latencies = Vec::new();
-    let mut stop = stop;
-    loop {
-        tokio::select! {
-            _ = stop.changed() => break,
-            frame = ws.next() => match frame {
-                Some(Ok(Message::Text(text))) => {
-                    let arrived = start.elapsed().as_micros() as u64;
-                    if text.as_str().contains("\"ping\"") {
-                        ws.send(Message::Text(r#"{"type":"pong"}"#.into())).await?;
-                        continue;
-                    }
-                    if let Some(n) = sequence_of(text.as_str()) {
-                        let sent = sent_at.get(n).map(|t| t.load(Ordering::SeqCst)).unwrap_or(0);
-                        latencies.push(arrived.saturating_sub(sent));
-                    }
-                }
-                Some(Ok(_)) => {}
-                _ => break,
-            }
-        }
-    }
-    let _ = ws.close(None).await;
-    Ok(latencies)
-}
 
 pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     let _ = rlimit::increase_nofile_limit(u64::MAX);
@@ -177,12 +98,11 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
     let start = Instant::now();
     let ready = Arc::new(tokio::sync::Barrier::new(args.subscribers + 1));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let ws_url = format!("{}/graphql", a.origin.replacen("http://", "ws://", 1));
     let mut tasks = Vec::with_capacity(args.subscribers);
     for i in 0..args.subscribers {
         let customer = (audiences > 1).then(|| customers[i % audiences].clone());
-        tasks.push(tokio::spawn(subscriber(
-            ws_url.clone(),
+        tasks.push(tokio::spawn(crate::live_client::subscriber(
+            a.origin.clone(),
             customer,
             sent_at.clone(),
             start,

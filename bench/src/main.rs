@@ -15,6 +15,7 @@ mod dataset;
 mod driver;
 mod harness;
 mod live;
+mod live_client;
 mod load;
 mod persisted;
 mod process;

@@ -113,7 +113,9 @@ pub async fn run(base: &str, args: Args) -> anyhow::Result<()> {
         "{} customers, {} orders; cache disabled; {} connections, {} s per measurement, {} rounds alternated",
         args.data.customers, args.data.orders, args.concurrency, args.seconds, args.rounds
     );
-    println!("| query | export | req/s per round | median req/s | vs off | p99 ms (median) | errors |");
+    println!(
+        "| query | export | req/s per round | median req/s | vs off | p99 ms (median) | errors |"
+    );
     println!("| --- | --- | --- | ---: | ---: | ---: | ---: |");
     for (query, lua) in QUERIES {
         for (_, server) in &servers {

@@ -128,7 +128,13 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         }
     }
     .instrument(span.clone());
-    let mut response = crate::telemetry::in_trace(handled, otel.clone()).await;
+    // The request runs in its trace only when what it does is recorded.
+    let attached = otel
+        .as_ref()
+        .zip(state.traces.as_ref())
+        .filter(|(cx, traces)| traces.keeps_children_of(cx))
+        .map(|(cx, _)| cx.clone());
+    let mut response = crate::telemetry::in_trace(handled, attached).await;
 
     let status = response.status();
     let elapsed = started.elapsed();

@@ -25,6 +25,9 @@ use opentelemetry_sdk::trace::{
     Sampler, SdkTracer, SdkTracerProvider, ShouldSample as _, SpanExporter as _,
 };
 
+/// The W3C header an incoming trace context comes in.
+static TRACEPARENT: axum::http::HeaderName = axum::http::HeaderName::from_static("traceparent");
+
 /// One export's time limit (the collector's answer included).
 pub(super) const EXPORT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -136,15 +139,20 @@ impl Traces {
         Context::map_current(|cx| self.keeps_children_of(cx))
     }
 
-    fn keeps_children_of(&self, parent: &Context) -> bool {
+    /// Whether spans made under `parent` would be kept: it is a span, and
+    /// sampled unless the sampler decides afresh for each span.
+    pub fn keeps_children_of(&self, parent: &Context) -> bool {
         let span = parent.span();
         let parent = span.span_context();
-        !self.parent_based || !parent.is_valid() || parent.is_sampled()
+        parent.is_valid() && (!self.parent_based || parent.is_sampled())
     }
 
     /// The context an HTTP request continues: the caller's `traceparent`
     /// (and `tracestate`), its sampling decision kept only when trusted.
     fn incoming(&self, headers: &HeaderMap) -> Context {
+        if !headers.contains_key(&TRACEPARENT) {
+            return Context::new();
+        }
         let cx =
             TraceContextPropagator::new().extract(&opentelemetry_http::HeaderExtractor(headers));
         let remote = cx.span().span_context().clone();
@@ -177,12 +185,14 @@ impl Traces {
         path: &str,
     ) -> Context {
         let parent = self.incoming(headers);
+        // Named (and given its attributes) only when it is recorded.
         let mut span = self
             .tracer
-            .span_builder(format!("{method} {route}"))
+            .span_builder("")
             .with_kind(SpanKind::Server)
             .start_with_context(&self.tracer, &parent);
         if span.is_recording() {
+            span.update_name(format!("{method} {route}"));
             span.set_attributes([
                 KeyValue::new("http.request.method", method.to_owned()),
                 KeyValue::new("http.route", route.to_owned()),

@@ -8,6 +8,7 @@ impl Cache {
     /// For each slot: the cached JSON if any, and the scope's current version
     /// (`None` when the backend could not be asked: then nothing is stored).
     pub(super) async fn lookup(&self, slots: &[Slot]) -> Vec<(Option<String>, Option<u64>)> {
+        let started = self.0.spans.start();
         let result = match &self.0.backend {
             Backend::Memory(m) => Ok(m.get_versioned(slots).await),
             Backend::Redis(r) => {
@@ -19,13 +20,26 @@ impl Cache {
             }
             Backend::Disabled => return vec![(None, None); slots.len()],
         };
-        match result {
+        let error = result.is_err().then_some("the cache did not answer");
+        let looked_up = match result {
             Ok(rows) => rows.into_iter().map(|(v, json)| (json, Some(v))).collect(),
             Err(err) => {
                 self.0.counters.error(&err);
                 vec![(None, None); slots.len()]
             }
-        }
+        };
+        self.0
+            .spans
+            .done(started, "cache.read", self.span_kind(), error, || {
+                let hits = looked_up.iter().filter(|(json, _)| json.is_some()).count();
+                vec![
+                    ("cache.backend", self.backend_name().into()),
+                    ("cache.keys", slots.len().into()),
+                    ("cache.hits", hits.into()),
+                    ("cache.hit", (hits == slots.len()).into()),
+                ]
+            });
+        looked_up
     }
 
     pub(super) async fn store(&self, entries: Vec<(String, String)>) {

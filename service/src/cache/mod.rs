@@ -203,10 +203,7 @@ impl Cache {
             return fetch((0..slots.len()).collect()).await;
         }
         let mut out: Vec<Option<T>> = vec![None; slots.len()];
-        let started = self.0.spans.start();
         let looked_up = self.lookup(slots).await;
-        // Redis did not answer: every version is unknown.
-        let unanswered = looked_up.iter().all(|(_, version)| version.is_none());
         let fill = self.1;
 
         // Split into hits, misses we lead, and misses another task leads.
@@ -235,21 +232,6 @@ impl Cache {
         }
         let misses = (slots.len() as u64) - hits;
         self.0.counters.record(hits, misses);
-        let error = unanswered.then_some("the cache did not answer");
-        self.0
-            .spans
-            .done(started, "cache.read", self.span_kind(), error, || {
-                vec![
-                    ("cache.backend", self.backend_name().into()),
-                    ("cache.keys", slots.len().into()),
-                    (
-                        "cache.hits",
-                        usize::try_from(hits).unwrap_or_default().into(),
-                    ),
-                    ("cache.hit", (misses == 0).into()),
-                    ("cache.coalesced", waiting.len().into()),
-                ]
-            });
 
         // The guard releases our flights even if this future is dropped.
         let mut guard = self

@@ -182,7 +182,7 @@ fn operation_kind(kind: OperationType) -> &'static str {
 /// The operation's attributes: its type, name and the document's SHA-256
 /// (never its variables).
 fn operation_attributes(p: &Prepared) -> Vec<opentelemetry::KeyValue> {
-    let hex = super::persisted::sha256_hex(&p.request.query);
+    let hex = p.doc.hash(&p.request.query);
     let mut attributes = vec![
         opentelemetry::KeyValue::new("graphql.operation.type", operation_kind(p.kind)),
         opentelemetry::KeyValue::new("graphql.document.hash", hex),

@@ -24,6 +24,8 @@ const MAX_TEXT_BYTES: u64 = 2 * 1024 * 1024;
 pub struct Parsed {
     pub doc: ExecutableDocument,
     validated: Mutex<HashSet<Option<String>>>,
+    /// The text's SHA-256 (hex), once a trace asked for it.
+    hash: std::sync::OnceLock<Arc<str>>,
 }
 
 impl Parsed {
@@ -31,7 +33,16 @@ impl Parsed {
         Parsed {
             doc,
             validated: Mutex::new(HashSet::new()),
+            hash: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The SHA-256 (hex) of `text`, this document's text: computed once per
+    /// document kept, not at every traced request.
+    pub fn hash(&self, text: &str) -> Arc<str> {
+        self.hash
+            .get_or_init(|| Arc::from(super::persisted::sha256_hex(text)))
+            .clone()
     }
 
     /// Whether async-graphql's full validation accepted `operation` before.

@@ -147,15 +147,19 @@ impl Loaders {
         fetch: impl Future<Output = service::Result<HashMap<i64, V>>>,
     ) -> Result<HashMap<i64, V>, LoadError> {
         let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-        let cx = self.traces.as_ref().filter(|t| t.recording()).map(|traces| {
-            traces.child(
-                format!("load {loader}"),
-                vec![
-                    opentelemetry::KeyValue::new("graphql.loader.name", loader),
-                    opentelemetry::KeyValue::new("graphql.loader.keys", count(keys)),
-                ],
-            )
-        });
+        let cx = self
+            .traces
+            .as_ref()
+            .filter(|t| t.recording())
+            .map(|traces| {
+                traces.child(
+                    format!("load {loader}"),
+                    vec![
+                        opentelemetry::KeyValue::new("graphql.loader.name", loader),
+                        opentelemetry::KeyValue::new("graphql.loader.keys", count(keys)),
+                    ],
+                )
+            });
         let found = crate::telemetry::in_trace(self.gate.run(fetch), cx.clone()).await;
         if let Some(cx) = &cx {
             let code = match &found {
