@@ -3,16 +3,10 @@
 
 use serde_json::json;
 
-use super::{Collector, attribute, post_traced};
+use super::{Collector, attribute, post_traced, shared_through};
 use crate::helpers::{data, spawn_app_with};
 
 const LOOK: &str = "query Look($id: ID!) { customer(id: $id) { name } }";
-
-/// The backend the tests' instances cache in.
-fn backend() -> String {
-    let redis = std::env::var("REDIS_URL").is_ok_and(|u| !u.is_empty());
-    if redis { "redis" } else { "in-process" }.to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cache_reads_fills_and_invalidations_are_spans_of_their_request() {
@@ -34,7 +28,7 @@ async fn cache_reads_fills_and_invalidations_are_spans_of_their_request() {
     assert_eq!(attribute(read, "cache.hit").as_deref(), Some("false"));
     assert_eq!(attribute(read, "cache.keys").as_deref(), Some("1"));
     assert_eq!(attribute(read, "cache.hits").as_deref(), Some("0"));
-    assert_eq!(attribute(read, "cache.backend"), Some(backend()));
+    assert_eq!(attribute(read, "cache.backend"), Some(shared_through()));
     let fill = spans
         .iter()
         .find(|s| s.name == "cache.fill")

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{Collector, attribute, post_traced};
+use super::{Collector, attribute, post_traced, shared_through};
 use crate::helpers::{TestApp, data, spawn_app_with};
 use crate::ws_client::Ws;
 
@@ -53,17 +53,14 @@ async fn delivered_in_the_mutations_trace(
         .find(|s| s.name == "publish events")
         .unwrap_or_else(|| panic!("the publication's span: {spans:#?}"));
     assert_eq!(publication.parent_span_id, mutation.span_id);
-    assert_eq!(attribute(publication, "messaging.system"), Some(system()));
+    assert_eq!(
+        attribute(publication, "messaging.system"),
+        Some(shared_through())
+    );
     assert_eq!(
         attribute(publication, "messaging.batch.message_count").as_deref(),
         Some("1")
     );
-}
-
-/// The event bus the tests' instances publish on.
-fn system() -> String {
-    let redis = std::env::var("REDIS_URL").is_ok_and(|u| !u.is_empty());
-    if redis { "redis" } else { "in-process" }.to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

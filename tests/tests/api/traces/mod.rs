@@ -155,6 +155,13 @@ pub async fn post_traced(
         .expect("JSON")
 }
 
+/// What the tests' instances share their cache and events through:
+/// `redis` when `REDIS_URL` is set, else `in-process`.
+pub fn shared_through() -> String {
+    let redis = std::env::var("REDIS_URL").is_ok_and(|u| !u.is_empty());
+    if redis { "redis" } else { "in-process" }.to_owned()
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
