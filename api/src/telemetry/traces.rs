@@ -281,7 +281,7 @@ impl Traces {
         let carrier =
             std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
         let parent = TraceContextPropagator::new().extract(&carrier);
-        if !parent.span().span_context().is_valid() || !self.keeps_children_of(&parent) {
+        if !self.keeps_children_of(&parent) {
             return;
         }
         let attributes = vec![
@@ -304,8 +304,9 @@ impl Traces {
         attributes: Vec<KeyValue>,
     ) {
         let parent = Context::current();
-        if !parent.span().span_context().is_valid() || !self.keeps_children_of(&parent) {
-            // Outside a request (start-up, the replica's checker): no trace.
+        if !self.keeps_children_of(&parent) {
+            // Outside a request (start-up, the replica's checker), or in
+            // one not sampled: no span.
             return;
         }
         let end = SystemTime::now();
