@@ -67,10 +67,12 @@ impl Engine {
             });
         }
         let mut prepared: Vec<Result<Prepared, Refused>> = Vec::with_capacity(requests.len());
-        // When traced: when each operation's checks began and ended.
+        // The request's trace, when its spans are kept: then when each
+        // operation's checks began and ended.
+        let traced = self.traces.as_ref().filter(|t| t.recording());
         let mut checked = Vec::new();
         for request in requests {
-            let began = self.traces.is_some().then(SystemTime::now);
+            let began = traced.is_some().then(SystemTime::now);
             prepared.push(match self.prepare(request).await {
                 Ok(p) if p.kind == OperationType::Subscription => {
                     Err(Refused::one(Code::BadUserInput, NO_SUBSCRIPTIONS_OVER_HTTP))
@@ -81,7 +83,7 @@ impl Engine {
                 checked.push((began, SystemTime::now()));
             }
         }
-        if let Some(traces) = self.traces.as_ref().filter(|t| t.recording()) {
+        if let Some(traces) = traced {
             // Operations refused by their checks: their spans end here.
             for (p, times) in prepared.iter().zip(&checked) {
                 if let Err(refused) = p {
@@ -128,7 +130,6 @@ impl Engine {
             async move {
                 match p {
                     Ok(p) => {
-                        let traced = self.traces.as_ref().filter(|t| t.recording());
                         let cx = traced.zip(times).map(|(traces, times)| {
                             let cx = traces.child_since(
                                 operation_span_name(&p),
