@@ -60,6 +60,8 @@ pub struct Store {
     on_replica: bool,
     /// What the row budget knows of the tables (shared by every clone).
     catalog: compose::budget::catalog::CatalogCache,
+    /// The orders' extent the last rollup read saw (shared by every clone).
+    pub(crate) extent: aggregates::rollups::LastExtent,
 }
 
 impl Store {
@@ -74,6 +76,7 @@ impl Store {
             wal_positions: false,
             on_replica: false,
             catalog: Default::default(),
+            extent: Default::default(),
         }
     }
 

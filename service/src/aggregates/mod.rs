@@ -10,6 +10,7 @@
 //! the time zone database on both. What a request may read is bounded
 //! before it runs by the query builder's row budget.
 
+mod extent;
 mod kept;
 pub mod periods;
 mod pieces;

@@ -37,12 +37,17 @@ impl Period {
     /// "2026-11-24", "2026-W48" (ISO week-numbering year), "2026-11", "2026".
     pub fn label(self, start: NaiveDate) -> String {
         match self {
-            Period::Day => start.format("%Y-%m-%d").to_string(),
+            Period::Day => format!(
+                "{:04}-{:02}-{:02}",
+                start.year(),
+                start.month(),
+                start.day()
+            ),
             Period::Week => {
                 let week = start.iso_week();
                 format!("{:04}-W{:02}", week.year(), week.week())
             }
-            Period::Month => start.format("%Y-%m").to_string(),
+            Period::Month => format!("{:04}-{:02}", start.year(), start.month()),
             Period::Year => format!("{:04}", start.year()),
         }
     }

@@ -112,7 +112,8 @@ impl<'a> OrderService<'a> {
         if let Some((all, Kept::Rollups)) = self.kept(filter, None, wants_extremes)
             && let Some(f) = RollupFilter::of(filter)
         {
-            return aggregates::rollups::aggregate(&self.store.db, all, &f).await;
+            return aggregates::rollups::aggregate(&self.store.db, &self.store.extent, all, &f)
+                .await;
         }
         aggregates::aggregate(&self.store.db, &self.view.orders(filter)).await
     }
@@ -161,7 +162,10 @@ impl<'a> OrderService<'a> {
         let from_orders = || aggregates::grouped(&self.store.db, &seen, grouping);
         let groups = match self.kept(filter, Some(grouping.keys()), wants_extremes) {
             Some((all, Kept::Rollups)) => match RollupFilter::of(filter) {
-                Some(f) => aggregates::rollups::grouped(&self.store.db, all, &f, grouping).await?,
+                Some(f) => {
+                    let (db, last) = (&self.store.db, &self.store.extent);
+                    aggregates::rollups::grouped(db, last, all, &f, grouping).await?
+                }
                 None => return from_orders().await,
             },
             Some((all, Kept::CustomerStats)) => {
