@@ -24,6 +24,7 @@ mod m20261203_000005_screen_indexes;
 mod m20261203_000006_customer_name_trigrams;
 mod m20261203_000007_order_rollups;
 mod m20261204_000008_orders_aggregates_trigger;
+mod m20261204_000009_rollups_time_of_day;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000006_customer_name_trigrams::Migration),
             Box::new(m20261203_000007_order_rollups::Migration),
             Box::new(m20261204_000008_orders_aggregates_trigger::Migration),
+            Box::new(m20261204_000009_rollups_time_of_day::Migration),
         ]
     }
 }

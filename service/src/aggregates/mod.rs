@@ -14,6 +14,7 @@ mod extent;
 mod kept;
 pub mod periods;
 mod pieces;
+mod probes;
 pub mod rollups;
 mod statements;
 

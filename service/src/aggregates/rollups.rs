@@ -21,14 +21,12 @@ pub use super::extent::LastExtent;
 use super::extent::{Extent, covered, extent, holds};
 pub use super::kept::{Kept, RollupFilter, kept};
 use super::pieces::{MICRO, Pieces, at, periods_of};
+use super::probes::{Bucket, probes};
 use super::{GroupId, GroupKey, Grouping, Totals};
 use crate::db::Db;
 use crate::error::Result;
 use crate::model::OrderStatus;
 use crate::view::Everything;
-
-/// A rollup bucket: its grain and start (seconds).
-type Bucket = (i16, i64);
 
 /// The rows (a bucket and status each, its shards summed) of each run of
 /// consecutive rollup buckets, and each range read whole per part and
@@ -58,8 +56,25 @@ const READ: &str = "
       WHERE r.grain = p.grain AND r.bucket >= p.lo AND r.bucket <= p.hi{status}
       GROUP BY r.bucket{by_status}
       OFFSET 0
-    ) x{raw}{extent}
+    ) x{daily}{raw}{extent}
   ) z";
+
+/// The buckets at one UTC time of day on consecutive days (see
+/// [`probes`]): a range of the time-of-day index each.
+const DAILY: &str = "
+    UNION ALL
+    SELECT -1, d.grain, date_part('epoch', x.bucket)::bigint, x.status, x.order_count, x.total_cents
+    FROM unnest({g}::smallint[], {tod}::int[], {lo}::timestamptz[], {hi}::timestamptz[])
+      AS d(grain, tod, lo, hi)
+    CROSS JOIN LATERAL (
+      SELECT r.bucket, {status_of} AS status, SUM(r.order_count)::BIGINT AS order_count,
+             SUM(r.total_cents)::BIGINT AS total_cents
+      FROM order_rollups r
+      WHERE r.grain = d.grain AND order_rollup_time_of_day(r.bucket) = d.tod
+        AND r.bucket >= d.lo AND r.bucket <= d.hi{status}
+      GROUP BY r.bucket{by_status}
+      OFFSET 0
+    ) x";
 
 /// The ends read whole from `orders` (parts `k` ≥ 0), when there are any:
 /// left out otherwise, because PostgreSQL plans a generic `LATERAL` probe
@@ -105,28 +120,10 @@ async fn read<C: ConnectionTrait>(
             uses.entry((grain, bucket)).or_default().push((k, sign));
         }
     }
-    // Consecutive buckets of a grain are read as one index range (the 90
-    // days of a quarter are one probe, not 90).
-    let mut keys: Vec<Bucket> = uses.keys().copied().collect();
-    keys.sort_unstable();
-    let mut runs: Vec<(i16, i64, i64)> = Vec::new();
-    for (grain, bucket) in keys {
-        let step = match grain {
-            0 => 900,
-            1 => 3600,
-            2 => 86_400,
-            _ => 0,
-        };
-        match runs.last_mut() {
-            Some((g, _, last)) if *g == grain && step > 0 && *last + step == bucket => {
-                *last = bucket;
-            }
-            _ => runs.push((grain, bucket, bucket)),
-        }
-    }
-    let grains: Vec<i16> = runs.iter().map(|r| r.0).collect();
-    let firsts: Vec<DateTime<Utc>> = runs.iter().map(|r| at(r.1)).collect();
-    let lasts: Vec<DateTime<Utc>> = runs.iter().map(|r| at(r.2)).collect();
+    let probes = probes(uses.keys().copied().collect());
+    let grains: Vec<i16> = probes.ranges.iter().map(|r| r.0).collect();
+    let firsts: Vec<DateTime<Utc>> = probes.ranges.iter().map(|r| at(r.1)).collect();
+    let lasts: Vec<DateTime<Utc>> = probes.ranges.iter().map(|r| at(r.2)).collect();
     let mut ek = Vec::new();
     let mut los = Vec::new();
     let mut his = Vec::new();
@@ -141,8 +138,32 @@ async fn read<C: ConnectionTrait>(
     if raw {
         values.extend([ek.into(), los.into(), his.into()]);
     }
+    let daily = if probes.daily.is_empty() {
+        String::new()
+    } else {
+        let n = values.len();
+        let d = &probes.daily;
+        values.extend([
+            d.iter().map(|r| r.0).collect::<Vec<i16>>().into(),
+            d.iter().map(|r| r.1).collect::<Vec<i32>>().into(),
+            d.iter()
+                .map(|r| at(r.2))
+                .collect::<Vec<DateTime<Utc>>>()
+                .into(),
+            d.iter()
+                .map(|r| at(r.3))
+                .collect::<Vec<DateTime<Utc>>>()
+                .into(),
+        ]);
+        DAILY
+            .replace("{g}", &format!("${}", n + 1))
+            .replace("{tod}", &format!("${}", n + 2))
+            .replace("{lo}", &format!("${}", n + 3))
+            .replace("{hi}", &format!("${}", n + 4))
+    };
     let every = OrderStatus::ALL.iter().all(|s| statuses.contains(s));
     let sql = READ
+        .replace("{daily}", &daily)
         .replace(
             "{status}",
             if every {

@@ -44,13 +44,31 @@ async fn every_migration_rolls_back_and_reapplies() {
     let status = Migrator::get_migration_with_status(&db)
         .await
         .expect("status");
-    assert_eq!(status.len(), 8);
+    assert_eq!(status.len(), 9);
     assert!(
         status
             .iter()
             .all(|m| m.status() == migration::MigrationStatus::Applied)
     );
     assert!(has_column(&db, backend, "customers", "phone").await);
+
+    // Down one: the rollups' time-of-day index goes (PostgreSQL; SQLite
+    // has none).
+    let by_time_of_day = index_definition(&db, backend, "order_rollups_time_of_day").await;
+    if backend == sea_orm::DbBackend::Postgres {
+        let def = by_time_of_day.expect("the time-of-day index on PostgreSQL");
+        assert!(def.contains("order_rollup_time_of_day(bucket)"), "{def}");
+    } else {
+        assert!(by_time_of_day.is_none());
+    }
+    Migrator::down(&db, Some(1))
+        .await
+        .expect("down the time-of-day index");
+    assert!(
+        index_definition(&db, backend, "order_rollups_time_of_day")
+            .await
+            .is_none()
+    );
 
     // Down one: the fourth and seventh migrations' triggers on `orders` come
     // back in place of the one (PostgreSQL; SQLite keeps its own), and keep
@@ -206,7 +224,7 @@ async fn every_migration_rolls_back_and_reapplies() {
             .await
             .expect("pending")
             .len(),
-        8
+        9
     );
 
     // Up again: everything is back and usable.
@@ -275,9 +293,9 @@ async fn the_migrate_commands_move_the_schema_version() {
         .expect("connect");
     assert!(has_column(&db, test_db.backend, "customers", "phone").await);
 
-    run(&["migrate", "down", "-n", "4"])
+    run(&["migrate", "down", "-n", "5"])
         .await
-        .expect("migrate down (the one trigger, the rollups and the two index migrations)");
+        .expect("migrate down (the time-of-day index, the one trigger, the rollups and the two index migrations)");
     assert!(has_column(&db, test_db.backend, "customer_stats", "customer_id").await);
     run(&["migrate", "down"])
         .await
@@ -288,7 +306,7 @@ async fn the_migrate_commands_move_the_schema_version() {
             .await
             .expect("pending")
             .len(),
-        5
+        6
     );
     run(&["migrate", "down", "-n", "2"])
         .await
@@ -300,7 +318,7 @@ async fn the_migrate_commands_move_the_schema_version() {
             .await
             .expect("pending")
             .len(),
-        7
+        8
     );
 
     run(&["migrate", "status"]).await.expect("migrate status");
