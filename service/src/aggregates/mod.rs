@@ -15,6 +15,7 @@ mod kept;
 pub mod periods;
 mod pieces;
 mod probes;
+mod rollup_sql;
 pub mod rollups;
 mod statements;
 

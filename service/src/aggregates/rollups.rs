@@ -22,84 +22,12 @@ use super::extent::{Extent, covered, extent, holds};
 pub use super::kept::{Kept, RollupFilter, kept};
 use super::pieces::{MICRO, Pieces, at, periods_of};
 use super::probes::{Bucket, probes};
+use super::rollup_sql::{DAILY, EXTENT_AGAIN, RAW, READ};
 use super::{GroupId, GroupKey, Grouping, Totals};
 use crate::db::Db;
 use crate::error::Result;
 use crate::model::OrderStatus;
 use crate::view::Everything;
-
-/// The rows (a bucket and status each, its shards summed) of each run of
-/// consecutive rollup buckets, and each range read whole per part and
-/// status; a bucket as its start in seconds, a status as its position in
-/// `$4` (0: none of them). (Each run is probed through `LATERAL … OFFSET
-/// 0`, which keeps the subquery from being flattened into a join: a join
-/// over arrays of unknown size may otherwise be planned as a scan of the
-/// whole table.) `{status}` is empty when every status is wanted: one index
-/// range per bucket instead of one per status; statuses are summed in the
-/// statement when the answer is not grouped by them (`{status_of}` 0, a
-/// quarter of the rows). The rows come back as one
-/// row of six integer arrays, a column each: decoding 800 rows of six
-/// values one by one was half of a 90-day grouping's instructions.
-const READ: &str = "
-  SELECT COALESCE(array_agg(z.k), '{}'), COALESCE(array_agg(z.grain), '{}'),
-         COALESCE(array_agg(z.bucket), '{}'), COALESCE(array_agg(z.status), '{}'),
-         COALESCE(array_agg(z.n), '{}'), COALESCE(array_agg(z.t), '{}')
-  FROM (
-    SELECT -1 AS k, p.grain AS grain, date_part('epoch', x.bucket)::bigint AS bucket,
-           x.status AS status,
-           x.order_count AS n, x.total_cents AS t
-    FROM unnest($1::smallint[], $2::timestamptz[], $3::timestamptz[]) AS p(grain, lo, hi)
-    CROSS JOIN LATERAL (
-      SELECT r.bucket, {status_of} AS status, SUM(r.order_count)::BIGINT AS order_count,
-             SUM(r.total_cents)::BIGINT AS total_cents
-      FROM order_rollups r
-      WHERE r.grain = p.grain AND r.bucket >= p.lo AND r.bucket <= p.hi{status}
-      GROUP BY r.bucket{by_status}
-      OFFSET 0
-    ) x{daily}{raw}{extent}
-  ) z";
-
-/// The buckets at one UTC time of day on consecutive days (see
-/// [`probes`]): a range of the time-of-day index each.
-const DAILY: &str = "
-    UNION ALL
-    SELECT -1, d.grain, date_part('epoch', x.bucket)::bigint, x.status, x.order_count, x.total_cents
-    FROM unnest({g}::smallint[], {tod}::int[], {lo}::timestamptz[], {hi}::timestamptz[])
-      AS d(grain, tod, lo, hi)
-    CROSS JOIN LATERAL (
-      SELECT r.bucket, {status_of} AS status, SUM(r.order_count)::BIGINT AS order_count,
-             SUM(r.total_cents)::BIGINT AS total_cents
-      FROM order_rollups r
-      WHERE r.grain = d.grain AND order_rollup_time_of_day(r.bucket) = d.tod
-        AND r.bucket >= d.lo AND r.bucket <= d.hi{status}
-      GROUP BY r.bucket{by_status}
-      OFFSET 0
-    ) x";
-
-/// The ends read whole from `orders` (parts `k` ≥ 0), when there are any:
-/// left out otherwise, because PostgreSQL plans a generic `LATERAL` probe
-/// of `orders` at 5,000 rows a range, so a statement holding it keeps
-/// getting custom plans (0.45 ms of planning at every execution of a
-/// 90-day grouping, more than a third of the read).
-const RAW: &str = "
-    UNION ALL
-    SELECT e.k, -1::smallint, 0::bigint, COALESCE(array_position($4::text[], y.status::text), 0),
-           SUM(y.n)::BIGINT, SUM(y.t)::BIGINT
-    FROM unnest($5::int[], $6::timestamptz[], $7::timestamptz[]) AS e(k, lo, hi)
-    CROSS JOIN LATERAL (
-      SELECT o.status, COUNT(*) AS n, SUM(o.total_cents) AS t FROM orders o
-      WHERE o.created_at >= e.lo AND o.created_at < e.hi AND o.status = ANY($4::text[])
-      GROUP BY o.status
-    ) y
-    GROUP BY 1, 2, 3, 4";
-
-/// The data's extent in the read's own snapshot: parts -2 (first) and -3
-/// (last creation instant), in microseconds; no rows without orders.
-const EXTENT_AGAIN: &str = "
-    UNION ALL SELECT -2, -1::smallint, (EXTRACT(EPOCH FROM MIN(created_at)) * 1000000)::bigint,
-                     0, 0::bigint, 0::bigint FROM orders HAVING MIN(created_at) IS NOT NULL
-    UNION ALL SELECT -3, -1::smallint, (EXTRACT(EPOCH FROM MAX(created_at)) * 1000000)::bigint,
-                     0, 0::bigint, 0::bigint FROM orders HAVING MAX(created_at) IS NOT NULL";
 
 /// Sums per part `k` and status (`None`: all statuses together).
 type Parts = HashMap<(usize, Option<OrderStatus>), Totals, foldhash::fast::RandomState>;
