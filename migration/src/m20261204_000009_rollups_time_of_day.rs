@@ -4,6 +4,14 @@
 //! so the edge hours and quarter-hours of 90 local days are one or two
 //! ranges of this index instead of 90 probes of the primary key. Counts are
 //! not in it: updating a bucket's counts stays a HOT update.
+//!
+//! And `order_rollup_opaque`, an identity on arrays the planner cannot see
+//! through: the rollup read passes its list of probes through it, so that
+//! the plans PostgreSQL makes for the actual values cost the list at the
+//! same default length as the generic plan does, and the prepared
+//! statement settles on its generic plan. (Knowing the exact length, a
+//! custom plan of a short list always looked cheaper, and every execution
+//! was planned again: 0.4 to 0.6 ms of a 0.5 ms read.)
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -20,6 +28,9 @@ const POSTGRES_UP: &[&str] = &[
      RETURNS INT LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
        SELECT mod(mod(floor(extract(epoch FROM at))::BIGINT, 86400) + 86400, 86400)::INT
      $$",
+    // VOLATILE: the planner's estimates do not evaluate it.
+    "CREATE OR REPLACE FUNCTION order_rollup_opaque(a ANYARRAY)
+     RETURNS ANYARRAY LANGUAGE plpgsql VOLATILE AS $$ BEGIN RETURN a; END $$",
     "CREATE INDEX order_rollups_time_of_day
      ON order_rollups (grain, order_rollup_time_of_day(bucket), bucket, status)",
     "ANALYZE order_rollups",
@@ -28,6 +39,7 @@ const POSTGRES_UP: &[&str] = &[
 const POSTGRES_DOWN: &[&str] = &[
     "DROP INDEX IF EXISTS order_rollups_time_of_day",
     "DROP FUNCTION IF EXISTS order_rollup_time_of_day(TIMESTAMPTZ)",
+    "DROP FUNCTION IF EXISTS order_rollup_opaque(ANYARRAY)",
 ];
 
 #[async_trait::async_trait]

@@ -9,7 +9,8 @@
 /// `$4` (0: none of them). (Each run is probed through `LATERAL … OFFSET
 /// 0`, which keeps the subquery from being flattened into a join: a join
 /// over arrays of unknown size may otherwise be planned as a scan of the
-/// whole table.) `{status}` is empty when every status is wanted: one index
+/// whole table. The list goes through `order_rollup_opaque`, ninth
+/// migration, so that the statement keeps its generic plan.) `{status}` is empty when every status is wanted: one index
 /// range per bucket instead of one per status; statuses are summed in the
 /// statement when the answer is not grouped by them (`{status_of}` 0, a
 /// quarter of the rows). The rows come back as one
@@ -23,7 +24,8 @@ pub(super) const READ: &str = "
     SELECT -1 AS k, p.grain AS grain, date_part('epoch', x.bucket)::bigint AS bucket,
            x.status AS status,
            x.order_count AS n, x.total_cents AS t
-    FROM unnest($1::smallint[], $2::timestamptz[], $3::timestamptz[]) AS p(grain, lo, hi)
+    FROM unnest(order_rollup_opaque($1::smallint[]), $2::timestamptz[], $3::timestamptz[])
+      AS p(grain, lo, hi)
     CROSS JOIN LATERAL (
       SELECT r.bucket, {status_of} AS status, SUM(r.order_count)::BIGINT AS order_count,
              SUM(r.total_cents)::BIGINT AS total_cents
@@ -39,7 +41,7 @@ pub(super) const READ: &str = "
 pub(super) const DAILY: &str = "
     UNION ALL
     SELECT -1, d.grain, date_part('epoch', x.bucket)::bigint, x.status, x.order_count, x.total_cents
-    FROM unnest({g}::smallint[], {tod}::int[], {lo}::timestamptz[], {hi}::timestamptz[])
+    FROM unnest(order_rollup_opaque({g}::smallint[]), {tod}::int[], {lo}::timestamptz[], {hi}::timestamptz[])
       AS d(grain, tod, lo, hi)
     CROSS JOIN LATERAL (
       SELECT r.bucket, {status_of} AS status, SUM(r.order_count)::BIGINT AS order_count,
