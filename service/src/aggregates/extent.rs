@@ -53,9 +53,12 @@ pub(super) async fn extent<C: ConnectionTrait>(db: &C, _: Everything) -> Result<
 }
 
 /// The range `[a, b)` to read for `filter` when the data spans `[lo, hi]`:
-/// the filter's ends, closed to the data's; an open end after `hi` a little
-/// past it (aligned to the quarter-hour), so that orders created between
-/// the extent's read and the rollups' still fall inside.
+/// the filter's ends, closed to the data's: before `lo`, from the UTC
+/// midnight before it (whole rollup rows: the first order is never read
+/// whole from `orders`, which would cost the statement its generic plan);
+/// an open end after `hi` a little past it (aligned to the quarter-hour),
+/// so that orders created between the extent's read and the rollups'
+/// still fall inside.
 pub(super) fn covered(
     filter: &RollupFilter,
     lo: DateTime<Utc>,
@@ -63,7 +66,8 @@ pub(super) fn covered(
 ) -> (DateTime<Utc>, DateTime<Utc>) {
     let quarter = hi.timestamp().div_euclid(900) * 900 + 900;
     let past = at(quarter) + Duration::minutes(30);
-    let a = filter.from.map_or(lo, |f| f.max(lo));
+    let midnight = at(lo.timestamp().div_euclid(86_400) * 86_400);
+    let a = filter.from.map_or(midnight, |f| f.max(midnight));
     let b = filter.until.map_or(past, |u| u.min(past));
     (a, b)
 }
@@ -108,6 +112,29 @@ mod tests {
         assert!(!holds(&open, a, b, Some((t("2024-06-01T00:00:00Z"), hi))));
         // No orders at all in the read's snapshot: nothing to miss.
         assert!(holds(&open, a, b, None));
+    }
+
+    #[test]
+    fn an_open_start_is_read_from_the_midnight_before_the_first_order() {
+        let (lo, hi) = (t("2025-01-01T09:30:07Z"), t("2025-12-31T23:58:08Z"));
+        let (a, _) = covered(&filter(None, None), lo, hi);
+        assert_eq!(a, t("2025-01-01T00:00:00Z"));
+        // A start before that midnight is the midnight; after it, the
+        // client's own.
+        let early = filter(Some("2024-06-01T00:00:00Z"), None);
+        assert_eq!(covered(&early, lo, hi).0, t("2025-01-01T00:00:00Z"));
+        let late = filter(Some("2025-01-01T05:00:00Z"), None);
+        assert_eq!(covered(&late, lo, hi).0, t("2025-01-01T05:00:00Z"));
+        // An order created between that midnight and the first is inside;
+        // one before it is not.
+        let (a, b) = covered(&filter(None, None), lo, hi);
+        assert!(holds(
+            &filter(None, None),
+            a,
+            b,
+            Some((t("2025-01-01T00:00:01Z"), hi))
+        ));
+        assert!(!holds(&early, a, b, Some((t("2024-12-31T23:00:00Z"), hi))));
     }
 
     #[test]
