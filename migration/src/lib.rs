@@ -16,6 +16,15 @@ async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbE
     Ok(())
 }
 
+/// Runs `statements` on PostgreSQL; nothing on SQLite (the migrations of
+/// what only PostgreSQL keeps).
+async fn on_postgres(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    match manager.get_database_backend() {
+        sea_orm_migration::sea_orm::DbBackend::Postgres => run(manager, statements).await,
+        _ => Ok(()),
+    }
+}
+
 mod m20260101_000001_create_customers_and_orders;
 mod m20260101_000002_add_customer_phone;
 mod m20260102_000003_cover_customer_orders_index;

@@ -18,9 +18,8 @@
 //!   statement.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::run;
+use crate::on_postgres;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -127,16 +126,10 @@ const POSTGRES_DOWN: &[&str] = &[
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        match manager.get_database_backend() {
-            DbBackend::Postgres => run(manager, POSTGRES_UP).await,
-            _ => Ok(()),
-        }
+        on_postgres(manager, POSTGRES_UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        match manager.get_database_backend() {
-            DbBackend::Postgres => run(manager, POSTGRES_DOWN).await,
-            _ => Ok(()),
-        }
+        on_postgres(manager, POSTGRES_DOWN).await
     }
 }

@@ -5,12 +5,14 @@
 //! reads a few rollup rows per period instead of every order (`pieces`:
 //! a day in Berlin is `day(D) − hour(D 23:00) + hour(D−1 23:00)`), and the
 //! ends off the quarter-hour from `orders` through its `created_at` index,
-//! in one statement. When a range is open (or long), its ends come from the
-//! data's extent, read first; the statement reads the extent again in its
-//! own snapshot, and if an order has landed outside the range read in
-//! between, the whole read is redone in one read-only repeatable-read
-//! transaction. An answer shows one committed state. `min`/`max` are not kept: a request
-//! that selects them reads the orders instead.
+//! in one statement (`probes` chooses its index ranges, `rollup_sql` holds
+//! its text). When a range is open (or long), its ends come from the data's
+//! extent as the last such read saw it (`extent`; read first when none
+//! did); the statement reads the extent again in its own snapshot, and if
+//! an order lies outside the range read, the whole read is redone in one
+//! read-only repeatable-read transaction. An answer shows one committed
+//! state. `min`/`max` are not kept: a request that selects them reads the
+//! orders instead.
 
 use std::collections::HashMap;
 
