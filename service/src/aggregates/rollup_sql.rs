@@ -6,16 +6,20 @@
 /// The rows (a bucket and status each, its shards summed) of each run of
 /// consecutive rollup buckets, and each range read whole per part and
 /// status; a bucket as its start in seconds, a status as its position in
-/// `$4` (0: none of them). (Each run is probed through `LATERAL … OFFSET
-/// 0`, which keeps the subquery from being flattened into a join: a join
-/// over arrays of unknown size may otherwise be planned as a scan of the
-/// whole table. The list goes through `order_rollup_opaque`, ninth
-/// migration, so that the statement keeps its generic plan.) `{status}` is empty when every status is wanted: one index
-/// range per bucket instead of one per status; statuses are summed in the
-/// statement when the answer is not grouped by them (`{status_of}` 0, a
-/// quarter of the rows). The rows come back as one
-/// row of six integer arrays, a column each: decoding 800 rows of six
-/// values one by one was half of a 90-day grouping's instructions.
+/// `$4` (0: none of them).
+///
+/// - Each run is probed through `LATERAL … OFFSET 0`, which keeps the
+///   subquery from being flattened into a join: a join over arrays of
+///   unknown size may otherwise be planned as a scan of the whole table.
+/// - The list goes through `order_rollup_opaque` (ninth migration), so
+///   that the statement keeps its generic plan.
+/// - `{status}` is empty when every status is wanted: one index range per
+///   bucket instead of one per status. Statuses are summed in the statement
+///   when the answer is not grouped by them (`{status_of}` 0: a quarter of
+///   the rows).
+/// - The rows come back as one row of six integer arrays, a column each:
+///   decoding 800 rows of six values one by one was half of a 90-day
+///   grouping's instructions.
 pub(super) const READ: &str = "
   SELECT COALESCE(array_agg(z.k), '{}'), COALESCE(array_agg(z.grain), '{}'),
          COALESCE(array_agg(z.bucket), '{}'), COALESCE(array_agg(z.status), '{}'),
