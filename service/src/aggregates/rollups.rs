@@ -24,7 +24,7 @@ use super::extent::{Extent, covered, extent, holds};
 pub use super::kept::{Kept, RollupFilter, kept};
 use super::pieces::{MICRO, Pieces, at, periods_of};
 use super::probes::{Bucket, probes};
-use super::rollup_sql::{DAILY, EXTENT_AGAIN, RAW, READ};
+use super::rollup_sql::{DAILY, EXTENT_AGAIN, RAW, RAW_TWO, READ};
 use super::{GroupId, GroupKey, Grouping, Totals};
 use crate::db::Db;
 use crate::error::Result;
@@ -54,20 +54,34 @@ async fn read<C: ConnectionTrait>(
     let grains: Vec<i16> = probes.ranges.iter().map(|r| r.0).collect();
     let firsts: Vec<DateTime<Utc>> = probes.ranges.iter().map(|r| at(r.1)).collect();
     let lasts: Vec<DateTime<Utc>> = probes.ranges.iter().map(|r| at(r.2)).collect();
-    let mut ek = Vec::new();
-    let mut los = Vec::new();
-    let mut his = Vec::new();
-    for (k, lo, hi) in pieces.raw {
-        ek.push(i32::try_from(k).unwrap_or(i32::MAX));
-        los.push(lo);
-        his.push(hi);
-    }
     let names: Vec<String> = statuses.iter().map(|s| s.as_str().to_owned()).collect();
-    let raw = !ek.is_empty();
     let mut values: Vec<Value> = vec![grains.into(), firsts.into(), lasts.into(), names.into()];
-    if raw {
-        values.extend([ek.into(), los.into(), his.into()]);
-    }
+    let raw = match pieces.raw.as_slice() {
+        [] => "",
+        // One or two ends (a range's start and end): two slots of scalars,
+        // a second empty one when there is one end.
+        [one] | [one, _] => {
+            let two = pieces.raw.get(1).copied().unwrap_or((one.0, one.1, one.1));
+            for (k, lo, hi) in [*one, two] {
+                values.extend([
+                    i32::try_from(k).unwrap_or(i32::MAX).into(),
+                    lo.into(),
+                    hi.into(),
+                ]);
+            }
+            RAW_TWO
+        }
+        more => {
+            let ks: Vec<i32> = more
+                .iter()
+                .map(|r| i32::try_from(r.0).unwrap_or(i32::MAX))
+                .collect();
+            let los: Vec<DateTime<Utc>> = more.iter().map(|r| r.1).collect();
+            let his: Vec<DateTime<Utc>> = more.iter().map(|r| r.2).collect();
+            values.extend([ks.into(), los.into(), his.into()]);
+            RAW
+        }
+    };
     let daily = if probes.daily.is_empty() {
         String::new()
     } else {
@@ -114,7 +128,7 @@ async fn read<C: ConnectionTrait>(
             },
         )
         .replace("{by_status}", if by_status { ", r.status" } else { "" })
-        .replace("{raw}", if raw { RAW } else { "" })
+        .replace("{raw}", raw)
         .replace("{extent}", if with_extent { EXTENT_AGAIN } else { "" });
     let row = db
         .query_one_raw(Statement::from_sql_and_values(

@@ -126,3 +126,59 @@ async fn the_extent_a_read_remembers_is_checked_and_never_trusted() {
     all.pop();
     assert_eq!(days_since(&app, since).await, (all, 1));
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL (DATABASE_URL)"]
+async fn ends_off_the_quarter_hour_are_read_from_the_orders_in_the_same_statement() {
+    let _ = require_env("DATABASE_URL");
+    let app = app_without_cache().await;
+    let ids = app.seed_customers(1).await;
+    let at = [
+        "2026-02-01T10:05:00Z",
+        "2026-02-01T10:07:13Z",
+        "2026-02-01T10:10:00Z",
+        "2026-02-01T11:00:00Z",
+        "2026-02-01T12:52:29Z",
+        "2026-02-01T12:52:30Z",
+        "2026-02-01T13:00:00Z",
+        // Berlin kept its local mean time (+00:53:28) until 1893: every
+        // local day starts off the quarter-hour.
+        "1890-06-01T23:00:00Z",
+        "1890-06-01T23:10:00Z",
+        "1890-06-02T00:00:00Z",
+    ];
+    let orders: Vec<_> = at
+        .iter()
+        .map(|a| json!({ "customerId": ids[0].to_string(), "total": "1.00", "createdAt": a }))
+        .collect();
+    data(&app.mutate(CREATE, json!({ "i": orders })).await);
+    let app = &app;
+    let count = |w: &str| {
+        let query = format!("{{ ordersAggregate(where: {{createdAt: {w}}}) {{ count }} }}");
+        async move {
+            let before = app.statements();
+            let reply = app.query(&query, json!({})).await;
+            (
+                data(&reply)["ordersAggregate"]["count"].as_i64(),
+                app.statements() - before,
+            )
+        }
+    };
+    // One end off the quarter-hour, then two; each one statement.
+    let closed = "{gte: \"2026-02-01T10:07:13Z\", lt: \"2026-02-03T00:00:00Z\"}";
+    assert_eq!(count(closed).await, (Some(6), 1));
+    let both = "{gte: \"2026-02-01T10:07:13Z\", lt: \"2026-02-01T12:52:30Z\"}";
+    assert_eq!(count(both).await, (Some(4), 1));
+    // Many ends: days of Berlin in 1890.
+    let query = "{ ordersGrouped(where: {createdAt: {gte: \"1890-05-30T00:00:00Z\", lt: \"1890-06-04T00:00:00Z\"}}, groupBy: [DAY], timeZone: \"Europe/Berlin\") { periodLabel period count } }";
+    let before = app.statements();
+    let reply = app.query(query, json!({})).await;
+    assert_eq!(app.statements() - before, 1);
+    assert_eq!(
+        data(&reply)["ordersGrouped"],
+        json!([
+            { "periodLabel": "1890-06-01", "period": "1890-05-31T23:06:32Z", "count": 1 },
+            { "periodLabel": "1890-06-02", "period": "1890-06-01T23:06:32Z", "count": 2 },
+        ])
+    );
+}
