@@ -83,22 +83,16 @@ pub(super) const EXTENT_AGAIN: &str = "
     UNION ALL SELECT -3, -1::smallint, (EXTRACT(EPOCH FROM MAX(created_at)) * 1000000)::bigint,
                      0, 0::bigint, 0::bigint FROM orders HAVING MAX(created_at) IS NOT NULL";
 
-/// One or two ends read whole from `orders` (a range's start and end off
-/// the quarter-hour: `$5` to `$7` and `$8` to `$10`, part, from, until).
-/// The bounds and statuses go through sub-selects: estimated alike with or
-/// without their values, so that the statement keeps its generic plan.
-pub(super) const RAW_TWO: &str = "
+/// One end read whole from `orders` (a range's start or end off the
+/// quarter-hour; `{k}`, `{lo}` and `{hi}` become its part, from and until):
+/// a statement with one or two ends holds two of these. The bounds and
+/// statuses go through sub-selects: estimated alike with or without their
+/// values, so that the statement keeps its generic plan.
+pub(super) const RAW_END: &str = "
     UNION ALL
-    SELECT $5::int, -1::smallint, 0::bigint,
+    SELECT {k}::int, -1::smallint, 0::bigint,
            COALESCE(array_position($4::text[], o.status::text), 0), COUNT(*), SUM(o.total_cents)::BIGINT
     FROM orders o
-    WHERE o.created_at >= (SELECT $6::timestamptz) AND o.created_at < (SELECT $7::timestamptz)
-      AND o.status = ANY((SELECT $4::text[])::text[])
-    GROUP BY o.status
-    UNION ALL
-    SELECT $8::int, -1::smallint, 0::bigint,
-           COALESCE(array_position($4::text[], o.status::text), 0), COUNT(*), SUM(o.total_cents)::BIGINT
-    FROM orders o
-    WHERE o.created_at >= (SELECT $9::timestamptz) AND o.created_at < (SELECT $10::timestamptz)
+    WHERE o.created_at >= (SELECT {lo}::timestamptz) AND o.created_at < (SELECT {hi}::timestamptz)
       AND o.status = ANY((SELECT $4::text[])::text[])
     GROUP BY o.status";

@@ -24,7 +24,7 @@ use super::extent::{Extent, covered, extent, holds};
 pub use super::kept::{Kept, RollupFilter, kept};
 use super::pieces::{MICRO, Pieces, at, periods_of};
 use super::probes::{Bucket, probes};
-use super::rollup_sql::{DAILY, EXTENT_AGAIN, RAW, RAW_TWO, READ};
+use super::rollup_sql::{DAILY, EXTENT_AGAIN, RAW, RAW_END, READ};
 use super::{GroupId, GroupKey, Grouping, Totals};
 use crate::db::Db;
 use crate::error::Result;
@@ -57,19 +57,25 @@ async fn read<C: ConnectionTrait>(
     let names: Vec<String> = statuses.iter().map(|s| s.as_str().to_owned()).collect();
     let mut values: Vec<Value> = vec![grains.into(), firsts.into(), lasts.into(), names.into()];
     let raw = match pieces.raw.as_slice() {
-        [] => "",
-        // One or two ends (a range's start and end): two slots of scalars,
-        // a second empty one when there is one end.
+        [] => String::new(),
+        // One or two ends (a range's start and end): two of `RAW_END`, the
+        // second empty when there is one end.
         [one] | [one, _] => {
             let two = pieces.raw.get(1).copied().unwrap_or((one.0, one.1, one.1));
+            let mut sql = String::new();
             for (k, lo, hi) in [*one, two] {
+                let n = values.len();
                 values.extend([
                     i32::try_from(k).unwrap_or(i32::MAX).into(),
                     lo.into(),
                     hi.into(),
                 ]);
+                sql += &RAW_END
+                    .replace("{k}", &format!("${}", n + 1))
+                    .replace("{lo}", &format!("${}", n + 2))
+                    .replace("{hi}", &format!("${}", n + 3));
             }
-            RAW_TWO
+            sql
         }
         more => {
             let ks: Vec<i32> = more
@@ -79,7 +85,7 @@ async fn read<C: ConnectionTrait>(
             let los: Vec<DateTime<Utc>> = more.iter().map(|r| r.1).collect();
             let his: Vec<DateTime<Utc>> = more.iter().map(|r| r.2).collect();
             values.extend([ks.into(), los.into(), his.into()]);
-            RAW
+            RAW.to_owned()
         }
     };
     let daily = if probes.daily.is_empty() {
@@ -128,7 +134,7 @@ async fn read<C: ConnectionTrait>(
             },
         )
         .replace("{by_status}", if by_status { ", r.status" } else { "" })
-        .replace("{raw}", raw)
+        .replace("{raw}", &raw)
         .replace("{extent}", if with_extent { EXTENT_AGAIN } else { "" });
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
