@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 use super::kept::RollupFilter;
-use super::pieces::at;
+use super::pieces::{DAY, QUARTER, at, floor_secs};
 use crate::error::Result;
 use crate::view::Everything;
 
@@ -64,9 +64,9 @@ pub(super) fn covered(
     lo: DateTime<Utc>,
     hi: DateTime<Utc>,
 ) -> (DateTime<Utc>, DateTime<Utc>) {
-    let quarter = hi.timestamp().div_euclid(900) * 900 + 900;
+    let quarter = floor_secs(hi.timestamp(), QUARTER) + QUARTER;
     let past = at(quarter) + Duration::minutes(30);
-    let midnight = at(lo.timestamp().div_euclid(86_400) * 86_400);
+    let midnight = at(floor_secs(lo.timestamp(), DAY));
     let a = filter.from.map_or(midnight, |f| f.max(midnight));
     let b = filter.until.map_or(past, |u| u.min(past));
     (a, b)

@@ -17,14 +17,15 @@ use super::{Grouping, Period, periods};
 /// One microsecond: PostgreSQL's resolution of instants.
 pub(super) const MICRO: Duration = Duration::microseconds(1);
 
-const QUARTER: i64 = 900;
+/// A rollup grain's length in seconds: quarter-hour, hour, day.
+pub(super) const QUARTER: i64 = 900;
 
 pub(super) fn at(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
 }
 
 fn floor_to(t: DateTime<Utc>, step: i64) -> DateTime<Utc> {
-    at(t.timestamp().div_euclid(step) * step)
+    at(floor_secs(t.timestamp(), step))
 }
 
 fn ceil_quarter(t: DateTime<Utc>) -> DateTime<Utc> {
@@ -51,10 +52,11 @@ pub(super) struct Pieces {
     pub(super) raw: Vec<(usize, DateTime<Utc>, DateTime<Utc>)>,
 }
 
-const HOUR: i64 = 3600;
-const DAY: i64 = 86_400;
+pub(super) const HOUR: i64 = 3600;
+pub(super) const DAY: i64 = 86_400;
 
-fn floor_secs(t: i64, step: i64) -> i64 {
+/// `t` down to a multiple of `step` (before 1970 too).
+pub(super) fn floor_secs(t: i64, step: i64) -> i64 {
     t.div_euclid(step) * step
 }
 

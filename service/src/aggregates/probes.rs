@@ -5,10 +5,10 @@
 //! hours: 23:00 for each Berlin winter day) as one range of the
 //! time-of-day index (ninth migration) instead of a probe each.
 
+use super::pieces::{DAY, HOUR, QUARTER};
+
 /// A rollup bucket: its grain and start (seconds).
 pub(super) type Bucket = (i16, i64);
-
-const DAY: i64 = 86_400;
 
 /// The ranges to read.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -22,8 +22,8 @@ pub(super) struct Probes {
 
 fn step(grain: i16) -> i64 {
     match grain {
-        0 => 900,
-        1 => 3600,
+        0 => QUARTER,
+        1 => HOUR,
         2 => DAY,
         _ => 0,
     }
@@ -74,7 +74,7 @@ pub(super) fn probes(mut keys: Vec<Bucket>) -> Probes {
 mod tests {
     use super::*;
 
-    const H: i64 = 3600;
+    const H: i64 = HOUR;
 
     #[test]
     fn a_zones_edge_hours_over_many_days_are_one_range_per_time_of_day() {

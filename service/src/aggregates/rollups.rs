@@ -34,6 +34,17 @@ use crate::view::Everything;
 /// Sums per part `k` and status (`None`: all statuses together).
 type Parts = HashMap<(usize, Option<OrderStatus>), Totals, foldhash::fast::RandomState>;
 
+/// `template` with its placeholders `names` as the parameters after the
+/// first `bound` (`$bound+1`, `$bound+2`, …).
+fn numbered(template: &str, names: &[&str], bound: usize) -> String {
+    names
+        .iter()
+        .enumerate()
+        .fold(template.to_owned(), |sql, (i, name)| {
+            sql.replace(name, &format!("${}", bound + i + 1))
+        })
+}
+
 /// Sums per part `k` and status, for the parts `pieces` describes: every
 /// distinct bucket is read once, and counted with its sign in each part
 /// that uses it (adjacent periods share their edge hours).
@@ -70,10 +81,7 @@ async fn read<C: ConnectionTrait>(
                     lo.into(),
                     hi.into(),
                 ]);
-                sql += &RAW_END
-                    .replace("{k}", &format!("${}", n + 1))
-                    .replace("{lo}", &format!("${}", n + 2))
-                    .replace("{hi}", &format!("${}", n + 3));
+                sql += &numbered(RAW_END, &["{k}", "{lo}", "{hi}"], n);
             }
             sql
         }
@@ -105,11 +113,7 @@ async fn read<C: ConnectionTrait>(
                 .collect::<Vec<DateTime<Utc>>>()
                 .into(),
         ]);
-        DAILY
-            .replace("{g}", &format!("${}", n + 1))
-            .replace("{tod}", &format!("${}", n + 2))
-            .replace("{lo}", &format!("${}", n + 3))
-            .replace("{hi}", &format!("${}", n + 4))
+        numbered(DAILY, &["{g}", "{tod}", "{lo}", "{hi}"], n)
     };
     let every = OrderStatus::ALL.iter().all(|s| statuses.contains(s));
     let sql = READ
